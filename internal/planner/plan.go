@@ -1,0 +1,76 @@
+package planner
+
+import "github.com/syncd/syncd/internal/syncd"
+
+// Action is what a plan does to one resource: a closed set.
+type Action string
+
+const (
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"
+	ActionReplace Action = "replace" // delete + create (Make type changed); the new object gets a new id
+	ActionDelete  Action = "delete"  // prune an inventory object whose manifest is gone
+	ActionAdopt   Action = "adopt"   // bind an existing object without changing it
+	ActionNoop    Action = "noop"
+)
+
+// Change is the plan for one resource.
+type Change struct {
+	Key        syncd.Key
+	Action     Action
+	RemoteID   string // "" for a create
+	NaturalKey string
+	// Blocked is why the action will not be carried out (a safety rule of
+	// SPEC §4); "" when it may be. A blocked change still shows its fields.
+	Blocked string
+	// ReportOnly marks a resource with policy.mode report: planned, never written.
+	ReportOnly bool
+	// Error is why the resource could not be planned (e.g. an ambiguous
+	// natural key); Action is then noop and nothing is written.
+	Error string
+	// Fields are the changed fields, sorted by path, already redacted.
+	Fields []syncd.FieldChange
+	// Notes are display-only remarks (e.g. "secret value cannot be read back").
+	Notes []string
+	// LiveFingerprint is a hash of the live object as observed ("" when
+	// there is none); apply of a saved plan refuses when it has moved.
+	LiveFingerprint string
+	// DesiredHash is a keyed hash of the desired spec ("" for a delete);
+	// apply of a saved plan refuses when the manifest has moved.
+	DesiredHash string
+	// Drift is true when a bound object's live state differs from its
+	// manifest (someone changed it outside syncd or the manifest changed).
+	Drift bool
+}
+
+// Summary counts changes by action; Blocked counts blocked changes (which
+// are also counted under their action).
+type Summary struct {
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Adopt   int `json:"adopt"`
+	Noop    int `json:"noop"`
+	Blocked int `json:"blocked"`
+}
+
+// Plan is the whole plan: data only, no I/O.
+type Plan struct {
+	// Changes has one entry per resource (noop included), sorted by key.
+	Changes []Change
+	Summary Summary
+	// LoadFailed is set when some manifest failed to load: the plan then has
+	// no delete and no replace (they are blocked).
+	LoadFailed bool
+}
+
+// HasChanges reports whether anything would be written.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != ActionNoop && c.Blocked == "" && !c.ReportOnly && c.Error == "" {
+			return true
+		}
+	}
+	return false
+}

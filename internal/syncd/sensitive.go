@@ -1,0 +1,100 @@
+package syncd
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// Redacted is what a sensitive value is shown as in every output.
+const Redacted = "(sensitive)"
+
+// sensitiveWords mark a Make common key as secret (SPEC §2).
+var sensitiveWords = []string{"secret", "password", "token", "key"}
+
+// SensitiveName reports whether a common-data key name marks its value secret.
+func SensitiveName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range sensitiveWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// SensitivePath applies the name rules that hold whatever a manifest says:
+// a Make common value whose key names a secret. It is used for live values
+// too, which carry no marks of their own.
+func SensitivePath(kind Kind, ptr string) bool {
+	if kind != MakeConnection {
+		return false
+	}
+	rest, ok := strings.CutPrefix(ptr, "/common/")
+	if !ok {
+		return false
+	}
+	first, _, _ := strings.Cut(rest, "/")
+	return SensitiveName(UnescapePointerToken(first))
+}
+
+// FieldChange is one changed field, already redacted: when Sensitive,
+// Before and After are Redacted (or nil where the field is absent).
+type FieldChange struct {
+	Path      string `json:"path"`
+	Before    any    `json:"before"`
+	After     any    `json:"after"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Hasher makes keyed hashes of values so that secrets can be compared and
+// stored without being kept. The zero value is not usable; see NewHasher.
+type Hasher struct{ key []byte }
+
+// NewHasher returns a Hasher keyed with key (HMAC-SHA256).
+func NewHasher(key []byte) Hasher { return Hasher{key: append([]byte(nil), key...)} }
+
+// Hash returns a hex HMAC of v's canonical JSON encoding.
+func (h Hasher) Hash(v any) string {
+	b, err := json.Marshal(v) // maps marshal with sorted keys: canonical
+	if err != nil {
+		b = []byte("unencodable")
+	}
+	m := hmac.New(sha256.New, h.key)
+	m.Write(b)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// EscapePointerToken escapes one RFC 6901 reference token.
+func EscapePointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// UnescapePointerToken undoes EscapePointerToken.
+func UnescapePointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
+
+// Pointer joins tokens into a JSON pointer.
+func Pointer(tokens ...string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(EscapePointerToken(t))
+	}
+	return b.String()
+}
+
+// SplitPointer splits a JSON pointer into unescaped tokens.
+func SplitPointer(ptr string) []string {
+	if ptr == "" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, p := range parts {
+		parts[i] = UnescapePointerToken(p)
+	}
+	return parts
+}
