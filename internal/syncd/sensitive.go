@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -97,4 +98,26 @@ func SplitPointer(ptr string) []string {
 		parts[i] = UnescapePointerToken(p)
 	}
 	return parts
+}
+
+// ValueAt resolves a JSON pointer in a canonical value.
+func ValueAt(v any, ptr string) (any, bool) {
+	for _, tok := range SplitPointer(ptr) {
+		switch t := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = t[tok]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			v = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }
