@@ -1,0 +1,448 @@
+package desired
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Limits that keep a hostile manifest (an alias bomb, say) from costing
+// more than a normal one.
+const (
+	maxDepth = 64
+	// maxNodes bounds how many nodes one document may expand to after
+	// aliases are followed.
+	maxNodes = 200_000
+)
+
+// docState decodes one YAML document. Problems are reported to the loader
+// and mark the document bad; decoding goes on so that all are found.
+type docState struct {
+	l         *loader
+	file      string // display path of the manifest
+	dir       string // the manifest's directory, for relative references
+	bad       bool
+	nodes     int
+	exhausted bool
+	sensitive []string
+	raw       map[string]string
+}
+
+func (d *docState) errorf(n *yaml.Node, p path, format string, args ...any) {
+	d.bad = true
+	d.l.addError(d.file, n, p.field, format, args...)
+}
+
+// path names a place in the document twice: as the dotted field path people
+// read in errors, and as the JSON pointer into spec ("" outside spec).
+type path struct {
+	field  string
+	ptr    string
+	inSpec bool
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
+
+func (p path) key(k string) path {
+	f := k
+	if !plainKey.MatchString(k) {
+		f = strconv.Quote(k)
+		if p.field != "" {
+			f = "[" + f + "]"
+		}
+	} else if p.field != "" {
+		f = "." + k
+	}
+	q := p
+	q.field = p.field + f
+	if p.inSpec {
+		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(k)
+	}
+	return q
+}
+
+// index is a list element whose pointer token is tok (a variable's key, or
+// the index itself for plain lists).
+func (p path) index(i int, tok string) path {
+	q := p
+	q.field = fmt.Sprintf("%s[%d]", p.field, i)
+	if p.inSpec {
+		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(tok)
+	}
+	return q
+}
+
+// deref follows aliases.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// describe names what a node is, for "must be X, got Y" messages. It never
+// includes the value.
+func describe(n *yaml.Node) string {
+	n = deref(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return "a boolean"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!str", "!!timestamp", "!!binary":
+			return "a string"
+		}
+		return "a value tagged " + n.ShortTag()
+	}
+	return "an unsupported node"
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// isStringTag reports whether a scalar reads as a string. Timestamps and
+// binary are kept as their text: JSON has no such types.
+func isStringTag(n *yaml.Node) bool {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		return true
+	}
+	return false
+}
+
+// pair is one mapping entry.
+type pair struct {
+	name string
+	k, v *yaml.Node
+}
+
+// fields is a decoded mapping: its entries by name, and the mapping node
+// itself for "missing field" positions.
+type fields struct {
+	n  *yaml.Node
+	by map[string]pair
+}
+
+func (f fields) get(name string) (pair, bool) {
+	pr, ok := f.by[name]
+	return pr, ok
+}
+
+// pairs lists a mapping's entries, expanding YAML merge keys (<<) the way
+// YAML 1.1 defines them: explicit keys win over merged ones.
+func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
+	var out []pair
+	seen := map[string]bool{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k == nil || k.Kind != yaml.ScalarNode {
+			d.errorf(n.Content[i], p, "mapping keys must be strings, got %s", describe(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if isNull(k) {
+			d.errorf(k, p, "mapping keys must be strings, got null")
+			continue
+		}
+		name := k.Value
+		if seen[name] {
+			d.errorf(k, p.key(name), "duplicate key %q", name)
+			continue
+		}
+		seen[name] = true
+		out = append(out, pair{name: name, k: k, v: v})
+	}
+	if depth > maxDepth {
+		if len(merges) > 0 {
+			d.errorf(n, p, "merge keys nested too deeply")
+		}
+		return out
+	}
+	for _, m := range merges {
+		var sources []*yaml.Node
+		md := deref(m)
+		switch {
+		case md != nil && md.Kind == yaml.MappingNode:
+			sources = []*yaml.Node{md}
+		case md != nil && md.Kind == yaml.SequenceNode:
+			for _, s := range md.Content {
+				sources = append(sources, deref(s))
+			}
+		}
+		for _, s := range sources {
+			if s == nil || s.Kind != yaml.MappingNode {
+				d.errorf(m, p, "a merge key (<<) needs a mapping or a list of mappings")
+				continue
+			}
+			for _, pr := range d.pairs(s, p, depth+1) {
+				if !seen[pr.name] {
+					seen[pr.name] = true
+					out = append(out, pr)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// object decodes a mapping with a fixed set of fields, reporting every
+// unknown one. ok is false when n is not a mapping.
+func (d *docState) object(n *yaml.Node, p path, known ...string) (fields, bool) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		d.errorf(n, p, "must be a mapping, got %s", describe(n))
+		return fields{}, false
+	}
+	f := fields{n: n, by: map[string]pair{}}
+	for _, pr := range d.pairs(n, p, 0) {
+		if !slices.Contains(known, pr.name) {
+			d.errorf(pr.k, p.key(pr.name), "unknown field %q (known fields: %s)", pr.name, strings.Join(known, ", "))
+			continue
+		}
+		f.by[pr.name] = pr
+	}
+	return f, true
+}
+
+// require reports every listed field the mapping lacks.
+func (d *docState) require(f fields, p path, names ...string) {
+	for _, name := range names {
+		if _, ok := f.by[name]; !ok {
+			d.errorf(f.n, p.key(name), "required field is missing")
+		}
+	}
+}
+
+// markSensitive records ptr as secret.
+func (d *docState) markSensitive(ptr string) {
+	if ptr != "" {
+		d.sensitive = append(d.sensitive, ptr)
+	}
+}
+
+// text is a decoded string scalar; secret when it came from a reference.
+type text struct {
+	s      string
+	secret bool
+}
+
+// str decodes a string. With nullable, YAML null gives ok with null set.
+// In spec, a secret reference is resolved here.
+func (d *docState) str(n *yaml.Node, p path, nullable bool) (t text, null, ok bool) {
+	n = deref(n)
+	if nullable && isNull(n) {
+		return text{}, true, true
+	}
+	if n == nil || n.Kind != yaml.ScalarNode || !isStringTag(n) {
+		want := "a string"
+		if nullable {
+			want = "a string or null"
+		}
+		d.errorf(n, p, "must be %s, got %s", want, describe(n))
+		return text{}, false, false
+	}
+	return d.resolve(n, p, n.Value)
+}
+
+// idString decodes a field that the API types as a string but whose values
+// are numeric ids: a YAML integer is accepted and kept as its decimal text.
+func (d *docState) idString(n *yaml.Node, p path, nullable bool) (t text, null, ok bool) {
+	dn := deref(n)
+	if dn != nil && dn.Kind == yaml.ScalarNode && dn.ShortTag() == "!!int" {
+		v, ok := d.intValue(dn, p)
+		if !ok {
+			return text{}, false, false
+		}
+		return text{s: strconv.FormatFloat(v, 'f', -1, 64)}, false, true
+	}
+	if dn == nil || dn.Kind != yaml.ScalarNode || !(isStringTag(dn) || nullable && isNull(dn)) {
+		want := "a string or an integer"
+		if nullable {
+			want = "a string, an integer or null"
+		}
+		d.errorf(dn, p, "must be %s, got %s", want, describe(dn))
+		return text{}, false, false
+	}
+	return d.str(dn, p, nullable)
+}
+
+// intValue decodes a YAML integer scalar as the float64 encoding/json uses.
+func (d *docState) intValue(n *yaml.Node, p path) (float64, bool) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		d.errorf(n, p, "is not a valid integer")
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	d.errorf(n, p, "is not a valid integer")
+	return 0, false
+}
+
+// integer decodes an integer field; nullable accepts null.
+func (d *docState) integer(n *yaml.Node, p path, nullable bool) (v any, ok bool) {
+	n = deref(n)
+	if nullable && isNull(n) {
+		return nil, true
+	}
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		want := "an integer"
+		if nullable {
+			want = "an integer or null"
+		}
+		d.errorf(n, p, "must be %s, got %s", want, describe(n))
+		return nil, false
+	}
+	f, ok := d.intValue(n, p)
+	if !ok {
+		return nil, false
+	}
+	return f, true
+}
+
+func (d *docState) boolean(n *yaml.Node, p path) (bool, bool) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.errorf(n, p, "must be a boolean (true or false), got %s", describe(n))
+		return false, false
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		d.errorf(n, p, "must be a boolean (true or false)")
+		return false, false
+	}
+	return b, true
+}
+
+// enum decodes a string that must be one of allowed. The value is quoted in
+// the error only when it did not come from a secret reference.
+func (d *docState) enum(n *yaml.Node, p path, allowed []string) (string, bool) {
+	t, _, ok := d.str(n, p, false)
+	if !ok {
+		return "", false
+	}
+	if !slices.Contains(allowed, t.s) {
+		if t.secret {
+			d.errorf(deref(n), p, "the referenced value is not one of %s", strings.Join(allowed, ", "))
+		} else {
+			d.errorf(deref(n), p, "%q is not one of %s", t.s, strings.Join(allowed, ", "))
+		}
+		return "", false
+	}
+	return t.s, true
+}
+
+// value decodes any YAML value into its canonical JSON form. Secret
+// references are resolved; with commonRules, entries whose key names a
+// secret are marked sensitive. No error here quotes a scalar value.
+func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any, bool) {
+	n = deref(n)
+	d.nodes++
+	if d.nodes > maxNodes {
+		if !d.exhausted {
+			d.exhausted = true
+			d.errorf(n, p, "document expands to more than %d values (aliases?)", maxNodes)
+		}
+		return nil, false
+	}
+	if depth > maxDepth {
+		d.errorf(n, p, "nested more than %d levels deep", maxDepth)
+		return nil, false
+	}
+	if n == nil {
+		d.errorf(nil, p, "unresolvable alias")
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := map[string]any{}
+		ok := true
+		for _, pr := range d.pairs(n, p, 0) {
+			cp := p.key(pr.name)
+			v, vok := d.value(pr.v, cp, depth+1, commonRules)
+			ok = ok && vok
+			m[pr.name] = v
+			if commonRules && syncd.SensitiveName(pr.name) {
+				d.markSensitive(cp.ptr)
+			}
+		}
+		return m, ok
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		ok := true
+		for i, c := range n.Content {
+			v, vok := d.value(c, p.index(i, strconv.Itoa(i)), depth+1, commonRules)
+			ok = ok && vok
+			s = append(s, v)
+		}
+		return s, ok
+	case yaml.ScalarNode:
+		return d.scalar(n, p)
+	}
+	d.errorf(n, p, "unsupported YAML node")
+	return nil, false
+}
+
+func (d *docState) scalar(n *yaml.Node, p path) (any, bool) {
+	switch tag := n.ShortTag(); tag {
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		b, ok := d.boolean(n, p)
+		return b, ok
+	case "!!int":
+		return d.intValue(n, p)
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			d.errorf(n, p, "is not a valid number")
+			return nil, false
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			d.errorf(n, p, "NaN and infinity cannot be represented in JSON")
+			return nil, false
+		}
+		return f, true
+	default:
+		if !isStringTag(n) {
+			d.errorf(n, p, "unsupported YAML tag %s", tag)
+			return nil, false
+		}
+		t, _, ok := d.resolve(n, p, n.Value)
+		return t.s, ok
+	}
+}

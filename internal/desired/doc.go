@@ -1,0 +1,15 @@
+// Package desired loads a directory of syncd manifests (SPEC §2) into
+// normalised desired resources. Load walks the directory recursively, reads
+// every *.yaml/*.yml document, decodes it strictly from the YAML node tree
+// so that every problem is reported with its file, line, column and field
+// path in one run, resolves ${env:}/${file:} secret references and $file
+// section includes, and marks every sensitive value by JSON pointer so that
+// later stages can redact it. Specs come out canonical (what encoding/json
+// produces) with unset fields absent, because an absent field is unmanaged.
+// A load with errors still returns every resource whose document was clean,
+// so that a daemon can report drift without planning deletes. No error
+// message ever quotes a secret: scalar values are quoted only where they
+// cannot be sensitive. WriteManifest is the reverse, used by import: it
+// renders a live object as a manifest with every secret replaced by an
+// ${env:} placeholder.
+package desired

@@ -1,0 +1,221 @@
+package desired
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// MaxNameLength is the longest metadata.name accepted.
+const MaxNameLength = 63
+
+var namePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidName reports whether s is a valid metadata.name.
+func ValidName(s string) bool { return len(s) <= MaxNameLength && namePattern.MatchString(s) }
+
+// PolicyModes are the values of policy.mode.
+var PolicyModes = []string{string(syncd.ModeEnforce), string(syncd.ModeReport)}
+
+// document decodes one YAML document. It returns nil for an empty one.
+func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if root == nil || isNull(root) {
+		return nil // an empty document between two ---
+	}
+	d := &docState{l: l, file: file, dir: dir}
+	r := &docResult{file: file}
+	top, ok := d.object(root, path{}, "apiVersion", "kind", "metadata", "policy", "spec")
+	if !ok {
+		return r.done(d)
+	}
+	d.require(top, path{}, "apiVersion", "kind", "metadata", "spec")
+
+	if pr, ok := top.get("apiVersion"); ok {
+		if t, _, ok := d.str(pr.v, path{field: "apiVersion"}, false); ok && t.s != syncd.APIVersion {
+			d.errorf(deref(pr.v), path{field: "apiVersion"}, "unsupported apiVersion %q (want %s)", t.s, syncd.APIVersion)
+		}
+	}
+	var kind syncd.Kind
+	if pr, ok := top.get("kind"); ok {
+		if t, _, ok := d.str(pr.v, path{field: "kind"}, false); ok {
+			if syncd.Kind(t.s).Valid() {
+				kind = syncd.Kind(t.s)
+			} else {
+				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, kindNames())
+			}
+		}
+	}
+
+	des := &syncd.Desired{Source: syncd.Source{File: file, Line: root.Line}}
+	des.Key.Kind = kind
+	if pr, ok := top.get("metadata"); ok {
+		r.nameAt = d.metadata(pr.v, kind, des)
+	}
+	if pr, ok := top.get("policy"); ok {
+		d.policy(pr.v, des)
+	}
+	if pr, ok := top.get("spec"); ok && kind != "" {
+		sp := path{field: "spec", inSpec: true}
+		switch kind {
+		case syncd.MakeConnection:
+			des.Spec, r.keyAt = d.makeSpec(pr.v, sp)
+		case syncd.PatchworksConnector:
+			des.Spec, r.keyAt = d.patchworksSpec(pr.v, sp)
+		}
+	}
+	if kind == "" || des.Key.Name == "" || des.Spec == nil {
+		r.nameAt, r.keyAt = nil, nil
+		return r.done(d)
+	}
+	if r.keyAt != nil {
+		for _, f := range []string{"/name", "/app", "/label"} {
+			if slices.Contains(d.sensitive, f) {
+				r.keySens = true
+			}
+		}
+	}
+	slices.Sort(d.sensitive)
+	des.Sensitive = slices.Compact(d.sensitive)
+	if len(d.raw) > 0 {
+		des.RawSections = d.raw
+	}
+	r.d = des
+	return r.done(d)
+}
+
+func (r *docResult) done(d *docState) *docResult {
+	r.bad = r.bad || d.bad
+	return r
+}
+
+func kindNames() string {
+	s := make([]string, len(syncd.Kinds))
+	for i, k := range syncd.Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, " or ")
+}
+
+// metadata fills des's name, externalId and labels and returns the name's
+// node for duplicate reports (nil when the name is unusable).
+func (d *docState) metadata(n *yaml.Node, kind syncd.Kind, des *syncd.Desired) *yaml.Node {
+	p := path{field: "metadata"}
+	f, ok := d.object(n, p, "name", "externalId", "labels")
+	if !ok {
+		return nil
+	}
+	d.require(f, p, "name")
+	var nameAt *yaml.Node
+	if pr, ok := f.get("name"); ok {
+		np := p.key("name")
+		if t, _, ok := d.str(pr.v, np, false); ok {
+			switch {
+			case t.s == "":
+				d.errorf(deref(pr.v), np, "must not be empty")
+			case len(t.s) > MaxNameLength:
+				d.errorf(deref(pr.v), np, "%q is longer than %d characters", t.s, MaxNameLength)
+			case !namePattern.MatchString(t.s):
+				d.errorf(deref(pr.v), np, "%q is not a valid name: use lowercase letters, digits and '-', starting and ending with a letter or digit", t.s)
+			default:
+				des.Key.Name = t.s
+				nameAt = deref(pr.v)
+			}
+		}
+	}
+	if pr, ok := f.get("externalId"); ok {
+		ep := p.key("externalId")
+		var t text
+		var ok bool
+		if kind == syncd.PatchworksConnector {
+			t, _, ok = d.idString(pr.v, ep, false)
+		} else {
+			t, _, ok = d.str(pr.v, ep, false)
+		}
+		if ok {
+			if t.s == "" {
+				d.errorf(deref(pr.v), ep, "must not be empty (leave it out instead)")
+			}
+			des.ExternalID = t.s
+		}
+	}
+	if pr, ok := f.get("labels"); ok {
+		lp := p.key("labels")
+		ln := deref(pr.v)
+		if ln == nil || ln.Kind != yaml.MappingNode {
+			d.errorf(ln, lp, "must be a mapping of strings, got %s", describe(ln))
+		} else {
+			labels := map[string]string{}
+			for _, e := range d.pairs(ln, lp, 0) {
+				if t, _, ok := d.str(e.v, lp.key(e.name), false); ok {
+					labels[e.name] = t.s
+				}
+			}
+			if len(labels) > 0 {
+				des.Labels = labels
+			}
+		}
+	}
+	return nameAt
+}
+
+func (d *docState) policy(n *yaml.Node, des *syncd.Desired) {
+	p := path{field: "policy"}
+	if isNull(n) {
+		return
+	}
+	f, ok := d.object(n, p, "mode", "protect", "ignore")
+	if !ok {
+		return
+	}
+	if pr, ok := f.get("mode"); ok {
+		if m, ok := d.enum(pr.v, p.key("mode"), PolicyModes); ok {
+			des.Policy.Mode = syncd.Mode(m)
+		}
+	}
+	if pr, ok := f.get("protect"); ok {
+		if b, ok := d.boolean(pr.v, p.key("protect")); ok {
+			des.Policy.Protect = b
+		}
+	}
+	if pr, ok := f.get("ignore"); ok {
+		ip := p.key("ignore")
+		ln := deref(pr.v)
+		if ln == nil || ln.Kind != yaml.SequenceNode {
+			d.errorf(ln, ip, "must be a list of JSON pointers, got %s", describe(ln))
+			return
+		}
+		for i, e := range ln.Content {
+			ep := ip.index(i, "")
+			t, _, ok := d.str(e, ep, false)
+			if !ok {
+				continue
+			}
+			if msg := pointerProblem(t.s); msg != "" {
+				d.errorf(deref(e), ep, "%q is not a JSON pointer (RFC 6901): %s", t.s, msg)
+				continue
+			}
+			des.Policy.Ignore = append(des.Policy.Ignore, t.s)
+		}
+	}
+}
+
+// pointerProblem says what is wrong with an RFC 6901 pointer into spec, or "".
+func pointerProblem(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return "it must start with /"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '~' && (i+1 == len(s) || (s[i+1] != '0' && s[i+1] != '1')) {
+			return "~ must be followed by 0 or 1"
+		}
+	}
+	return ""
+}
