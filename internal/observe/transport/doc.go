@@ -1,0 +1,13 @@
+// Package transport is the HTTP layer the platform clients share. It sends
+// one request with a per-attempt timeout, paces every attempt (first ones
+// too) with a per-platform token-bucket limiter, bounds the requests in
+// flight, and retries only idempotent methods (GET, HEAD, PUT, PATCH, DELETE)
+// on 429, 5xx and network errors with exponential backoff and full jitter,
+// honouring Retry-After. A POST is sent exactly once: whether to try again
+// is the caller's decision, because only the caller can look up whether the
+// first attempt took effect. Transport does not classify errors (each client
+// does that in one place); it returns the final response or the network
+// failure together with whether the request had been written, and it counts
+// every attempt by status. It never logs or returns request bodies or the
+// Authorization header.
+package transport

@@ -1,0 +1,380 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/syncd/syncd/internal/observe"
+)
+
+// Defaults used when a Config field is zero.
+const (
+	DefaultMaxConcurrency = 8
+	DefaultTimeout        = 30 * time.Second
+	DefaultMaxAttempts    = 5
+	DefaultBaseDelay      = 500 * time.Millisecond
+	DefaultMaxDelay       = 30 * time.Second
+	// DefaultMaxRetryAfter caps how long one Retry-After is obeyed; a server
+	// asking for longer ends the retries so that a run does not hang.
+	DefaultMaxRetryAfter = 2 * time.Minute
+	// maxBody guards memory against a runaway response.
+	maxBody = 64 << 20
+)
+
+// Retry is the retry policy for idempotent requests.
+type Retry struct {
+	MaxAttempts   int           // attempts in all, first included; 1 disables retries
+	BaseDelay     time.Duration // first backoff before jitter
+	MaxDelay      time.Duration // backoff cap
+	MaxRetryAfter time.Duration // longest Retry-After obeyed
+}
+
+func (r Retry) withDefaults() Retry {
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = DefaultMaxAttempts
+	}
+	if r.BaseDelay <= 0 {
+		r.BaseDelay = DefaultBaseDelay
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = DefaultMaxDelay
+	}
+	if r.MaxDelay < r.BaseDelay {
+		r.MaxDelay = r.BaseDelay
+	}
+	if r.MaxRetryAfter <= 0 {
+		r.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	return r
+}
+
+// Config configures a Client. BaseURL and Platform are required.
+type Config struct {
+	Platform string // "make" or "patchworks": names stats and log lines
+	BaseURL  string // prefix of every request path, no trailing slash needed
+	// Authorization is the header value sent with every request. It is
+	// never logged and never part of an error.
+	Authorization string
+	// Header is sent with every request (e.g. Accept).
+	Header http.Header
+	// RequestsPerMinute paces every attempt; required (> 0).
+	RequestsPerMinute int
+	// Burst is the limiter's bucket size; 0 means 1, which keeps any
+	// 60-second window at or under RequestsPerMinute+1 even against a
+	// server that counts in fixed minutes.
+	Burst          int
+	MaxConcurrency int           // requests in flight; 0 means DefaultMaxConcurrency
+	Timeout        time.Duration // per attempt, body read included; 0 means DefaultTimeout
+	Retry          Retry
+	HTTPClient     *http.Client // nil means a new client without a global timeout
+	Logger         *slog.Logger // nil means discard
+}
+
+// Client sends requests for one platform.
+type Client struct {
+	cfg     Config
+	base    string
+	http    *http.Client
+	log     *slog.Logger
+	limiter *rate.Limiter
+	sem     chan struct{}
+
+	mu       sync.Mutex
+	byStatus map[int]int64
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Platform == "" {
+		return nil, errors.New("transport: platform is required")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: base URL %q is not an absolute http(s) URL", cfg.Platform, cfg.BaseURL)
+	}
+	if cfg.RequestsPerMinute <= 0 {
+		return nil, fmt.Errorf("%s: requests per minute must be positive", cfg.Platform)
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 1
+	}
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	cfg.Retry = cfg.Retry.withDefaults()
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		cfg:      cfg,
+		base:     strings.TrimRight(cfg.BaseURL, "/"),
+		http:     hc,
+		log:      log,
+		limiter:  rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.Burst),
+		sem:      make(chan struct{}, cfg.MaxConcurrency),
+		byStatus: map[int]int64{},
+	}, nil
+}
+
+// Request is one API call. Path is relative to the base URL and already
+// escaped.
+type Request struct {
+	Method      string
+	Path        string
+	Query       url.Values
+	Body        []byte // nil for none; never logged
+	ContentType string
+}
+
+// Op names the request in errors and logs: method and path, no host, no
+// query values (they could carry user data), no body.
+func (r Request) Op() string { return r.Method + " " + r.Path }
+
+// Idempotent reports whether the method may be repeated without a lookup.
+func Idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// Response is the outcome of the last attempt of a request.
+type Response struct {
+	Status int // 0 when no response arrived
+	Header http.Header
+	Body   []byte
+	// Err is the network failure when Status is 0 (or the body could not
+	// be read); it never contains the URL's host or the request body.
+	Err error
+	// Sent is true when the request had been written in full before Err;
+	// a write may then have been applied.
+	Sent bool
+	// Canceled is true when the caller's context ended the request.
+	Canceled bool
+	// Timeout is true when the per-attempt timeout ended it.
+	Timeout  bool
+	Attempts int
+}
+
+// RetryAfter parses the response's Retry-After header (seconds or an HTTP
+// date); 0 when absent or unparsable.
+func (r *Response) RetryAfter() time.Duration {
+	if r == nil || r.Header == nil {
+		return 0
+	}
+	return parseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Stats returns the cumulative attempt counts by status.
+func (c *Client) Stats() observe.Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[int]int64, len(c.byStatus))
+	for k, v := range c.byStatus {
+		m[k] = v
+	}
+	return observe.Stats{Platform: c.cfg.Platform, ByStatus: m}
+}
+
+func (c *Client) count(status int) {
+	c.mu.Lock()
+	c.byStatus[status]++
+	c.mu.Unlock()
+}
+
+// Do sends req, retrying an idempotent one as the policy allows. It always
+// returns a Response: the caller classifies it.
+func (c *Client) Do(ctx context.Context, req Request) *Response {
+	retryable := Idempotent(req.Method)
+	var resp *Response
+	for attempt := 1; ; attempt++ {
+		resp = c.attempt(ctx, req)
+		resp.Attempts = attempt
+		if resp.Canceled || !retryable || attempt >= c.cfg.Retry.MaxAttempts || !shouldRetry(resp) {
+			return resp
+		}
+		wait := c.backoff(attempt)
+		if ra := resp.RetryAfter(); ra > 0 {
+			if ra > c.cfg.Retry.MaxRetryAfter {
+				c.log.Debug("retry-after too long, giving up", "platform", c.cfg.Platform, "op", req.Op(), "retry_after", ra)
+				return resp
+			}
+			wait = ra
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return resp
+		}
+		c.log.Debug("retrying request", "platform", c.cfg.Platform, "op", req.Op(),
+			"attempt", attempt, "status", resp.Status, "error", errString(resp.Err), "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp
+		case <-t.C:
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func shouldRetry(r *Response) bool {
+	if r.Status == 0 {
+		return true
+	}
+	return r.Status == http.StatusTooManyRequests || r.Status >= 500
+}
+
+// backoff is exponential with full jitter, so that many clients that failed
+// together do not come back together.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.Retry.BaseDelay << (attempt - 1)
+	if d <= 0 || d > c.cfg.Retry.MaxDelay {
+		d = c.cfg.Retry.MaxDelay
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (c *Client) attempt(ctx context.Context, req Request) *Response {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return &Response{Err: ctx.Err(), Canceled: true}
+	}
+	defer func() { <-c.sem }()
+	if err := c.limiter.Wait(ctx); err != nil {
+		// Wait also fails early when the deadline is too near for a
+		// token; that is the caller's deadline, not a network problem.
+		if ctx.Err() != nil {
+			return &Response{Err: ctx.Err(), Canceled: true}
+		}
+		return &Response{Err: fmt.Errorf("rate limiter: %w", context.DeadlineExceeded), Canceled: true}
+	}
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var mu sync.Mutex
+	sent := false
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			mu.Lock()
+			sent = true
+			mu.Unlock()
+		}
+	}}
+	actx = httptrace.WithClientTrace(actx, trace)
+
+	u := c.base + req.Path
+	if len(req.Query) > 0 {
+		u += "?" + req.Query.Encode()
+	}
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(actx, req.Method, u, body)
+	if err != nil {
+		return &Response{Err: errors.New("invalid request")}
+	}
+	for k, vs := range c.cfg.Header {
+		for _, v := range vs {
+			hreq.Header.Add(k, v)
+		}
+	}
+	if req.ContentType != "" {
+		hreq.Header.Set("Content-Type", req.ContentType)
+	}
+	if c.cfg.Authorization != "" {
+		hreq.Header.Set("Authorization", c.cfg.Authorization)
+	}
+
+	hresp, err := c.http.Do(hreq)
+	wasSent := func() bool { mu.Lock(); defer mu.Unlock(); return sent }
+	if err != nil {
+		c.count(0)
+		return c.failure(ctx, actx, err, wasSent())
+	}
+	defer hresp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
+	c.count(hresp.StatusCode)
+	if err != nil {
+		r := c.failure(ctx, actx, err, true)
+		r.Status, r.Header = 0, hresp.Header
+		return r
+	}
+	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
+}
+
+// failure describes a network error without the URL that net/http puts in
+// it: the host and query are not secret, but nothing is gained by echoing
+// them, and a proxy URL could hold credentials.
+func (c *Client) failure(ctx, actx context.Context, err error, sent bool) *Response {
+	r := &Response{Sent: sent}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	switch {
+	case ctx.Err() != nil:
+		r.Canceled = true
+		r.Err = ctx.Err()
+	case actx.Err() != nil || isTimeout(err):
+		r.Timeout = true
+		r.Err = fmt.Errorf("no response within %s", c.cfg.Timeout)
+	default:
+		r.Err = err
+	}
+	return r
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
