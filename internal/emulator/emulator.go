@@ -1,0 +1,450 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default credentials, used when Options leaves them empty.
+const (
+	DefaultMakeToken       = "make-token"
+	DefaultPatchworksToken = "patchworks-key"
+)
+
+// DefaultDeleteLag is how many list requests of an app still show a Make
+// connection after its DELETE succeeded, imitating Make's asynchronous
+// delete (API-NOTES). A list lag rather than a time lag keeps tests
+// deterministic.
+const DefaultDeleteLag = 1
+
+// Platform names as they appear in Counts and in the control endpoints.
+const (
+	PlatformMake       = "make"
+	PlatformPatchworks = "patchworks"
+)
+
+// Knobs are the behaviours that can be changed while the server runs.
+// Rates are fractions in [0, 1] of the requests they apply to. In JSON
+// (POST /_emulator/knobs) the names are latency ("10ms"), fail_rate,
+// fail_after_write_rate, timeout_rate, rate_429, rate_limit, delete_lag.
+type Knobs struct {
+	// Latency is added to every API request before anything else happens.
+	Latency time.Duration
+	// FailRate answers a request 500, 502 or 503 before doing anything.
+	FailRate float64
+	// FailAfterWriteRate carries out a write (POST, PUT, PATCH, DELETE) and
+	// then answers 502, so clients can prove they never duplicate a create.
+	FailAfterWriteRate float64
+	// TimeoutRate makes a request hang until the client gives up.
+	TimeoutRate float64
+	// Rate429 answers 429 with Retry-After: 1 at random.
+	Rate429 float64
+	// RateLimit is requests per minute per platform (0 = unlimited): a
+	// token bucket refilled at RateLimit/60 per second holding at most
+	// max(1, RateLimit/60) tokens.
+	RateLimit int
+	// DeleteLag is how many list requests of its app still show a deleted
+	// Make connection: 0 means DefaultDeleteLag, a negative value turns
+	// the lag off.
+	DeleteLag int
+}
+
+// Options configure a Server.
+type Options struct {
+	Knobs
+	// MakeToken is accepted as "Authorization: Token <MakeToken>".
+	MakeToken string
+	// PatchworksToken is accepted as "Authorization: <PatchworksToken>".
+	PatchworksToken string
+	// Seed feeds the random source behind the rate knobs, so a run with
+	// the same requests in the same order fails the same requests.
+	Seed int64
+	// Now is the clock of the rate limiter and of created_at/updated_at;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is an in-memory Make Web API v2 and Patchworks API v1. It is an
+// http.Handler and safe for concurrent use.
+type Server struct {
+	makeToken, pwToken string
+	now                func() time.Time
+
+	mu      sync.Mutex // guards everything below
+	knobs   Knobs
+	rng     *rand.Rand
+	buckets map[string]*bucket
+	counts  map[string]*PlatformCounts
+	mk      *makeState
+	pw      *pwState
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New returns a Server with no objects.
+func New(opts Options) *Server {
+	s := &Server{
+		makeToken: opts.MakeToken,
+		pwToken:   opts.PatchworksToken,
+		now:       opts.Now,
+		knobs:     opts.Knobs,
+		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
+		buckets:   map[string]*bucket{},
+		closed:    make(chan struct{}),
+	}
+	if s.makeToken == "" {
+		s.makeToken = DefaultMakeToken
+	}
+	if s.pwToken == "" {
+		s.pwToken = DefaultPatchworksToken
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.resetCountsLocked()
+	s.resetObjectsLocked()
+	return s
+}
+
+// Close releases requests that the TimeoutRate knob is holding, so an
+// http.Server can shut down without waiting for clients to give up.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+}
+
+// Knobs returns the current knobs.
+func (s *Server) Knobs() Knobs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.knobs
+}
+
+// SetKnobs replaces all knobs. A changed RateLimit refills the buckets.
+func (s *Server) SetKnobs(k Knobs) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k.RateLimit != s.knobs.RateLimit {
+		s.buckets = map[string]*bucket{}
+	}
+	s.knobs = k
+}
+
+// UpdateKnobs changes knobs in place, atomically with respect to requests.
+func (s *Server) UpdateKnobs(f func(*Knobs)) {
+	s.mu.Lock()
+	k := s.knobs
+	s.mu.Unlock()
+	f(&k)
+	s.SetKnobs(k)
+}
+
+func (k Knobs) deleteLag() int {
+	switch {
+	case k.DeleteLag < 0:
+		return 0
+	case k.DeleteLag == 0:
+		return DefaultDeleteLag
+	}
+	return k.DeleteLag
+}
+
+// PlatformCounts are the requests one platform's API answered.
+type PlatformCounts struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
+	ByMethod map[string]int `json:"by_method"`
+	// ByRoute is keyed by "METHOD /route/{template}" (e.g.
+	// "GET /sdk/apps/{app}/connections"), for tests that count requests
+	// of one kind.
+	ByRoute map[string]int `json:"by_route"`
+}
+
+// Counts are the requests served per platform; control requests are not
+// counted.
+type Counts struct {
+	Make       PlatformCounts `json:"make"`
+	Patchworks PlatformCounts `json:"patchworks"`
+}
+
+// Counts returns a copy of the request counters.
+func (s *Server) Counts() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := func(p *PlatformCounts) PlatformCounts {
+		out := PlatformCounts{Total: p.Total, ByStatus: map[string]int{}, ByMethod: map[string]int{}, ByRoute: map[string]int{}}
+		for k, v := range p.ByStatus {
+			out.ByStatus[k] = v
+		}
+		for k, v := range p.ByMethod {
+			out.ByMethod[k] = v
+		}
+		for k, v := range p.ByRoute {
+			out.ByRoute[k] = v
+		}
+		return out
+	}
+	return Counts{Make: cp(s.counts[PlatformMake]), Patchworks: cp(s.counts[PlatformPatchworks])}
+}
+
+// ResetCounts zeroes the request counters.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetCountsLocked()
+}
+
+func (s *Server) resetCountsLocked() {
+	s.counts = map[string]*PlatformCounts{}
+	for _, p := range []string{PlatformMake, PlatformPatchworks} {
+		s.counts[p] = &PlatformCounts{ByStatus: map[string]int{}, ByMethod: map[string]int{}, ByRoute: map[string]int{}}
+	}
+}
+
+// Reset drops every object and restarts names and ids; knobs and counters
+// are kept.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetObjectsLocked()
+}
+
+func (s *Server) resetObjectsLocked() {
+	s.mk = newMakeState()
+	s.pw = newPWState()
+}
+
+// ServeHTTP routes /api/v2 to Make, /api/v1 to Patchworks and /_emulator/
+// to the control endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/_emulator/"):
+		s.serveControl(w, r)
+	case p == "/api/v2" || strings.HasPrefix(p, "/api/v2/"):
+		s.serveAPI(w, r, PlatformMake)
+	case p == "/api/v1" || strings.HasPrefix(p, "/api/v1/"):
+		s.serveAPI(w, r, PlatformPatchworks)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found: " + p})
+	}
+}
+
+// reqInfo lets handlers name the route they served for Counts.ByRoute.
+type reqInfo struct{ route string }
+
+// statusWriter remembers the status code for the counters.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// bufferWriter holds a response so FailAfterWriteRate can replace it after
+// the write has been carried out.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// chaos is what the knobs decided for one request.
+type chaos struct {
+	limited    bool
+	retryAfter int
+	random429  bool
+	fail       int
+	hang       bool
+	failAfter  bool
+}
+
+func (s *Server) decide(platform, method string) (chaos, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.knobs
+	var c chaos
+	if k.RateLimit > 0 {
+		b := s.buckets[platform]
+		if b == nil {
+			b = &bucket{}
+			s.buckets[platform] = b
+		}
+		ok, wait := b.take(s.now(), k.RateLimit)
+		if !ok {
+			c.limited, c.retryAfter = true, wait
+			return c, k.Latency
+		}
+	}
+	hit := func(rate float64) bool { return rate > 0 && s.rng.Float64() < rate }
+	switch {
+	case hit(k.Rate429):
+		c.random429 = true
+	case hit(k.FailRate):
+		c.fail = []int{500, 502, 503}[s.rng.IntN(3)]
+	case hit(k.TimeoutRate):
+		c.hang = true
+	case isWrite(method) && hit(k.FailAfterWriteRate):
+		c.failAfter = true
+	}
+	return c, k.Latency
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+func (s *Server) serveAPI(rw http.ResponseWriter, r *http.Request, platform string) {
+	w := &statusWriter{ResponseWriter: rw}
+	info := &reqInfo{}
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		pc := s.counts[platform]
+		pc.Total++
+		pc.ByStatus[strconv.Itoa(w.status)]++
+		pc.ByMethod[r.Method]++
+		if info.route != "" {
+			pc.ByRoute[r.Method+" "+info.route]++
+		}
+	}()
+
+	c, latency := s.decide(platform, r.Method)
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			w.status = 499 // client closed request; nothing can be written
+			return
+		case <-s.closed:
+			t.Stop()
+		}
+	}
+	switch {
+	case c.limited:
+		w.Header().Set("Retry-After", strconv.Itoa(c.retryAfter))
+		s.tooMany(w, platform)
+		return
+	case c.random429:
+		w.Header().Set("Retry-After", "1")
+		s.tooMany(w, platform)
+		return
+	case c.fail != 0:
+		s.serverError(w, platform, c.fail)
+		return
+	case c.hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.closed:
+		}
+		s.serverError(w, platform, http.StatusGatewayTimeout)
+		return
+	}
+
+	handle := s.serveMake
+	if platform == PlatformPatchworks {
+		handle = s.servePatchworks
+	}
+	if !c.failAfter {
+		handle(w, r, info)
+		return
+	}
+	buf := &bufferWriter{header: http.Header{}}
+	handle(buf, r, info)
+	if buf.status >= 200 && buf.status < 300 {
+		s.serverError(w, platform, http.StatusBadGateway)
+		return
+	}
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, platform string) {
+	if platform == PlatformMake {
+		msg := "Requests limit for organization exceeded, please try again later."
+		makeError(w, http.StatusTooManyRequests, msg, msg)
+		return
+	}
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Attempts."})
+}
+
+func (s *Server) serverError(w http.ResponseWriter, platform string, status int) {
+	text := http.StatusText(status)
+	if platform == PlatformMake {
+		makeError(w, status, text, "The emulator was told to fail this request ("+text+").")
+		return
+	}
+	msg := "Server Error"
+	if status != http.StatusInternalServerError {
+		msg = text
+	}
+	writeJSON(w, status, map[string]any{"message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// decodeJSON decodes a request body keeping numbers as json.Number, so
+// integers can be told from fractions.
+func decodeJSON(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	var extra any
+	if err := d.Decode(&extra); err != io.EOF {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
