@@ -1,0 +1,427 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/r3labs/diff/v3"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Input is everything a plan is computed from. The engine gathers it; the
+// planner only reads it.
+type Input struct {
+	Desired []*syncd.Desired
+	// Live holds the snapshot objects of every kind.
+	Live []syncd.Live
+	// Gone lists, per kind, remote ids that answered a clean 404.
+	Gone map[syncd.Kind][]string
+	// Bindings is the inventory: the remote objects syncd created or adopted.
+	Bindings map[syncd.Key]syncd.Binding
+	Hasher   syncd.Hasher
+	// Prune plans deletes of inventory objects whose manifest is gone.
+	Prune bool
+	// LoadFailed: a manifest failed to load, so every delete and replace is
+	// blocked (the missing manifest's objects would otherwise look orphaned).
+	LoadFailed bool
+	// MaxDelete is the most deletes a plan may carry out; 0 means the
+	// default, max(5, 10% of the inventory).
+	MaxDelete       int
+	AllowMassDelete bool
+	// Scope, when non-nil, limits the plan to these keys (the daemon's
+	// partial re-plan): nothing outside it is planned, deleted included.
+	Scope []syncd.Key
+}
+
+// Reasons shown for the safety rules of SPEC §4.
+const (
+	reasonLoadFailed = "a manifest failed to load: no delete or replace until it is fixed"
+	reasonProtect    = "policy.protect: this object is never deleted or replaced"
+	reasonNotOwned   = "the live object is not in syncd's inventory and syncd never deletes an object it does not own: change its type by hand or delete it"
+)
+
+// DefaultMaxDelete is the --max-delete used when none is given: 5, or 10% of
+// the inventory, whichever is larger.
+func DefaultMaxDelete(inventory int) int { return max(5, inventory/10) }
+
+// readOnlyFields are assigned by the servers; they are never drift even
+// if a manifest happened to carry them.
+var readOnlyFields = map[string]bool{
+	"id": true, "created_at": true, "updated_at": true,
+	"appVersion": true, "app_version": true, "redirectUri": true,
+}
+
+// createOnlyFields are sent on create and never compared afterwards: the
+// Patchworks API does not read them back as the manifest wrote them.
+var createOnlyFields = map[string]bool{"session_id": true, "platform_app_key": true}
+
+// emptyMap and emptySlice are shared, never-mutated defaults so that the
+// equality fast path allocates nothing.
+var (
+	emptyMap   = map[string]any{}
+	emptySlice = []any{}
+)
+
+// sectionDefault is what a Make section that is missing, or that an old
+// connection returns as null, is equal to.
+func sectionDefault(name string) any {
+	switch name {
+	case "api", "scopes", "install":
+		return emptyMap
+	case "parameters", "scope", "installSpec":
+		return emptySlice
+	}
+	return nil
+}
+
+type liveIndex struct {
+	byID map[string]*syncd.Live
+	byNK map[string][]*syncd.Live
+	gone map[string]bool
+}
+
+type builder struct {
+	in      Input
+	h       syncd.Hasher
+	differ  *diff.Differ
+	index   map[syncd.Kind]*liveIndex
+	desired map[syncd.Key]*syncd.Desired // all of them, in scope or not
+	// claims maps kind -> remote id -> the key that owns it by binding or
+	// externalId; natural-key matching never takes a claimed object.
+	claims map[syncd.Kind]map[string]syncd.Key
+	// extIDs holds every manifest's externalId, in scope or not.
+	extIDs map[syncd.Kind]map[string]bool
+	// matched records remote ids a desired resource is planned against, so
+	// that no delete removes them.
+	matched map[syncd.Kind]map[string]bool
+}
+
+// Build computes the plan. It is pure and deterministic.
+func Build(in Input) *Plan {
+	d, err := diff.NewDiffer(diff.SliceOrdering(true), diff.AllowTypeMismatch(true))
+	if err != nil {
+		panic(fmt.Sprintf("planner: differ options: %v", err)) // static options: cannot fail
+	}
+	b := &builder{
+		in:      in,
+		h:       in.Hasher,
+		differ:  d,
+		index:   map[syncd.Kind]*liveIndex{},
+		desired: make(map[syncd.Key]*syncd.Desired, len(in.Desired)),
+		claims:  map[syncd.Kind]map[string]syncd.Key{},
+		matched: map[syncd.Kind]map[string]bool{},
+		extIDs:  map[syncd.Kind]map[string]bool{},
+	}
+	b.indexLive()
+	for _, d := range in.Desired {
+		b.desired[d.Key] = d
+	}
+	b.indexClaims()
+
+	var scope map[syncd.Key]bool
+	if in.Scope != nil {
+		scope = make(map[syncd.Key]bool, len(in.Scope))
+		for _, k := range in.Scope {
+			scope[k] = true
+		}
+	}
+	inScope := func(k syncd.Key) bool { return scope == nil || scope[k] }
+
+	ordered := make([]*syncd.Desired, 0, len(in.Desired))
+	for _, d := range in.Desired {
+		if inScope(d.Key) {
+			ordered = append(ordered, d)
+		}
+	}
+	slices.SortFunc(ordered, func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) })
+
+	p := &Plan{LoadFailed: in.LoadFailed, Changes: make([]Change, 0, len(ordered))}
+	for _, d := range ordered {
+		p.Changes = append(p.Changes, b.planResource(d))
+	}
+	if in.Prune {
+		p.Changes = append(p.Changes, b.planDeletes(inScope)...)
+	}
+	slices.SortStableFunc(p.Changes, func(a, b Change) int { return a.Key.Compare(b.Key) })
+	b.applySafety(p)
+	p.Summary = Summarize(p.Changes)
+	return p
+}
+
+// Summarize counts changes by action; a change with an Error counts as noop.
+func Summarize(changes []Change) Summary {
+	var s Summary
+	for _, c := range changes {
+		switch c.Action {
+		case ActionCreate:
+			s.Create++
+		case ActionUpdate:
+			s.Update++
+		case ActionReplace:
+			s.Replace++
+		case ActionDelete:
+			s.Delete++
+		case ActionAdopt:
+			s.Adopt++
+		default:
+			s.Noop++
+		}
+		if c.Blocked != "" {
+			s.Blocked++
+		}
+	}
+	return s
+}
+
+func (b *builder) indexLive() {
+	for i := range b.in.Live {
+		l := &b.in.Live[i]
+		ix := b.kindIndex(l.Kind)
+		ix.byID[l.RemoteID] = l
+		nk := l.NaturalKey()
+		ix.byNK[nk] = append(ix.byNK[nk], l)
+	}
+	for kind, ids := range b.in.Gone {
+		ix := b.kindIndex(kind)
+		for _, id := range ids {
+			ix.gone[id] = true
+		}
+	}
+}
+
+func (b *builder) kindIndex(k syncd.Kind) *liveIndex {
+	ix := b.index[k]
+	if ix == nil {
+		ix = &liveIndex{byID: map[string]*syncd.Live{}, byNK: map[string][]*syncd.Live{}, gone: map[string]bool{}}
+		b.index[k] = ix
+	}
+	return ix
+}
+
+func (b *builder) live(kind syncd.Kind, id string) *syncd.Live {
+	if id == "" {
+		return nil
+	}
+	if ix := b.index[kind]; ix != nil {
+		return ix.byID[id]
+	}
+	return nil
+}
+
+// indexClaims records who owns each remote id: bindings first (they are
+// the strongest evidence), then externalIds. Keys are visited in order so
+// that a conflict always resolves the same way.
+func (b *builder) indexClaims() {
+	claim := func(kind syncd.Kind, id string, k syncd.Key) {
+		if id == "" {
+			return
+		}
+		m := b.claims[kind]
+		if m == nil {
+			m = map[string]syncd.Key{}
+			b.claims[kind] = m
+		}
+		if _, taken := m[id]; !taken {
+			m[id] = k
+		}
+	}
+	keys := make([]syncd.Key, 0, len(b.in.Bindings))
+	for k := range b.in.Bindings {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, syncd.Key.Compare)
+	for _, k := range keys {
+		claim(k.Kind, b.in.Bindings[k].RemoteID, k)
+	}
+	ds := slices.Clone(b.in.Desired)
+	slices.SortFunc(ds, func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) })
+	for _, d := range ds {
+		claim(d.Key.Kind, d.ExternalID, d.Key)
+		if d.ExternalID != "" {
+			m := b.extIDs[d.Key.Kind]
+			if m == nil {
+				m = map[string]bool{}
+				b.extIDs[d.Key.Kind] = m
+			}
+			m[d.ExternalID] = true
+		}
+	}
+}
+
+func (b *builder) markMatched(kind syncd.Kind, id string) {
+	m := b.matched[kind]
+	if m == nil {
+		m = map[string]bool{}
+		b.matched[kind] = m
+	}
+	m[id] = true
+}
+
+// match finds d's live object per SPEC §3: binding, externalId, natural key.
+// bound is true when the object is the one the inventory records.
+func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool) {
+	kind := d.Key.Kind
+	binding, hasBinding := b.in.Bindings[d.Key]
+	if hasBinding && binding.RemoteID != "" {
+		if l := b.live(kind, binding.RemoteID); l != nil {
+			return l, true
+		}
+		// Only a clean 404 or absence from a complete listing gets here
+		// (the engine guarantees it): the object was deleted outside syncd.
+		c.Drift = true
+		c.Notes = append(c.Notes, fmt.Sprintf("the bound object %s no longer exists (deleted outside syncd)", binding.RemoteID))
+	}
+	if id := d.ExternalID; id != "" && !(hasBinding && id == binding.RemoteID) {
+		l := b.live(kind, id)
+		if l == nil {
+			c.Error = fmt.Sprintf("metadata.externalId %q: no such %s", id, kind)
+			if b.index[kind] != nil && b.index[kind].gone[id] {
+				c.Error += " (404)"
+			}
+			return nil, false
+		}
+		if owner, ok := b.claims[kind][id]; ok && owner != d.Key {
+			if _, alive := b.desired[owner]; alive {
+				c.Error = fmt.Sprintf("metadata.externalId %q is already bound to %s", id, owner)
+				return nil, false
+			}
+		}
+		return l, false
+	}
+	ix := b.index[kind]
+	if ix == nil {
+		return nil, false
+	}
+	var cands []*syncd.Live
+	for _, l := range ix.byNK[d.NaturalKey()] {
+		if owner, ok := b.claims[kind][l.RemoteID]; ok && owner != d.Key {
+			continue
+		}
+		cands = append(cands, l)
+	}
+	switch len(cands) {
+	case 0:
+		return nil, false
+	case 1:
+		return cands[0], false
+	}
+	ids := make([]string, len(cands))
+	for i, l := range cands {
+		ids[i] = l.RemoteID
+	}
+	slices.Sort(ids)
+	c.Error = fmt.Sprintf("natural key %q matches %d live objects: %s; set metadata.externalId to choose one",
+		d.NaturalKey(), len(ids), strings.Join(ids, ", "))
+	return nil, false
+}
+
+func (b *builder) planResource(d *syncd.Desired) Change {
+	c := Change{
+		Key:         d.Key,
+		NaturalKey:  d.NaturalKey(),
+		DesiredHash: DesiredHash(b.h, d),
+		ReportOnly:  d.Policy.Mode == syncd.ModeReport,
+	}
+	l, bound := b.match(d, &c)
+	if c.Error != "" {
+		c.Action = ActionNoop
+		c.Drift = false
+		return c
+	}
+	if l == nil {
+		c.Action = ActionCreate
+		return c
+	}
+	b.markMatched(l.Kind, l.RemoteID)
+	c.RemoteID = l.RemoteID
+	c.LiveFingerprint = LiveFingerprint(b.h, l)
+	c.Drift = false
+
+	var binding *syncd.Binding
+	if bound {
+		bd := b.in.Bindings[d.Key]
+		binding = &bd
+	}
+	r := b.compare(d, l, binding)
+	c.Fields = r.fields
+	c.Notes = append(c.Notes, r.notes...)
+	switch {
+	case r.replace && bound:
+		c.Action, c.Drift = ActionReplace, true
+	case r.replace:
+		c.Action = ActionReplace
+		c.Blocked = reasonNotOwned
+	case !bound:
+		// An adopt with differences also writes them: the fields say which.
+		c.Action = ActionAdopt
+	case len(c.Fields) > 0:
+		c.Action, c.Drift = ActionUpdate, true
+	default:
+		c.Action = ActionNoop
+	}
+	if c.Action == ActionReplace && d.Policy.Protect {
+		c.Blocked = joinReason(c.Blocked, reasonProtect)
+	}
+	return c
+}
+
+func (b *builder) planDeletes(inScope func(syncd.Key) bool) []Change {
+	var out []Change
+	for k, bd := range b.in.Bindings {
+		if _, ok := b.desired[k]; ok || !inScope(k) {
+			continue
+		}
+		l := b.live(k.Kind, bd.RemoteID)
+		if l == nil || b.matched[k.Kind][bd.RemoteID] {
+			continue // already gone, or another manifest now holds it
+		}
+		if owner, ok := b.claims[k.Kind][bd.RemoteID]; ok && owner != k {
+			continue // two inventory rows name it; the other owner decides
+		}
+		if b.extIDs[k.Kind][bd.RemoteID] {
+			continue // a manifest names it as its externalId: adopted, not pruned
+		}
+		out = append(out, Change{
+			Key:             k,
+			Action:          ActionDelete,
+			RemoteID:        bd.RemoteID,
+			NaturalKey:      l.NaturalKey(),
+			LiveFingerprint: LiveFingerprint(b.h, l),
+		})
+	}
+	return out
+}
+
+func (b *builder) applySafety(p *Plan) {
+	deletes := 0
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Action == ActionDelete {
+			deletes++
+		}
+		if b.in.LoadFailed && (c.Action == ActionDelete || c.Action == ActionReplace) {
+			c.Blocked = joinReason(c.Blocked, reasonLoadFailed)
+		}
+	}
+	limit := b.in.MaxDelete
+	if limit <= 0 {
+		limit = DefaultMaxDelete(len(b.in.Bindings))
+	}
+	if deletes > limit && !b.in.AllowMassDelete {
+		why := fmt.Sprintf("plan deletes %d objects, more than --max-delete %d; use --allow-mass-delete", deletes, limit)
+		for i := range p.Changes {
+			if c := &p.Changes[i]; c.Action == ActionDelete {
+				c.Blocked = joinReason(c.Blocked, why)
+			}
+		}
+	}
+}
+
+func joinReason(have, add string) string {
+	if have == "" {
+		return add
+	}
+	return have + "; " + add
+}

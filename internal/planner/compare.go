@@ -1,0 +1,587 @@
+package planner
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/r3labs/diff/v3"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// A unit is the smallest part of a spec that is compared as one value:
+// a top-level field, a declared Make section, the declared common object,
+// a Patchworks variable subfield or pivot subfield, or a whole variable the
+// live object lacks. Which parts are units is where per-kind normalisation
+// lives; inside a unit values compare as plain JSON.
+type unit struct {
+	tok    [4]string
+	n      int
+	dv, lv any
+	lHas   bool
+	// writeOnly marks a Patchworks secret variable's value: the API reads
+	// it back as null, so a null live value says nothing about it.
+	writeOnly bool
+}
+
+func (u *unit) ptr() string { return syncd.Pointer(u.tok[:u.n]...) }
+
+type compareResult struct {
+	fields  []syncd.FieldChange
+	notes   []string
+	replace bool
+}
+
+// resource is the comparison of one desired resource with its live object.
+type resource struct {
+	b       *builder
+	d       *syncd.Desired
+	l       *syncd.Live
+	binding *syncd.Binding // nil when the object is not (yet) syncd's
+	res     compareResult
+}
+
+func (b *builder) compare(d *syncd.Desired, l *syncd.Live, binding *syncd.Binding) compareResult {
+	r := &resource{b: b, d: d, l: l, binding: binding}
+	switch d.Key.Kind {
+	case syncd.MakeConnection:
+		r.compareMake()
+	case syncd.PatchworksConnector:
+		r.comparePatchworks()
+	default:
+		r.compareTop(nil)
+	}
+	slices.SortFunc(r.res.fields, func(a, b syncd.FieldChange) int { return comparePointers(a.Path, b.Path) })
+	slices.Sort(r.res.notes)
+	return r.res
+}
+
+// compareTop compares every top-level field the manifest sets, except
+// those special handles itself.
+func (r *resource) compareTop(special func(k string, dv any) bool) {
+	for k, dv := range r.d.Spec {
+		if readOnlyFields[k] || (special != nil && special(k, dv)) {
+			continue
+		}
+		lv, has := r.l.Spec[k]
+		r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has})
+	}
+}
+
+func (r *resource) compareMake() {
+	r.compareTop(func(k string, dv any) bool {
+		switch k {
+		case "app":
+			// The client may not echo the app (it is a path parameter); a
+			// connection never moves between apps, so a difference means a
+			// different object: replace.
+			if lv, has := r.l.Spec[k]; has && r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: true}) {
+				r.res.replace = true
+			}
+		case "type":
+			lv, has := r.l.Spec[k]
+			if r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has}) {
+				r.res.replace = true
+			}
+		case "sections":
+			ds, ok := dv.(map[string]any)
+			if !ok {
+				return false
+			}
+			ls, _ := r.l.Spec["sections"].(map[string]any)
+			for name, sv := range ds {
+				if sv == nil {
+					sv = sectionDefault(name)
+				}
+				lv := ls[name]
+				if lv == nil {
+					lv = sectionDefault(name)
+				}
+				r.unit(unit{tok: [4]string{"sections", name}, n: 2, dv: sv, lv: lv, lHas: true})
+			}
+		case "common":
+			// Common data is written as a whole, so it is compared as a
+			// whole: a key only the live object has is a difference.
+			if dv == nil {
+				dv = emptyMap
+			}
+			lv := r.l.Spec["common"]
+			if lv == nil {
+				lv = emptyMap
+			}
+			r.unit(unit{tok: [4]string{"common"}, n: 1, dv: dv, lv: lv, lHas: true})
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (r *resource) comparePatchworks() {
+	r.compareTop(func(k string, dv any) bool {
+		if createOnlyFields[k] {
+			return true
+		}
+		if k != "variables" {
+			return false
+		}
+		dvars, ok := dv.(map[string]any)
+		if !ok {
+			return false
+		}
+		lvars, _ := r.l.Spec["variables"].(map[string]any)
+		for key, dvar := range dvars {
+			lvar, has := lvars[key]
+			dm, dok := dvar.(map[string]any)
+			lm, lok := lvar.(map[string]any)
+			if !has || !dok || !lok {
+				r.unit(unit{tok: [4]string{"variables", key}, n: 2, dv: dvar, lv: lvar, lHas: has})
+				continue
+			}
+			secret := dm["secret"] == true || lm["secret"] == true
+			for f, fv := range dm {
+				if readOnlyFields[f] {
+					continue
+				}
+				lfv, lfHas := lm[f]
+				if f == "pivot" {
+					pm, pok := fv.(map[string]any)
+					lpm, lpok := lfv.(map[string]any)
+					if pok && lpok {
+						// Only the pivot subfields the manifest sets are managed.
+						for pf, pv := range pm {
+							lpv, lpHas := lpm[pf]
+							r.unit(unit{tok: [4]string{"variables", key, "pivot", pf}, n: 4, dv: pv, lv: lpv, lHas: lpHas})
+						}
+						continue
+					}
+				}
+				r.unit(unit{tok: [4]string{"variables", key, f}, n: 3, dv: fv, lv: lfv, lHas: lfHas, writeOnly: secret && f == "value"})
+			}
+		}
+		return true
+	})
+}
+
+// unit compares one unit and records its field changes. It reports whether
+// the unit differs.
+func (r *resource) unit(u unit) bool {
+	writeOnlyUnread := u.writeOnly && u.lv == nil && u.dv != nil
+	if len(r.d.Policy.Ignore) == 0 && !writeOnlyUnread && equal(u.dv, u.lv) {
+		return false
+	}
+	ptr := u.ptr()
+	dv, lv := u.dv, u.lv
+	for _, ig := range r.d.Policy.Ignore {
+		switch {
+		case ig == ptr || ig == "" || strings.HasPrefix(ptr, ig+"/"):
+			return false
+		case strings.HasPrefix(ig, ptr+"/"):
+			// The ignored subtree takes the live value on the desired
+			// side, so it can never differ.
+			rel := syncd.SplitPointer(ig[len(ptr):])
+			val, ok := valueAt(lv, rel)
+			dv = setAt(dv, rel, val, !ok)
+		}
+	}
+	if writeOnlyUnread {
+		return r.writeOnly(ptr, dv)
+	}
+	if r.sensitive(ptr) {
+		if r.b.h.Hash(dv) == r.b.h.Hash(lv) {
+			return false
+		}
+		r.res.fields = append(r.res.fields, syncd.FieldChange{
+			Path: ptr, Sensitive: true, Before: redactedOrNil(lv), After: redactedOrNil(dv),
+		})
+		return true
+	}
+	if equal(dv, lv) {
+		return false
+	}
+	if !sameComposite(dv, lv) {
+		var before any
+		if u.lHas {
+			before = lv
+		}
+		r.addField(ptr, before, dv)
+		return true
+	}
+	// Secrets inside the composite are hashed before diffing so that the
+	// differ never holds them; the hashes are redacted on the way out.
+	dh, lh := r.prepare(ptr, dv), r.prepare(ptr, lv)
+	cl, err := r.b.differ.Diff(lh, dh)
+	n := 0
+	if err == nil {
+		for _, ch := range cl {
+			if ch.Type == diff.UPDATE && equal(ch.From, ch.To) {
+				continue
+			}
+			r.addField(ptr+pointerFromPath(ch.Path), ch.From, ch.To)
+			n++
+		}
+	}
+	if n == 0 {
+		// The differ found nothing our equality found: show the unit whole.
+		r.addField(ptr, lh, dh)
+	}
+	return true
+}
+
+// writeOnly decides a secret the API never returns by the hash recorded
+// when syncd last applied it.
+func (r *resource) writeOnly(ptr string, dv any) bool {
+	var recorded string
+	if r.binding != nil {
+		recorded = r.binding.Hashes[ptr]
+	}
+	if recorded == "" {
+		r.res.notes = append(r.res.notes,
+			fmt.Sprintf("secret value at %s cannot be read back and was never applied by syncd; not compared", ptr))
+		return false
+	}
+	if recorded == r.b.h.Hash(dv) {
+		return false
+	}
+	r.res.fields = append(r.res.fields, syncd.FieldChange{
+		Path: ptr, Sensitive: true, Before: syncd.Redacted, After: syncd.Redacted,
+	})
+	return true
+}
+
+func (r *resource) addField(ptr string, before, after any) {
+	if r.sensitive(ptr) {
+		r.res.fields = append(r.res.fields, syncd.FieldChange{
+			Path: ptr, Sensitive: true, Before: redactedOrNil(before), After: redactedOrNil(after),
+		})
+		return
+	}
+	r.res.fields = append(r.res.fields, syncd.FieldChange{
+		Path:   ptr,
+		Before: r.redact(ptr, before),
+		After:  r.redact(ptr, after),
+	})
+}
+
+func redactedOrNil(v any) any {
+	if v == nil {
+		return nil
+	}
+	return syncd.Redacted
+}
+
+// sensitive reports whether the value at ptr is secret: marked by the
+// loader, named like a secret in Make common data, or the value of a
+// Patchworks variable either side marks secret.
+func (r *resource) sensitive(ptr string) bool {
+	if r.d.IsSensitive(ptr) {
+		return true
+	}
+	if r.d.Key.Kind != syncd.PatchworksConnector {
+		return false
+	}
+	rest, ok := strings.CutPrefix(ptr, "/variables/")
+	if !ok {
+		return false
+	}
+	key, field, _ := strings.Cut(rest, "/")
+	if field != "value" && !strings.HasPrefix(field, "value/") {
+		return false
+	}
+	key = syncd.UnescapePointerToken(key)
+	return secretVar(r.d.Spec, key) || secretVar(r.l.Spec, key)
+}
+
+func secretVar(spec map[string]any, key string) bool {
+	vars, _ := spec["variables"].(map[string]any)
+	v, _ := vars[key].(map[string]any)
+	return v["secret"] == true
+}
+
+// maySensitive reports whether anything at or under ptr can be sensitive,
+// so that walks over plain values are skipped.
+func (r *resource) maySensitive(ptr string) bool {
+	for _, s := range r.d.Sensitive {
+		if s == ptr || strings.HasPrefix(s, ptr+"/") || strings.HasPrefix(ptr, s+"/") {
+			return true
+		}
+	}
+	switch r.d.Key.Kind {
+	case syncd.MakeConnection:
+		return ptr == "" || ptr == "/common" || strings.HasPrefix(ptr, "/common/")
+	case syncd.PatchworksConnector:
+		return ptr == "" || ptr == "/variables" || strings.HasPrefix(ptr, "/variables/")
+	}
+	return false
+}
+
+// prepare returns v with every sensitive subtree replaced by its keyed
+// hash and every number as float64, copying only what it changes.
+func (r *resource) prepare(ptr string, v any) any {
+	v, _ = canonicalNumbers(v)
+	v, _ = r.walk(ptr, v, func(s any) any { return r.b.h.Hash(s) })
+	return v
+}
+
+// redact returns v with every sensitive subtree shown as syncd.Redacted.
+func (r *resource) redact(ptr string, v any) any {
+	v, _ = r.walk(ptr, v, func(any) any { return syncd.Redacted })
+	return v
+}
+
+// walk returns v with f applied to every non-null sensitive subtree,
+// copying only the containers on the way to a replaced value.
+func (r *resource) walk(ptr string, v any, f func(any) any) (any, bool) {
+	if v == nil || !r.maySensitive(ptr) {
+		return v, false
+	}
+	if r.sensitive(ptr) {
+		return f(v), true
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		var out map[string]any
+		for k, c := range t {
+			if nc, changed := r.walk(ptr+"/"+syncd.EscapePointerToken(k), c, f); changed {
+				if out == nil {
+					out = maps.Clone(t)
+				}
+				out[k] = nc
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case []any:
+		var out []any
+		for i, c := range t {
+			if nc, changed := r.walk(ptr+"/"+strconv.Itoa(i), c, f); changed {
+				if out == nil {
+					out = slices.Clone(t)
+				}
+				out[i] = nc
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return v, false
+}
+
+// canonicalNumbers returns v with every number as float64, as
+// encoding/json produces, so that the differ never reports 3 -> 3.
+func canonicalNumbers(v any) (any, bool) {
+	switch t := v.(type) {
+	case nil, string, bool, float64:
+		return v, false
+	case map[string]any:
+		var out map[string]any
+		for k, c := range t {
+			if nc, changed := canonicalNumbers(c); changed {
+				if out == nil {
+					out = maps.Clone(t)
+				}
+				out[k] = nc
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case []any:
+		var out []any
+		for i, c := range t {
+			if nc, changed := canonicalNumbers(c); changed {
+				if out == nil {
+					out = slices.Clone(t)
+				}
+				out[i] = nc
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	default:
+		if f, ok := toFloat(v); ok {
+			return f, true
+		}
+	}
+	return v, false
+}
+
+func sameComposite(a, b any) bool {
+	switch a.(type) {
+	case map[string]any:
+		_, ok := b.(map[string]any)
+		return ok
+	case []any:
+		_, ok := b.([]any)
+		return ok
+	}
+	return false
+}
+
+// equal is deep equality of canonical JSON values, numbers by value. It
+// allocates nothing: it is the fast path in front of the differ.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := toFloat(b)
+		return ok && x == y
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !equal(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if f, ok := toFloat(a); ok {
+		g, ok := toFloat(b)
+		return ok && f == g
+	}
+	return false
+}
+
+// toFloat accepts the number types a non-canonical producer might leave.
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case interface{ Float64() (float64, error) }: // json.Number
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func valueAt(v any, toks []string) (any, bool) {
+	for _, t := range toks {
+		switch c := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = c[t]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			v = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// setAt returns v with the value at toks set to val (or, with del, the map
+// entry removed), copying the containers on the path. A path whose parent
+// does not exist leaves v as it is.
+func setAt(v any, toks []string, val any, del bool) any {
+	if len(toks) == 0 {
+		return val
+	}
+	switch c := v.(type) {
+	case map[string]any:
+		child, has := c[toks[0]]
+		if len(toks) > 1 && !has {
+			return v
+		}
+		out := make(map[string]any, len(c))
+		for k, x := range c {
+			out[k] = x
+		}
+		if len(toks) == 1 {
+			if del {
+				delete(out, toks[0])
+			} else {
+				out[toks[0]] = val
+			}
+			return out
+		}
+		out[toks[0]] = setAt(child, toks[1:], val, del)
+		return out
+	case []any:
+		i, err := strconv.Atoi(toks[0])
+		if err != nil || i < 0 || i >= len(c) {
+			return v
+		}
+		out := slices.Clone(c)
+		if len(toks) == 1 {
+			if !del {
+				out[i] = val
+			}
+			return out
+		}
+		out[i] = setAt(c[i], toks[1:], val, del)
+		return out
+	}
+	return v
+}
+
+func pointerFromPath(path []string) string {
+	var b strings.Builder
+	for _, t := range path {
+		b.WriteByte('/')
+		b.WriteString(syncd.EscapePointerToken(t))
+	}
+	return b.String()
+}
+
+// comparePointers orders JSON pointers token by token, numeric tokens by
+// value, so that /x/2 sorts before /x/10.
+func comparePointers(a, b string) int {
+	ta, tb := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(ta) && i < len(tb); i++ {
+		if ta[i] == tb[i] {
+			continue
+		}
+		na, ea := strconv.Atoi(ta[i])
+		nb, eb := strconv.Atoi(tb[i])
+		if ea == nil && eb == nil && na != nb {
+			return cmp.Compare(na, nb)
+		}
+		return strings.Compare(ta[i], tb[i])
+	}
+	return cmp.Compare(len(ta), len(tb))
+}

@@ -1,0 +1,525 @@
+package planner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// FormatVersion is the "format_version" of the JSON plan (SPEC §5); it is
+// bumped only on a breaking change (adding keys is not one).
+const FormatVersion = 1
+
+// MarkdownLimit is GitHub's limit on a comment's length; WriteMarkdown
+// stays within it.
+const MarkdownLimit = 65536
+
+// textValueLimit caps one value in the text plan; the JSON plan has them whole.
+const textValueLimit = 1000
+
+// markdownValueLimit is what long values are cut to when a Markdown plan
+// would not fit.
+const markdownValueLimit = 200
+
+// sensitiveChanged is how a changed secret reads in text and Markdown (SPEC §2).
+const sensitiveChanged = "(sensitive, changed)"
+
+// listed reports whether a change appears in rendered plans: everything
+// that is not a plain noop.
+func listed(c *Change) bool { return c.Action != ActionNoop || c.Error != "" }
+
+// shown returns f safe to print even if something upstream forgot to redact
+// it: a sensitive field never shows more than syncd.Redacted.
+func shown(f syncd.FieldChange) syncd.FieldChange {
+	if f.Sensitive {
+		f.Before, f.After = redactedOrNil(f.Before), redactedOrNil(f.After)
+	}
+	return f
+}
+
+func symbol(c *Change) string {
+	if c.Error != "" {
+		return "!"
+	}
+	switch c.Action {
+	case ActionCreate:
+		return "+"
+	case ActionUpdate:
+		return "~"
+	case ActionReplace:
+		return "-/+"
+	case ActionDelete:
+		return "-"
+	case ActionAdopt:
+		return "<="
+	}
+	return " "
+}
+
+func verb(c *Change) string {
+	if c.Error != "" {
+		return "cannot be planned"
+	}
+	switch c.Action {
+	case ActionCreate:
+		return "will be created"
+	case ActionUpdate:
+		return "will be updated in place"
+	case ActionReplace:
+		return "must be replaced (delete, then create)"
+	case ActionDelete:
+		return "will be deleted"
+	case ActionAdopt:
+		if len(c.Fields) > 0 {
+			return "will be adopted and updated"
+		}
+		return "will be adopted"
+	}
+	return "has no changes"
+}
+
+func fieldSymbol(f syncd.FieldChange) string {
+	switch {
+	case f.Before == nil && f.After != nil:
+		return "+"
+	case f.After == nil && f.Before != nil:
+		return "-"
+	}
+	return "~"
+}
+
+// jsonText encodes v compactly without HTML escaping, cut to limit
+// characters (0: no limit).
+func jsonText(v any, limit int) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "(unencodable)"
+	}
+	s := strings.TrimSuffix(b.String(), "\n")
+	if limit > 0 && utf8.RuneCountInString(s) > limit {
+		r := []rune(s)
+		s = fmt.Sprintf("%s… (%d more characters)", string(r[:limit]), len(r)-limit)
+	}
+	return s
+}
+
+type palette struct{ on bool }
+
+func (p palette) paint(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func colorOf(sym string) string {
+	switch sym {
+	case "+":
+		return "32"
+	case "~":
+		return "33"
+	case "-/+":
+		return "35"
+	case "-":
+		return "31"
+	case "<=":
+		return "36"
+	case "!":
+		return "1;31"
+	}
+	return "0"
+}
+
+// SummaryLine is the plan's last line, e.g. "Plan: 1 to create, 0 to update,
+// 0 to replace, 0 to delete, 0 to adopt; 1 blocked." or "No changes.".
+func SummaryLine(p *Plan) string {
+	s := p.Summary
+	if s.Create+s.Update+s.Replace+s.Delete+s.Adopt == 0 {
+		return "No changes."
+	}
+	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d to adopt",
+		s.Create, s.Update, s.Replace, s.Delete, s.Adopt)
+	var extra []string
+	if s.Blocked > 0 {
+		extra = append(extra, fmt.Sprintf("%d blocked", s.Blocked))
+	}
+	if n := countReportOnly(p); n > 0 {
+		extra = append(extra, fmt.Sprintf("%d report-only", n))
+	}
+	if len(extra) > 0 {
+		line += "; " + strings.Join(extra, ", ")
+	}
+	return line + "."
+}
+
+func countReportOnly(p *Plan) int {
+	n := 0
+	for i := range p.Changes {
+		if c := &p.Changes[i]; c.ReportOnly && c.Action != ActionNoop && c.Error == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func countErrors(p *Plan) int {
+	n := 0
+	for i := range p.Changes {
+		if p.Changes[i].Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteText writes the plan for a person, like a Terraform plan. color
+// adds ANSI colours; the caller decides (a terminal, NO_COLOR unset).
+func WriteText(w io.Writer, p *Plan, color bool) error {
+	pal := palette{on: color}
+	var b strings.Builder
+	if p.LoadFailed {
+		b.WriteString(pal.paint("1;31", "Warning: a manifest failed to load: no delete or replace is carried out until it is fixed.") + "\n\n")
+	}
+	started := false
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if !listed(c) {
+			continue
+		}
+		if !started {
+			b.WriteString("syncd will perform the following actions:\n\n")
+			started = true
+		}
+		sym := symbol(c)
+		head := pal.paint(colorOf(sym), fmt.Sprintf("%3s", sym)) + " " + c.Key.String()
+		if c.RemoteID != "" {
+			head += " (" + c.RemoteID + ")"
+		}
+		head += " " + verb(c)
+		var tags []string
+		if c.Drift {
+			tags = append(tags, "drift")
+		}
+		if c.ReportOnly && c.Action != ActionNoop {
+			tags = append(tags, "report only: never written")
+		}
+		if len(tags) > 0 {
+			head += " [" + strings.Join(tags, "; ") + "]"
+		}
+		b.WriteString(head + "\n")
+		if c.Error != "" {
+			b.WriteString("      " + pal.paint("1;31", "error: "+c.Error) + "\n")
+		}
+		if c.Blocked != "" {
+			b.WriteString("      " + pal.paint("1;31", "blocked: "+c.Blocked) + "\n")
+		}
+		for _, f := range c.Fields {
+			f = shown(f)
+			fs := fieldSymbol(f)
+			line := pal.paint(colorOf(fs), fs) + " " + f.Path + ": "
+			switch {
+			case f.Sensitive && f.Before != nil && f.After != nil:
+				line += sensitiveChanged
+			case f.Sensitive:
+				line += syncd.Redacted
+			case fs == "+":
+				line += jsonText(f.After, textValueLimit)
+			case fs == "-":
+				line += jsonText(f.Before, textValueLimit)
+			default:
+				line += jsonText(f.Before, textValueLimit) + " -> " + jsonText(f.After, textValueLimit)
+			}
+			b.WriteString("      " + line + "\n")
+		}
+		for _, n := range c.Notes {
+			b.WriteString("      # " + n + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if n := countErrors(p); n > 0 {
+		b.WriteString(pal.paint("1;31", fmt.Sprintf("Error: %d resource(s) could not be planned.", n)) + "\n")
+	}
+	b.WriteString(SummaryLine(p) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type jsonPlan struct {
+	FormatVersion int          `json:"format_version"`
+	Summary       Summary      `json:"summary"`
+	Changes       []jsonChange `json:"changes"`
+	LoadFailed    bool         `json:"load_failed,omitempty"`
+}
+
+type jsonChange struct {
+	Kind          syncd.Kind          `json:"kind"`
+	Name          string              `json:"name"`
+	Action        Action              `json:"action"`
+	RemoteID      *string             `json:"remote_id"`
+	BlockedReason *string             `json:"blocked_reason"`
+	Fields        []syncd.FieldChange `json:"fields"`
+	ReportOnly    bool                `json:"report_only,omitempty"`
+	Drift         bool                `json:"drift,omitempty"`
+	Error         string              `json:"error,omitempty"`
+	Notes         []string            `json:"notes,omitempty"`
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// WriteJSON writes the plan as SPEC §5 defines it: format_version 1, all
+// seven summary counters, and every resource that is not a noop (a noop
+// with an error included, with an "error" key).
+func WriteJSON(w io.Writer, p *Plan) error {
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if !listed(c) {
+			continue
+		}
+		jc := jsonChange{
+			Kind:          c.Key.Kind,
+			Name:          c.Key.Name,
+			Action:        c.Action,
+			RemoteID:      optString(c.RemoteID),
+			BlockedReason: optString(c.Blocked),
+			Fields:        make([]syncd.FieldChange, 0, len(c.Fields)),
+			ReportOnly:    c.ReportOnly,
+			Drift:         c.Drift,
+			Error:         c.Error,
+			Notes:         c.Notes,
+		}
+		for _, f := range c.Fields {
+			jc.Fields = append(jc.Fields, shown(f))
+		}
+		out.Changes = append(out.Changes, jc)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteMarkdown writes the plan as a pull-request comment: a heading, a
+// summary table, then one collapsible section per listed resource. It stays
+// within MarkdownLimit by shortening long values, then dropping field
+// tables from the end, and says what it cut.
+func WriteMarkdown(w io.Writer, p *Plan) error {
+	_, err := io.WriteString(w, markdown(p, MarkdownLimit))
+	return err
+}
+
+// mdReserve is room kept for the note that says what was cut.
+const mdReserve = 600
+
+func markdown(p *Plan, limit int) string {
+	var head strings.Builder
+	head.WriteString("### syncd plan\n\n")
+	head.WriteString("**" + mdText(SummaryLine(p)) + "**\n\n")
+	s := p.Summary
+	head.WriteString("| create | update | replace | delete | adopt | noop | blocked |\n")
+	head.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&head, "| %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Update, s.Replace, s.Delete, s.Adopt, s.Noop, s.Blocked)
+	if p.LoadFailed {
+		head.WriteString("> **Warning:** a manifest failed to load: no delete or replace is carried out until it is fixed.\n\n")
+	}
+	if n := countErrors(p); n > 0 {
+		fmt.Fprintf(&head, "> **Error:** %d resource(s) could not be planned.\n\n", n)
+	}
+
+	var cs []*Change
+	for i := range p.Changes {
+		if c := &p.Changes[i]; listed(c) {
+			cs = append(cs, c)
+		}
+	}
+	full := make([]string, len(cs))
+	short := make([]string, len(cs))
+	total := head.Len()
+	for i, c := range cs {
+		full[i] = mdBlock(c, 0)
+		short[i] = mdLine(c)
+		total += len(full[i])
+	}
+	if total <= limit {
+		return head.String() + strings.Join(full, "")
+	}
+
+	budget := limit - mdReserve
+	var cut []string
+	total = head.Len()
+	for i, c := range cs {
+		full[i] = mdBlock(c, markdownValueLimit)
+		total += len(full[i])
+	}
+	cut = append(cut, fmt.Sprintf("values longer than %d characters were shortened", markdownValueLimit))
+	used := make([]string, len(cs))
+	copy(used, full)
+	dropped := 0
+	for i := len(cs) - 1; i >= 0 && total > budget; i-- {
+		total += len(short[i]) - len(used[i])
+		used[i] = short[i]
+		dropped++
+	}
+	if dropped > 0 {
+		cut = append(cut, fmt.Sprintf("the field tables of the last %d resource(s) were left out", dropped))
+	}
+	omitted := 0
+	for total > budget && len(used) > 0 {
+		total -= len(used[len(used)-1])
+		used = used[:len(used)-1]
+		omitted++
+	}
+	var b strings.Builder
+	b.WriteString(head.String())
+	fmt.Fprintf(&b, "> **Note:** this plan was cut to fit a %d-character comment: %s. Run `syncd plan` for the full plan.\n\n",
+		limit, strings.Join(cut, "; "))
+	for _, u := range used {
+		b.WriteString(u)
+	}
+	if omitted > 0 {
+		fmt.Fprintf(&b, "\n…and %d more resource(s) not shown.\n", omitted)
+	}
+	return b.String()
+}
+
+func mdSummary(c *Change) string {
+	var b strings.Builder
+	b.WriteString("<code>" + html.EscapeString(symbol(c)+" "+string(displayAction(c))) + "</code> <b>" + html.EscapeString(c.Key.String()) + "</b>")
+	if c.RemoteID != "" {
+		b.WriteString(" (<code>" + html.EscapeString(c.RemoteID) + "</code>)")
+	}
+	if n := len(c.Fields); n > 0 {
+		fmt.Fprintf(&b, " · %d field(s)", n)
+	}
+	if c.Drift {
+		b.WriteString(" · drift")
+	}
+	if c.ReportOnly && c.Action != ActionNoop {
+		b.WriteString(" · report only")
+	}
+	if c.Blocked != "" {
+		b.WriteString(" · ⛔ blocked")
+	}
+	return b.String()
+}
+
+func displayAction(c *Change) Action {
+	if c.Error != "" {
+		return "error"
+	}
+	return c.Action
+}
+
+// mdLine is a resource's one-line entry, kept when its details are cut.
+func mdLine(c *Change) string {
+	s := "- " + mdSummary(c)
+	if c.Error != "" {
+		s += ": " + mdText(c.Error)
+	} else if c.Blocked != "" {
+		s += ": " + mdText(c.Blocked)
+	}
+	return s + "\n"
+}
+
+func mdBlock(c *Change, valueLimit int) string {
+	var b strings.Builder
+	b.WriteString("<details><summary>" + mdSummary(c) + "</summary>\n\n")
+	if c.Error != "" {
+		b.WriteString("**Error:** " + mdText(c.Error) + "\n\n")
+	}
+	if c.Blocked != "" {
+		b.WriteString("**Blocked:** " + mdText(c.Blocked) + "\n\n")
+	}
+	for _, n := range c.Notes {
+		b.WriteString("- " + mdText(n) + "\n")
+	}
+	if len(c.Notes) > 0 {
+		b.WriteString("\n")
+	}
+	if len(c.Fields) > 0 {
+		b.WriteString("| | Field | Before | After |\n| --- | --- | --- | --- |\n")
+		for _, f := range c.Fields {
+			f = shown(f)
+			before, after := mdValue(f.Before, valueLimit), mdValue(f.After, valueLimit)
+			if f.Sensitive {
+				before, after = mdSensitive(f.Before, false), mdSensitive(f.After, f.Before != nil && f.After != nil)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdText(fieldSymbol(f)), mdCode(f.Path), before, after)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("</details>\n\n")
+	return b.String()
+}
+
+func mdSensitive(v any, changed bool) string {
+	switch {
+	case v == nil:
+		return "*(absent)*"
+	case changed:
+		return "*" + sensitiveChanged + "*"
+	}
+	return "*" + syncd.Redacted + "*"
+}
+
+func mdValue(v any, limit int) string {
+	return mdCode(jsonText(v, limit))
+}
+
+// mdCode puts s in a code span that a Markdown table cell keeps intact: the
+// fence is longer than any backtick run inside, and pipes are escaped
+// (GitHub splits cells on them even inside code).
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\n", " ")
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdText escapes free text so Markdown and HTML show it literally.
+func mdText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '`', '*', '_', '[', ']', '|', '#':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\n':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
