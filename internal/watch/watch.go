@@ -85,6 +85,11 @@ func New(dir string, opts Options) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: %s: %w", dir, err)
 	}
+	// A symlinked root (a mounted volume, /etc/... -> elsewhere) would be
+	// walked as a single file, and its events would name the target.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
 	info, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)

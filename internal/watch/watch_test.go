@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -436,4 +437,44 @@ func TestWatchGitCheckout(t *testing.T) {
 		t.Errorf("change (-want +got):\n%s", diff)
 	}
 	expectNone(t, changes)
+}
+
+// TestWatchOverflowIsFull: when the kernel queue overflows, nothing can say
+// which files changed, so the rescan is reported as Full even if it finds
+// no difference.
+func TestWatchOverflowIsFull(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", "v1")
+	w, err := New(dir, Options{Quiet: testQuiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan Change)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, changes) }()
+
+	w.fsw.Errors <- fsnotify.ErrEventOverflow
+	if diff := cmp.Diff(Change{Full: true}, next(t, changes)); diff != "" {
+		t.Errorf("change (-want +got):\n%s", diff)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// TestWatchSymlinkedRoot: the manifests directory itself may be a symlink.
+func TestWatchSymlinkedRoot(t *testing.T) {
+	base := t.TempDir()
+	write(t, base, "real/a.yaml", "v1")
+	link := filepath.Join(base, "link")
+	must(t, os.Symlink("real", link))
+	changes := startWatcher(t, link, Options{})
+
+	write(t, base, "real/a.yaml", "v2")
+	if diff := cmp.Diff(Change{Paths: []string{"a.yaml"}}, next(t, changes)); diff != "" {
+		t.Errorf("change (-want +got):\n%s", diff)
+	}
 }
