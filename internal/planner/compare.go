@@ -281,6 +281,9 @@ func (r *resource) sensitive(ptr string) bool {
 	if r.d.IsSensitive(ptr) {
 		return true
 	}
+	if r.d.Key.Kind == syncd.MakeConnection {
+		return sensitiveCommon(ptr, r.d.Spec, r.l.Spec)
+	}
 	if r.d.Key.Kind != syncd.PatchworksConnector {
 		return false
 	}
@@ -294,6 +297,33 @@ func (r *resource) sensitive(ptr string) bool {
 	}
 	key = syncd.UnescapePointerToken(key)
 	return secretVar(r.d.Spec, key) || secretVar(r.l.Spec, key)
+}
+
+// sensitiveCommon applies the secret-name rule at every level of Make
+// common data, not only to its top-level keys, and treats a common value
+// that is not an object (Make refuses one, but a live object might hold
+// it) as secret as a whole: without keys nothing says what is safe to show.
+func sensitiveCommon(ptr string, specs ...map[string]any) bool {
+	rest, ok := strings.CutPrefix(ptr, "/common")
+	if !ok || (rest != "" && rest[0] != '/') {
+		return false
+	}
+	if rest == "" {
+		for _, s := range specs {
+			if c, has := s["common"]; has && c != nil {
+				if _, isObj := c.(map[string]any); !isObj {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for tok := range strings.SplitSeq(rest[1:], "/") {
+		if syncd.SensitiveName(syncd.UnescapePointerToken(tok)) {
+			return true
+		}
+	}
+	return false
 }
 
 func secretVar(spec map[string]any, key string) bool {

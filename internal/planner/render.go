@@ -30,9 +30,13 @@ const markdownValueLimit = 200
 // sensitiveChanged is how a changed secret reads in text and Markdown (SPEC §2).
 const sensitiveChanged = "(sensitive, changed)"
 
-// listed reports whether a change appears in rendered plans: everything
+// listed reports whether a change appears in the JSON plan: everything
 // that is not a plain noop.
 func listed(c *Change) bool { return c.Action != ActionNoop || c.Error != "" }
+
+// shownToPeople reports whether a change appears in the text and Markdown
+// plans, which also show a noop that carries a note worth reading.
+func shownToPeople(c *Change) bool { return listed(c) || len(c.Notes) > 0 }
 
 // shown returns f safe to print even if something upstream forgot to redact
 // it: a sensitive field never shows more than syncd.Redacted.
@@ -191,7 +195,7 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 	started := false
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		if !listed(c) {
+		if !shownToPeople(c) {
 			continue
 		}
 		if !started {
@@ -341,7 +345,7 @@ func markdown(p *Plan, limit int) string {
 
 	var cs []*Change
 	for i := range p.Changes {
-		if c := &p.Changes[i]; listed(c) {
+		if c := &p.Changes[i]; shownToPeople(c) {
 			cs = append(cs, c)
 		}
 	}
@@ -397,7 +401,7 @@ func markdown(p *Plan, limit int) string {
 
 func mdSummary(c *Change) string {
 	var b strings.Builder
-	b.WriteString("<code>" + html.EscapeString(symbol(c)+" "+string(displayAction(c))) + "</code> <b>" + html.EscapeString(c.Key.String()) + "</b>")
+	b.WriteString("<code>" + html.EscapeString(strings.TrimSpace(symbol(c)+" "+string(displayAction(c)))) + "</code> <b>" + html.EscapeString(c.Key.String()) + "</b>")
 	if c.RemoteID != "" {
 		b.WriteString(" (<code>" + html.EscapeString(c.RemoteID) + "</code>)")
 	}
