@@ -1,0 +1,71 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+func TestSecretValues(t *testing.T) {
+	d := &syncd.Desired{
+		Key: syncd.Key{Kind: syncd.MakeConnection, Name: "x"},
+		Spec: map[string]any{
+			"label":    "plain label",
+			"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "apiKey": "k3y-value"},
+			"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}},
+			"variables": map[string]any{
+				"pw":   map[string]any{"key": "pw", "value": "var-secret", "secret": true},
+				"open": map[string]any{"key": "open", "value": "visible", "secret": false},
+			},
+		},
+		Sensitive: []string{"/sections/api/url"},
+	}
+	got := SecretValues(d)
+	want := []string{"https://resolved.example", "hush-hush", "k3y-value", "var-secret"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("SecretValues (-want +got):\n%s", diff)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	secrets := []string{"hush-hush"}
+	api := &observe.APIError{Platform: "make", Op: "PUT /x", Status: 400, Kind: observe.KindInvalid,
+		Message: "bad value hush-hush", Fields: map[string][]string{"v": {"hush-hush is wrong"}}}
+	tests := []struct {
+		name string
+		err  error
+		kind observe.ErrorKind
+	}{
+		{"api error", api, observe.KindInvalid},
+		{"wrapped api error", fmt.Errorf("make: set common: %w", api), observe.KindInvalid},
+		{"plain", errors.New("x hush-hush"), observe.KindTransient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.err, secrets)
+			if strings.Contains(got.Error(), "hush-hush") {
+				t.Fatalf("redacted error still has the secret: %v", got)
+			}
+			if observe.KindOf(got) != tt.kind {
+				t.Fatalf("kind = %v, want %v", observe.KindOf(got), tt.kind)
+			}
+			var ae *observe.APIError
+			if errors.As(got, &ae) {
+				for _, m := range ae.Fields {
+					if strings.Contains(strings.Join(m, " "), "hush-hush") {
+						t.Fatalf("fields keep the secret: %v", ae.Fields)
+					}
+				}
+			}
+		})
+	}
+	if api.Message != "bad value hush-hush" {
+		t.Fatal("Redact modified its input")
+	}
+}

@@ -1,0 +1,278 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const testAuth = "Token very-secret-token-123"
+
+func fastRetry() Retry {
+	return Retry{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRetryAfter: time.Second}
+}
+
+func newClient(t *testing.T, url string, mod func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{Platform: "test", BaseURL: url, Authorization: testAuth, RequestsPerMinute: 600000,
+		Burst: 1000, Timeout: 2 * time.Second, Retry: fastRetry()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// script answers the n-th request (0-based) with statuses[n], the last one
+// repeating; -1 drops the connection.
+func script(statuses []int, header http.Header) (http.Handler, *atomic.Int64) {
+	var n atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1) - 1)
+		s := statuses[min(i, len(statuses)-1)]
+		if s == -1 {
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+			return
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(s)
+		w.Write([]byte(`{"ok":true}`))
+	}), &n
+}
+
+func TestDoRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		statuses   []int
+		header     http.Header
+		wantStatus int
+		wantCalls  int64
+		wantStats  map[int]int64
+		wantSent   bool
+	}{
+		{name: "get 5xx then success", method: "GET", statuses: []int{503, 502, 200},
+			wantStatus: 200, wantCalls: 3, wantStats: map[int]int64{503: 1, 502: 1, 200: 1}, wantSent: true},
+		{name: "get 429 then success", method: "GET", statuses: []int{429, 200},
+			header: http.Header{"Retry-After": {"0"}}, wantStatus: 200, wantCalls: 2, wantStats: map[int]int64{429: 1, 200: 1}, wantSent: true},
+		{name: "persistent 5xx gives up", method: "PUT", statuses: []int{500},
+			wantStatus: 500, wantCalls: 4, wantStats: map[int]int64{500: 4}, wantSent: true},
+		{name: "post is never retried", method: "POST", statuses: []int{502, 200},
+			wantStatus: 502, wantCalls: 1, wantStats: map[int]int64{502: 1}, wantSent: true},
+		{name: "4xx is not retried", method: "DELETE", statuses: []int{404, 200},
+			wantStatus: 404, wantCalls: 1, wantStats: map[int]int64{404: 1}, wantSent: true},
+		{name: "network error then success", method: "PATCH", statuses: []int{-1, 200},
+			wantStatus: 200, wantCalls: 2, wantStats: map[int]int64{0: 1, 200: 1}, wantSent: true},
+		{name: "post network error is not retried", method: "POST", statuses: []int{-1, 200},
+			wantStatus: 0, wantCalls: 1, wantStats: map[int]int64{0: 1}, wantSent: true},
+		{name: "retry-after beyond the cap ends retries", method: "GET", statuses: []int{429, 200},
+			header: http.Header{"Retry-After": {"3600"}}, wantStatus: 429, wantCalls: 1, wantStats: map[int]int64{429: 1}, wantSent: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, calls := script(tt.statuses, tt.header)
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			c := newClient(t, srv.URL, nil)
+			resp := c.Do(context.Background(), Request{Method: tt.method, Path: "/x", Body: []byte(`{"secret":"s3cr3t-value"}`)})
+			if resp.Status != tt.wantStatus {
+				t.Errorf("status = %d, want %d (err %v)", resp.Status, tt.wantStatus, resp.Err)
+			}
+			if got := calls.Load(); got != tt.wantCalls {
+				t.Errorf("server saw %d requests, want %d", got, tt.wantCalls)
+			}
+			if diff := cmp.Diff(tt.wantStats, c.Stats().ByStatus); diff != "" {
+				t.Errorf("stats (-want +got):\n%s", diff)
+			}
+			if resp.Sent != tt.wantSent {
+				t.Errorf("sent = %v, want %v", resp.Sent, tt.wantSent)
+			}
+			if resp.Err != nil {
+				for _, s := range []string{"very-secret-token", "s3cr3t-value", srv.URL} {
+					if strings.Contains(resp.Err.Error(), s) {
+						t.Errorf("error %q contains %q", resp.Err, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Timeout = 20 * time.Millisecond
+		cfg.Retry.MaxAttempts = 2
+	})
+	resp := c.Do(context.Background(), Request{Method: "POST", Path: "/slow", Body: []byte("{}")})
+	if resp.Status != 0 || !resp.Timeout || !resp.Sent || resp.Attempts != 1 {
+		t.Fatalf("got status %d timeout %v sent %v attempts %d, want a sent, timed-out single attempt", resp.Status, resp.Timeout, resp.Sent, resp.Attempts)
+	}
+	resp = c.Do(context.Background(), Request{Method: "GET", Path: "/slow"})
+	if !resp.Timeout || resp.Attempts != 2 {
+		t.Fatalf("GET: timeout %v attempts %d, want timed out after 2 attempts", resp.Timeout, resp.Attempts)
+	}
+}
+
+func TestCallerCancel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Retry = Retry{MaxAttempts: 10, BaseDelay: time.Hour, MaxDelay: time.Hour}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the first attempt has been counted.
+		for c.Stats().Total() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	resp := c.Do(ctx, Request{Method: "GET", Path: "/x"})
+	if resp.Attempts != 1 {
+		t.Fatalf("attempts = %d, want 1 (cancel ends the backoff wait)", resp.Attempts)
+	}
+}
+
+func TestLimiterPacesFirstAttempts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 60; cfg.Burst = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if r := c.Do(ctx, Request{Method: "GET", Path: "/a"}); r.Status != 200 {
+		t.Fatalf("first request: status %d, err %v", r.Status, r.Err)
+	}
+	// At 1/s the second token is a second away: the limiter refuses
+	// before sending rather than overrun the deadline.
+	r := c.Do(ctx, Request{Method: "GET", Path: "/b"})
+	if r.Status != 0 || !r.Canceled {
+		t.Fatalf("second request: status %d canceled %v, want it held back by the limiter", r.Status, r.Canceled)
+	}
+	if got := c.Stats().Total(); got != 1 {
+		t.Fatalf("requests sent = %d, want 1", got)
+	}
+}
+
+func TestBoundedConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		inFlight.Add(-1)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.MaxConcurrency = 3 })
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() { c.Do(context.Background(), Request{Method: "GET", Path: "/x"}) })
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 3 {
+		t.Fatalf("peak in flight = %d, want <= 3", p)
+	}
+	if got := c.Stats().ByStatus[200]; got != 24 {
+		t.Fatalf("200s counted = %d, want 24", got)
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Header = http.Header{"Accept": {"application/json"}} })
+	c.Do(context.Background(), Request{Method: "PUT", Path: "/x", Body: []byte("[]"), ContentType: "application/jsonc"})
+	want := map[string]string{"Authorization": testAuth, "Accept": "application/json", "Content-Type": "application/jsonc"}
+	for k, v := range want {
+		if got.Get(k) != v {
+			t.Errorf("header %s = %q, want %q", k, got.Get(k), v)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		in   string
+		want time.Duration
+	}{
+		{"empty", "", 0},
+		{"seconds", "7", 7 * time.Second},
+		{"negative", "-3", 0},
+		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{"date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"garbage", "soon", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseRetryAfter(tt.in, now); got != tt.want {
+				t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfterDateIsHonoured(t *testing.T) {
+	var first atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !first.Swap(true) {
+			// A date in the past: retry now, not after the (long) backoff.
+			w.Header().Set("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
+			w.WriteHeader(429)
+			return
+		}
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Retry.BaseDelay, cfg.Retry.MaxDelay = time.Millisecond, time.Millisecond })
+	r := c.Do(context.Background(), Request{Method: "GET", Path: "/x"})
+	if r.Status != 200 || r.Attempts != 2 {
+		t.Fatalf("status %d attempts %d, want 200 after 2", r.Status, r.Attempts)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no platform", Config{BaseURL: "http://x", RequestsPerMinute: 1}},
+		{"relative url", Config{Platform: "p", BaseURL: "/api", RequestsPerMinute: 1}},
+		{"no rate", Config{Platform: "p", BaseURL: "http://x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+}
