@@ -155,6 +155,9 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 		if i > 0 && p.Changes[i-1].Key.Compare(key) >= 0 {
 			return nil, PlanFileMeta{}, fmt.Errorf("plan file: change %d (%s): changes are not sorted by resource or repeat one", i, key)
 		}
+		if len(fc.Notes) == 0 {
+			fc.Notes = nil
+		}
 		p.Changes = append(p.Changes, Change{
 			Key: key, Action: fc.Action, RemoteID: fc.RemoteID, NaturalKey: fc.NaturalKey,
 			Blocked: fc.Blocked, ReportOnly: fc.ReportOnly, Drift: fc.Drift, Fields: fc.Fields,
