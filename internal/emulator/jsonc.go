@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // jsoncError is the parse failure Make reports; its text always contains
@@ -112,11 +113,8 @@ func parseJSONC(src []byte) (any, error) {
 	if err := json.Unmarshal(plain, &v); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			pos := int(syn.Offset) - 1
-			if pos < 0 {
-				pos = 0
-			}
-			if pos >= len(src) {
+			pos := int(syn.Offset) - 1 // Offset counts the bad byte too
+			if pos < 0 || pos >= len(src) || strings.Contains(syn.Error(), "unexpected end") {
 				return nil, &jsoncError{"Unexpected end of input", len(src)}
 			}
 			return nil, &jsoncError{fmt.Sprintf("Unexpected token %q", src[pos]), pos}
