@@ -26,12 +26,12 @@ type fakeConn struct {
 // vendor documents: the list key, the version field's spelling, legacy null
 // sections, locked common data, a recreate answer of {}.
 type fakeMake struct {
-	mu       sync.Mutex
-	conns    map[string]*fakeConn
-	order    []string
-	listKey  string // "appConnections" (default) or "connections"
-	versionN bool   // appVersion as a number instead of app_version string
-	locked   bool   // common data of approved app
+	mu            sync.Mutex
+	conns         map[string]*fakeConn
+	order         []string
+	listKey       string // "appConnections" (default) or "connections"
+	versionN      bool   // appVersion as a number instead of app_version string
+	locked        bool   // common data of approved app
 	recreateEmpty bool
 	// hook may answer a request itself (return true); it runs first.
 	hook     func(w http.ResponseWriter, r *http.Request) bool
