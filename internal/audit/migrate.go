@@ -1,0 +1,55 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/syncd/syncd/migrations"
+)
+
+// versionTable records which migrations have run.
+const versionTable = "syncd_schema_version"
+
+// Migrate applies every pending migration on conn. Concurrent callers are
+// safe: tern serialises them with an advisory lock, and a caller that waited
+// finds nothing left to do.
+func Migrate(ctx context.Context, conn *pgx.Conn) error {
+	m, err := migrate.NewMigrator(ctx, conn, versionTable)
+	if err != nil {
+		return fmt.Errorf("audit: migrate: %w", err)
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		return fmt.Errorf("audit: load migrations: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("audit: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrateURL connects to dsn and applies every pending migration.
+func MigrateURL(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("audit: migrate: %w: %w", ErrUnavailable, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return Migrate(ctx, conn)
+}
+
+// Migrate applies every pending migration through the store's pool.
+func (s *Store) Migrate(ctx context.Context) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return s.unavailable("migrate", err)
+	}
+	defer c.Release()
+	if err := Migrate(ctx, c.Conn()); err != nil {
+		return err
+	}
+	s.migrated.Store(true)
+	return nil
+}

@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Filter selects audit events. The zero value selects all of them.
+type Filter struct {
+	Since time.Time  // events that occurred at or after Since
+	Key   *syncd.Key // events about this resource
+	Limit int        // the newest Limit events; 0 means no limit
+}
+
+// StoredEvent is an audit row as read back.
+type StoredEvent struct {
+	RowID int64 // audit_events.id
+	Seq   int64 // position in the hash chain
+	Event syncd.Event
+}
+
+// Events returns the matching events in the order they were recorded.
+func (s *Store) Events(ctx context.Context, f Filter) ([]StoredEvent, error) {
+	var since, kind, name, limit any
+	if !f.Since.IsZero() {
+		since = f.Since
+	}
+	if f.Key != nil {
+		kind, name = string(f.Key.Kind), f.Key.Name
+	}
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	rows, err := s.pool.Query(ctx, `
+SELECT id, seq, event_key, occurred_at, run_id, event_type, resource_kind, resource_name, remote_id,
+       action, changes, outcome, error, manifest_revision, mode, actor
+FROM audit_events
+WHERE ($1::timestamptz IS NULL OR occurred_at >= $1)
+  AND ($2::text IS NULL OR (resource_kind = $2 AND resource_name = $3))
+ORDER BY seq DESC
+LIMIT $4`, since, kind, name, limit)
+	if err != nil {
+		return nil, s.unavailable("query events", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredEvent, error) {
+		var se StoredEvent
+		var run, kind, name, remote, action, outcome, errText, rev, mode, actor *string
+		var changes []byte
+		e := &se.Event
+		var typ string
+		if err := r.Scan(&se.RowID, &se.Seq, &e.ID, &e.OccurredAt, &run, &typ, &kind, &name, &remote,
+			&action, &changes, &outcome, &errText, &rev, &mode, &actor); err != nil {
+			return se, err
+		}
+		e.Type, e.RunID, e.Kind, e.Name, e.RemoteID = syncd.EventType(typ), deref(run), syncd.Kind(deref(kind)), deref(name), deref(remote)
+		e.Action, e.Outcome, e.Error, e.ManifestRevision = deref(action), deref(outcome), deref(errText), deref(rev)
+		e.Mode, e.Actor = syncd.Mode(deref(mode)), deref(actor)
+		e.OccurredAt = e.OccurredAt.UTC()
+		if changes != nil {
+			if err := json.Unmarshal(changes, &e.Changes); err != nil {
+				return se, fmt.Errorf("event %d: changes: %w", se.RowID, err)
+			}
+		}
+		return se, nil
+	})
+	if err != nil {
+		return nil, s.unavailable("query events", err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// VerifyReport is the outcome of checking the hash chain.
+type VerifyReport struct {
+	Rows int64 // rows checked
+	// Head is the chain head's seq (audit_chain): the number of rows that
+	// were ever appended.
+	Head int64
+	// FirstBroken is the id of the first row where the chain breaks (the
+	// changed row, or the row after a removed one); 0 when intact or when
+	// only rows at the end are missing.
+	FirstBroken int64
+	Problems    []VerifyProblem // the first maxProblems problems, in chain order
+}
+
+// OK reports an intact chain.
+func (r VerifyReport) OK() bool { return len(r.Problems) == 0 }
+
+// VerifyProblem is one break in the chain.
+type VerifyProblem struct {
+	ID     int64 // row id; 0 for rows missing at the end
+	Seq    int64
+	Reason string
+	// MissingFrom and MissingTo are the seq range of removed rows, when
+	// rows were removed.
+	MissingFrom, MissingTo int64
+}
+
+const maxProblems = 100
+
+// Verify recomputes the hash chain over every row. A row changed behind
+// the append-only trigger's back no longer matches its hash; a removed row
+// leaves a gap in seq and breaks the next row's prev_hash; rows removed
+// from the end fall short of the chain head.
+func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
+	var rep VerifyReport
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return rep, s.unavailable("verify", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	var headHash string
+	if err := tx.QueryRow(ctx, `SELECT seq, row_hash FROM audit_chain WHERE id = 1`).Scan(&rep.Head, &headHash); err != nil {
+		return rep, s.unavailable("verify: chain head", err)
+	}
+	rows, err := tx.Query(ctx, `
+SELECT id, seq, prev_hash, row_hash, event_key, occurred_at, run_id, event_type, resource_kind, resource_name,
+       remote_id, action, changes, outcome, error, manifest_revision, mode, actor
+FROM audit_events ORDER BY seq`)
+	if err != nil {
+		return rep, s.unavailable("verify", err)
+	}
+	defer rows.Close()
+	add := func(p VerifyProblem) {
+		if rep.FirstBroken == 0 && p.ID != 0 {
+			rep.FirstBroken = p.ID
+		}
+		if len(rep.Problems) < maxProblems {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	var (
+		prevSeq                          int64
+		prevHash                         string
+		id, seq                          int64
+		storedPrev, storedHash, key, typ string
+		at                               time.Time
+		changes                          []byte
+		cols                             [10]pgtype.Text // run_id, kind, name, remote_id, action, outcome, error, revision, mode, actor
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &seq, &storedPrev, &storedHash, &key, &at, &cols[0], &typ, &cols[1], &cols[2],
+			&cols[3], &cols[4], &changes, &cols[5], &cols[6], &cols[7], &cols[8], &cols[9]); err != nil {
+			return rep, fmt.Errorf("audit: verify: %w", err)
+		}
+		rep.Rows++
+		if seq != prevSeq+1 {
+			add(VerifyProblem{ID: id, Seq: seq, MissingFrom: prevSeq + 1, MissingTo: seq - 1,
+				Reason: fmt.Sprintf("rows with seq %s are missing (removed)", seqRange(prevSeq+1, seq-1))})
+		} else if storedPrev != prevHash {
+			add(VerifyProblem{ID: id, Seq: seq, Reason: "prev_hash does not match the previous row's row_hash"})
+		}
+		in := hashInput{
+			{key, true}, {at.UTC().Format(hashTimeLayout), true}, text(cols[0]), {typ, true},
+			text(cols[1]), text(cols[2]), text(cols[3]), text(cols[4]), {}, text(cols[5]),
+			text(cols[6]), text(cols[7]), text(cols[8]), text(cols[9]),
+		}
+		if changes != nil {
+			c, err := canonicalJSON(changes)
+			if err != nil {
+				return rep, fmt.Errorf("audit: verify row %d: changes: %w", id, err)
+			}
+			in[8] = hashField{string(c), true}
+		}
+		if hashFields(storedPrev, seq, &in) != storedHash {
+			add(VerifyProblem{ID: id, Seq: seq, Reason: "row content does not match its row_hash (changed)"})
+		}
+		prevSeq, prevHash = seq, storedHash
+	}
+	if err := rows.Err(); err != nil {
+		return rep, s.unavailable("verify", err)
+	}
+	switch {
+	case rep.Head > prevSeq:
+		add(VerifyProblem{Seq: prevSeq + 1, MissingFrom: prevSeq + 1, MissingTo: rep.Head,
+			Reason: fmt.Sprintf("rows with seq %s are missing at the end (removed)", seqRange(prevSeq+1, rep.Head))})
+	case rep.Head == prevSeq && headHash != prevHash:
+		add(VerifyProblem{ID: id, Seq: prevSeq, Reason: "last row does not match the chain head (changed)"})
+	case rep.Head < prevSeq:
+		add(VerifyProblem{ID: id, Seq: prevSeq, Reason: "rows beyond the chain head (written around syncd)"})
+	}
+	return rep, nil
+}
+
+func text(t pgtype.Text) hashField { return hashField{t.String, t.Valid} }
+
+func seqRange(from, to int64) string {
+	if from == to {
+		return fmt.Sprint(from)
+	}
+	return fmt.Sprintf("%d-%d", from, to)
+}

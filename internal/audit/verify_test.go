@@ -1,0 +1,114 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// sampleEvents are n events about one resource, with changes of every JSON
+// type so that the canonical form of jsonb is exercised.
+func sampleEvents(runID string, n int) []syncd.Event {
+	evs := make([]syncd.Event, n)
+	for i := range evs {
+		evs[i] = syncd.Event{
+			ID:      fmt.Sprintf("%s-%04d", runID, i),
+			RunID:   runID,
+			Type:    syncd.EventChangeApplied,
+			Kind:    syncd.MakeConnection,
+			Name:    "acme-oauth",
+			Action:  "update",
+			Outcome: "ok",
+			Mode:    syncd.ModeApply,
+			Actor:   "ci",
+			Changes: []syncd.FieldChange{
+				{Path: "/label", Before: "Old <&>", After: fmt.Sprintf("New %d", i)},
+				{Path: "/sections/api", Before: map[string]any{"b": 1.5, "a": []any{true, nil, 1e21}}, After: 0.1},
+			},
+		}
+	}
+	return evs
+}
+
+func TestVerify(t *testing.T) {
+	tests := []struct {
+		name string
+		// tamper acts as a superuser working around the trigger.
+		tamper      string
+		wantOK      bool
+		wantBroken  int64 // row id
+		wantProblem string
+	}{
+		{name: "intact", wantOK: true},
+		{
+			name:        "row changed",
+			tamper:      `UPDATE audit_events SET outcome = 'failed' WHERE id = 3`,
+			wantBroken:  3,
+			wantProblem: "changed",
+		},
+		{
+			name:        "changes rewritten",
+			tamper:      `UPDATE audit_events SET changes = '[]' WHERE id = 2`,
+			wantBroken:  2,
+			wantProblem: "changed",
+		},
+		{
+			name:        "NULL made empty",
+			tamper:      `UPDATE audit_events SET error = '' WHERE id = 4`,
+			wantBroken:  4,
+			wantProblem: "changed",
+		},
+		{
+			name:        "row removed",
+			tamper:      `DELETE FROM audit_events WHERE id = 2`,
+			wantBroken:  3,
+			wantProblem: "seq 2 are missing",
+		},
+		{
+			name:        "last row removed",
+			tamper:      `DELETE FROM audit_events WHERE id = 5`,
+			wantProblem: "seq 5 are missing at the end",
+		},
+		{
+			name: "row changed and rehashed",
+			tamper: `UPDATE audit_events SET outcome = 'failed',
+				row_hash = encode(sha256(convert_to(row_hash, 'UTF8')), 'hex') WHERE id = 3`,
+			wantBroken:  3,
+			wantProblem: "changed",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn := pgtest.Database(t)
+			s := openStore(t, dsn, audit.Options{})
+			ctx := context.Background()
+			if err := s.Record(ctx, sampleEvents("run", 5)...); err != nil {
+				t.Fatal(err)
+			}
+			if tt.tamper != "" {
+				conn := connect(t, dsn)
+				exec(t, conn, `ALTER TABLE audit_events DISABLE TRIGGER USER`)
+				exec(t, conn, tt.tamper)
+				exec(t, conn, `ALTER TABLE audit_events ENABLE TRIGGER USER`)
+			}
+			rep, err := s.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() != tt.wantOK {
+				t.Fatalf("OK = %v, want %v; report %+v", rep.OK(), tt.wantOK, rep)
+			}
+			if rep.FirstBroken != tt.wantBroken {
+				t.Errorf("FirstBroken = %d, want %d; report %+v", rep.FirstBroken, tt.wantBroken, rep)
+			}
+			if tt.wantProblem != "" && !strings.Contains(rep.Problems[0].Reason, tt.wantProblem) {
+				t.Errorf("first problem %q, want it to mention %q", rep.Problems[0].Reason, tt.wantProblem)
+			}
+		})
+	}
+}
