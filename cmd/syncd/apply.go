@@ -3,11 +3,115 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/watch"
 )
 
-// applyCmd is a placeholder replaced by the command's real implementation.
-type applyCmd struct{}
+type applyCmd struct {
+	manifestsFlag
+	platformFlags
+	databaseFlag
+	hmacFlag
+	spoolFlag
+
+	AutoApprove      bool   `name:"auto-approve" help:"Apply without asking (required without a terminal)."`
+	Prune            bool   `name:"prune" help:"Delete owned objects whose manifest is gone."`
+	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
+	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	RequireFresh     bool   `name:"require-fresh" help:"With a plan file: refuse the whole plan when any object in it went stale."`
+	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
+	PlanFile         string `arg:"" optional:"" name:"PLANFILE" type:"existingfile" help:"A plan saved by 'syncd plan --out'; apply exactly that plan."`
+}
 
 func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("apply: not implemented yet")
+	log := newLogger(g, os.Stderr)
+	var saved *reconcile.SavedPlan
+	prune := c.Prune
+	if c.PlanFile != "" {
+		f, err := os.Open(c.PlanFile)
+		if err != nil {
+			return err
+		}
+		p, meta, err := planner.ReadPlanFile(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.PlanFile, err)
+		}
+		saved = &reconcile.SavedPlan{Plan: p, RequireFresh: c.RequireFresh}
+		prune = meta.Prune
+	}
+	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	if set == nil {
+		return loadErr
+	}
+	printLoadErrors(set)
+	approve := func(p *planner.Plan) bool {
+		if err := planner.WriteText(os.Stdout, p, useColor(os.Stdout)); err != nil {
+			return false
+		}
+		if c.AutoApprove || saved != nil {
+			return true
+		}
+		if !isTerminal(os.Stdin) {
+			fmt.Fprintln(os.Stderr, "syncd: not a terminal: pass --auto-approve to apply without confirmation")
+			return false
+		}
+		return confirm(ctx, os.Stdin, os.Stdout, "Do you want to perform these actions?")
+	}
+	res, err := st.runner.Once(ctx, reconcile.Request{
+		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune,
+		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Revision: watch.Revision(c.Manifests), Approve: approve, Saved: saved,
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Refused {
+		fmt.Fprintf(os.Stderr, "refused (stale): %s\n", r)
+	}
+	if !res.Plan.HasChanges() && !res.Executed {
+		planner.WriteText(os.Stdout, res.Plan, useColor(os.Stdout))
+	}
+	if res.Executed {
+		printReport(res)
+	} else if res.Plan.HasChanges() {
+		return &exitError{code: 1, err: errors.New("apply cancelled")}
+	}
+	switch {
+	case loadErr != nil:
+		return &exitError{code: 1, err: errors.New("some manifests failed to load: nothing was deleted or replaced")}
+	case res.Report.Failed > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d change(s) failed", res.Report.Failed)}
+	case len(res.Refused) > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d change(s) refused as stale", len(res.Refused))}
+	}
+	return nil
+}
+
+func printReport(res *reconcile.Result) {
+	for _, r := range res.Report.Results {
+		line := fmt.Sprintf("%-8s %s %s", r.Outcome, r.Action, r.Key)
+		if r.RemoteID != "" {
+			line += " (" + r.RemoteID + ")"
+		}
+		if r.Err != nil {
+			line += ": " + r.Err.Error()
+		}
+		fmt.Println(line)
+	}
+	rep := res.Report
+	fmt.Printf("\nApply complete: %d applied, %d failed, %d skipped, %d blocked. Run %s.\n",
+		rep.Applied, rep.Failed, rep.Skipped, rep.Blocked, res.RunID)
 }

@@ -3,11 +3,112 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
-// planCmd is a placeholder replaced by the command's real implementation.
-type planCmd struct{}
+type planCmd struct {
+	manifestsFlag
+	platformFlags
+	databaseFlag
+	hmacFlag
+
+	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
+	Out              string `name:"out" type:"path" help:"Also save the plan to FILE for 'syncd apply FILE'."`
+	DetailedExitcode bool   `name:"detailed-exitcode" help:"Exit 2 when there are changes, 0 when none, 1 on error."`
+	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
+	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
+	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+}
 
 func (c *planCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("plan: not implemented yet")
+	log := newLogger(g, os.Stderr)
+	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	if set == nil {
+		return loadErr
+	}
+	printLoadErrors(set)
+	providers, err := engine.Providers(c.platformFlags.config(log))
+	if err != nil {
+		return err
+	}
+	bindings := map[syncd.Key]syncd.Binding{}
+	hasher, err := c.hmacFlag.hasher()
+	if err != nil {
+		return err
+	}
+	if c.DatabaseURL != "" {
+		inv, key, err := audit.ReadInventory(ctx, c.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("read inventory: %w", err)
+		}
+		bindings = inv
+		if c.HMACKey == "" {
+			hasher = syncd.NewHasher(key)
+		}
+	} else {
+		log.Warn("no database configured: plan without inventory (no deletes; write-only secrets not compared)")
+	}
+	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	res, err := eng.Plan(ctx, engine.PlanRequest{
+		Set: set, Bindings: bindings, Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+	})
+	if err != nil {
+		return err
+	}
+	if err := writePlan(os.Stdout, res.Plan, c.Format); err != nil {
+		return err
+	}
+	if c.Out != "" {
+		if err := savePlan(c.Out, res.Plan, set, c.Prune); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "Saved the plan to %s; apply it with: syncd apply %s\n", c.Out, c.Out)
+	}
+	if loadErr != nil {
+		return &exitError{code: 1, err: errors.New("some manifests failed to load: the plan above has no delete and no replace")}
+	}
+	if c.DetailedExitcode && res.Plan.HasChanges() {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+func printLoadErrors(set *desired.Set) {
+	for _, e := range set.Errors {
+		fmt.Fprintln(os.Stderr, e.Error())
+	}
+}
+
+func writePlan(f *os.File, p *planner.Plan, format string) error {
+	switch format {
+	case "json":
+		return planner.WriteJSON(f, p)
+	case "markdown":
+		return planner.WriteMarkdown(f, p)
+	}
+	return planner.WriteText(f, p, useColor(f))
+}
+
+func savePlan(path string, p *planner.Plan, set *desired.Set, prune bool) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	werr := planner.WritePlanFile(f, p, planner.PlanFileMeta{ManifestsDigest: set.Digest, Prune: prune, CreatedAt: nowUTC()})
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("save plan: %w", werr)
+	}
+	return os.Rename(tmp, path)
 }

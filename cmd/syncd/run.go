@@ -2,12 +2,63 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
-// runCmd is a placeholder replaced by the command's real implementation.
-type runCmd struct{}
+type runCmd struct {
+	manifestsFlag
+	platformFlags
+	databaseFlag
+	hmacFlag
+	spoolFlag
+
+	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
+	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
+	Listen           string `name:"listen" env:"SYNCD_LISTEN" default:"127.0.0.1:8080" help:"HTTP address for /healthz, /readyz, /metrics and /v1/status; empty to disable."`
+	Prune            bool   `name:"prune" help:"Delete owned objects whose manifest is gone."`
+	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
+	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
+}
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("run: not implemented yet")
+	log := newLogger(g, os.Stderr)
+	if c.Schedule != "" {
+		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
+			return err
+		}
+	}
+	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	err = daemon.Run(ctx, daemon.Options{
+		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
+		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
+	})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return nil
 }

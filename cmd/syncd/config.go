@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/syncd/syncd/internal/engine"
+)
+
+// manifestsFlag is the manifests directory, shared by every command that loads them.
+type manifestsFlag struct {
+	Manifests string `name:"manifests" env:"SYNCD_MANIFESTS" default:"manifests" type:"path" help:"Manifests directory."`
+}
+
+// platformFlags configure the platform clients. Tokens are read from the
+// environment only, so that they never show in a process list.
+type platformFlags struct {
+	MakeURL         string `name:"make-url" env:"SYNCD_MAKE_URL" help:"Make base URL including /api/v2."`
+	MakeZone        string `name:"make-zone" env:"SYNCD_MAKE_ZONE" help:"Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url."`
+	MakeToken       string `name:"-" env:"SYNCD_MAKE_TOKEN" hidden:""`
+	PatchworksURL   string `name:"patchworks-url" env:"SYNCD_PATCHWORKS_URL" help:"Patchworks base URL (the part before /api/v1)."`
+	PatchworksToken string `name:"-" env:"SYNCD_PATCHWORKS_TOKEN" hidden:""`
+	MakeRPM         int    `name:"make-rpm" env:"SYNCD_MAKE_RPM" default:"60" help:"Make requests per minute (60 is safe for the smallest plan)."`
+	PatchworksRPM   int    `name:"patchworks-rpm" env:"SYNCD_PATCHWORKS_RPM" default:"600" help:"Patchworks requests per minute."`
+	Concurrency     int    `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
+}
+
+func (p platformFlags) config(log *slog.Logger) engine.Config {
+	return engine.Config{
+		MakeURL: p.MakeURL, MakeZone: p.MakeZone, MakeToken: p.MakeToken,
+		PatchworksURL: p.PatchworksURL, PatchworksToken: p.PatchworksToken,
+		MakeRPM: p.MakeRPM, PatchworksRPM: p.PatchworksRPM,
+		Concurrency: p.Concurrency, Logger: log,
+	}
+}
+
+// databaseFlag names the audit and inventory database.
+type databaseFlag struct {
+	DatabaseURL string `name:"database-url" env:"SYNCD_DATABASE_URL,DATABASE_URL" help:"PostgreSQL URL for audit and inventory."`
+}
+
+// hmacFlag keys the hashes of secrets kept in the inventory.
+type hmacFlag struct {
+	HMACKey string `name:"-" env:"SYNCD_HMAC_KEY" hidden:""`
+}
+
+func newLogger(g *Globals, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(g.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// useColor follows https://no-color.org and only colours terminals.
+func useColor(f *os.File) bool {
+	return os.Getenv("NO_COLOR") == "" && isTerminal(f)
+}
+
+// confirm asks on the terminal; only "yes" proceeds.
+func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) bool {
+	fmt.Fprintf(out, "%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
+	answer := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- strings.TrimSpace(s)
+	}()
+	select {
+	case a := <-answer:
+		return a == "yes"
+	case <-ctx.Done():
+		return false
+	}
+}

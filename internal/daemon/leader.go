@@ -1,0 +1,85 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// lockKey is the advisory lock all replicas of one database contend for
+// (an arbitrary constant: "syncd" in ASCII).
+const lockKey int64 = 0x73796e6364
+
+// leader holds the advisory lock on a dedicated connection. The connection
+// is used only to take the lock and to ping: a query timing out on it would
+// close it and silently drop the lock, so any error means stepping down.
+type leader struct {
+	dsn      string
+	interval time.Duration
+	log      *slog.Logger
+	held     atomic.Bool
+	onChange func(bool)
+}
+
+func (l *leader) IsLeader() bool { return l.held.Load() }
+
+func (l *leader) set(v bool) {
+	if l.held.Swap(v) != v {
+		l.log.Info("leadership changed", "leader", v)
+		if l.onChange != nil {
+			l.onChange(v)
+		}
+	}
+}
+
+// run contends for the lock until ctx is done, then releases it.
+func (l *leader) run(ctx context.Context) {
+	var conn *pgx.Conn
+	defer func() {
+		l.set(false)
+		if conn != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = conn.Close(cctx) // closing the session releases the lock
+			cancel()
+		}
+	}()
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	for {
+		if conn == nil {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			c, err := pgx.Connect(cctx, l.dsn)
+			cancel()
+			if err == nil {
+				conn = c
+			}
+		}
+		if conn != nil {
+			if l.IsLeader() {
+				if err := conn.Ping(ctx); err != nil {
+					l.log.Warn("leader connection lost; stepping down", "error", err)
+					l.set(false)
+					conn.Close(context.Background())
+					conn = nil
+				}
+			} else {
+				var got bool
+				err := conn.QueryRow(ctx, "select pg_try_advisory_lock($1)", lockKey).Scan(&got)
+				if err != nil {
+					conn.Close(context.Background())
+					conn = nil
+				} else if got {
+					l.set(true)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

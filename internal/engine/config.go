@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/syncd/syncd/internal/observe"
+	makeapi "github.com/syncd/syncd/internal/observe/make"
+	"github.com/syncd/syncd/internal/observe/patchworks"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Config is how to reach the platforms (SPEC §5 configuration).
+type Config struct {
+	MakeURL, MakeZone, MakeToken   string
+	PatchworksURL, PatchworksToken string
+	MakeRPM, PatchworksRPM         int
+	Concurrency                    int
+	Logger                         *slog.Logger
+}
+
+// Providers builds a client for every platform that is configured. A
+// platform with neither URL nor zone is left out; planning a resource of
+// its kind then fails with a clear error.
+func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
+	out := map[syncd.Kind]observe.Provider{}
+	if cfg.MakeURL != "" || cfg.MakeZone != "" {
+		if cfg.MakeToken == "" {
+			return nil, errors.New("make: SYNCD_MAKE_TOKEN is not set")
+		}
+		c, err := makeapi.New(makeapi.Config{
+			BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
+			RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("make: %w", err)
+		}
+		out[syncd.MakeConnection] = c
+	}
+	if cfg.PatchworksURL != "" {
+		if cfg.PatchworksToken == "" {
+			return nil, errors.New("patchworks: SYNCD_PATCHWORKS_TOKEN is not set")
+		}
+		c, err := patchworks.New(patchworks.Config{
+			BaseURL: cfg.PatchworksURL, Token: cfg.PatchworksToken,
+			RequestsPerMinute: cfg.PatchworksRPM, MaxConcurrency: cfg.Concurrency, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("patchworks: %w", err)
+		}
+		out[syncd.PatchworksConnector] = c
+	}
+	return out, nil
+}

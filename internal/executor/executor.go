@@ -1,0 +1,421 @@
+package executor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Recorder persists audit events durably (database or spool) before it returns.
+type Recorder interface {
+	Record(ctx context.Context, events ...syncd.Event) error
+}
+
+// Inventory records which remote objects syncd owns.
+type Inventory interface {
+	Bind(ctx context.Context, b syncd.Binding) error
+	Unbind(ctx context.Context, k syncd.Key) error
+}
+
+// Intent is a journalled create (or replace) whose outcome is not yet known.
+type Intent struct {
+	ID         int64
+	Key        syncd.Key
+	NaturalKey string
+	Action     string
+	// OldRemoteID is, for a replace, the object being replaced: a lookup
+	// that finds it has not found the new one.
+	OldRemoteID string
+}
+
+// Journal is the write-ahead log of creates.
+type Journal interface {
+	BeginIntent(ctx context.Context, in Intent) (int64, error)
+	FinishIntent(ctx context.Context, id int64, state, remoteID, errText string) error
+	PendingIntents(ctx context.Context) ([]Intent, error)
+}
+
+// DriftResolver closes an open drift once apply has converged the resource.
+type DriftResolver interface {
+	ResolveDrift(ctx context.Context, k syncd.Key, how, runID string) error
+}
+
+// connectorTester is implemented by providers that can probe an object's
+// credentials (Patchworks' test endpoint).
+type connectorTester interface {
+	Test(ctx context.Context, remoteID string) error
+}
+
+// Intent states.
+const (
+	IntentPending   = "pending"
+	IntentSucceeded = "succeeded"
+	IntentFailed    = "failed"
+)
+
+// Outcomes of one resource.
+const (
+	OutcomeApplied = "applied"
+	OutcomeFailed  = "failed"
+	OutcomeSkipped = "skipped"
+	OutcomeBlocked = "blocked"
+	OutcomeNoop    = "noop"
+)
+
+// Executor applies plans. Fields are set by the caller; Drift and Logger
+// may be nil.
+type Executor struct {
+	Providers      map[syncd.Kind]observe.Provider
+	Recorder       Recorder
+	Inventory      Inventory
+	Journal        Journal
+	Drift          DriftResolver
+	Hasher         syncd.Hasher
+	Concurrency    int  // resources in flight at once; default 4
+	TestConnectors bool // probe Patchworks connectors after a write
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+// Run describes the run an apply belongs to; it stamps every event.
+type Run struct {
+	ID               string
+	Mode             syncd.Mode
+	Actor            string
+	ManifestRevision string
+}
+
+// Result is one resource's outcome.
+type Result struct {
+	Key      syncd.Key
+	Action   planner.Action
+	Outcome  string
+	RemoteID string
+	Err      error
+}
+
+// Report summarises an apply.
+type Report struct {
+	Results                           []Result
+	Applied, Failed, Skipped, Blocked int
+}
+
+// OK reports whether nothing failed.
+func (r Report) OK() bool { return r.Failed == 0 }
+
+func (x *Executor) log() *slog.Logger {
+	if x.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return x.Logger
+}
+
+func (x *Executor) now() time.Time {
+	if x.Now != nil {
+		return x.Now()
+	}
+	return time.Now()
+}
+
+// Recover resolves every pending intent left by a crash or an ambiguous
+// failure: it looks the object up by natural key and binds it when exactly
+// one exists, so that the plan that follows adopts it instead of creating a
+// second one. It must run before planning.
+func (x *Executor) Recover(ctx context.Context, run Run) error {
+	if x.Journal == nil {
+		return nil
+	}
+	pending, err := x.Journal.PendingIntents(ctx)
+	if err != nil {
+		return fmt.Errorf("read pending intents: %w", err)
+	}
+	var errs []error
+	for _, in := range pending {
+		if err := x.recoverOne(ctx, run, in); err != nil {
+			errs = append(errs, fmt.Errorf("intent %d for %s: %w", in.ID, in.Key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
+	p, ok := x.Providers[in.Key.Kind]
+	if !ok {
+		return fmt.Errorf("no platform configured for %s", in.Key.Kind)
+	}
+	found, err := p.Lookup(ctx, lookupDesired(in))
+	if err != nil {
+		return fmt.Errorf("look up %q: %w", in.NaturalKey, err)
+	}
+	found = slices.DeleteFunc(found, func(l syncd.Live) bool { return l.RemoteID == in.OldRemoteID })
+	switch len(found) {
+	case 0:
+		x.log().Info("pending create did not happen", "resource", in.Key.String(), "intent", in.ID)
+		return x.Journal.FinishIntent(ctx, in.ID, IntentFailed, "", "not created (found by lookup after restart)")
+	case 1:
+		id := found[0].RemoteID
+		x.log().Info("pending create did happen; binding it", "resource", in.Key.String(), "remote_id", id)
+		if err := x.Inventory.Bind(ctx, syncd.Binding{Key: in.Key, RemoteID: id}); err != nil {
+			return err
+		}
+		if err := x.Recorder.Record(ctx, x.event(run, syncd.EventChangeApplied, in.Key, id, in.Action, nil, OutcomeApplied, "recovered after restart: object found by natural key")); err != nil {
+			return err
+		}
+		return x.Journal.FinishIntent(ctx, in.ID, IntentSucceeded, id, "")
+	default:
+		ids := make([]string, len(found))
+		for i, l := range found {
+			ids[i] = l.RemoteID
+		}
+		return fmt.Errorf("natural key %q matches %d objects (%s); resolve by hand", in.NaturalKey, len(found), strings.Join(ids, ", "))
+	}
+}
+
+// lookupDesired builds the minimal resource a provider's Lookup needs from
+// a journalled natural key.
+func lookupDesired(in Intent) *syncd.Desired {
+	spec := map[string]any{}
+	switch in.Key.Kind {
+	case syncd.MakeConnection:
+		app, label, _ := strings.Cut(in.NaturalKey, "/")
+		spec["app"], spec["label"] = app, label
+	default:
+		spec["name"] = in.NaturalKey
+	}
+	return &syncd.Desired{Key: in.Key, Spec: spec}
+}
+
+// Apply carries out every actionable change of p. desired maps keys to the
+// loaded resources (with their secret values); changes whose resource is
+// missing there (deletes) need none.
+func (x *Executor) Apply(ctx context.Context, run Run, p *planner.Plan, desired map[syncd.Key]*syncd.Desired) Report {
+	limit := x.Concurrency
+	if limit <= 0 {
+		limit = 4
+	}
+	results := make([]Result, len(p.Changes))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, c := range p.Changes {
+		g.Go(func() error {
+			results[i] = x.one(ctx, run, c, desired[c.Key])
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var rep Report
+	for _, r := range results {
+		if r.Outcome == OutcomeNoop {
+			continue
+		}
+		rep.Results = append(rep.Results, r)
+		switch r.Outcome {
+		case OutcomeApplied:
+			rep.Applied++
+		case OutcomeFailed:
+			rep.Failed++
+		case OutcomeBlocked:
+			rep.Blocked++
+		default:
+			rep.Skipped++
+		}
+	}
+	return rep
+}
+
+func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.Desired) Result {
+	res := Result{Key: c.Key, Action: c.Action, RemoteID: c.RemoteID}
+	switch {
+	case c.Error != "":
+		res.Outcome, res.Err = OutcomeSkipped, errors.New(c.Error)
+		return res
+	case c.Action == planner.ActionNoop:
+		res.Outcome = OutcomeNoop
+		return res
+	case c.Blocked != "":
+		res.Outcome, res.Err = OutcomeBlocked, errors.New(c.Blocked)
+		return res
+	case c.ReportOnly || run.Mode == syncd.ModeReport:
+		res.Outcome = OutcomeSkipped
+		return res
+	case ctx.Err() != nil:
+		res.Outcome, res.Err = OutcomeSkipped, ctx.Err()
+		return res
+	}
+	if d == nil && c.Action != planner.ActionDelete {
+		res.Outcome, res.Err = OutcomeFailed, fmt.Errorf("%s: manifest not loaded", c.Key)
+		return res
+	}
+	p, ok := x.Providers[c.Key.Kind]
+	if !ok {
+		res.Outcome, res.Err = OutcomeFailed, fmt.Errorf("no platform configured for %s", c.Key.Kind)
+		return res
+	}
+	// No write unless its announcement is durable.
+	if err := x.Recorder.Record(ctx, x.event(run, syncd.EventChangePlanned, c.Key, c.RemoteID, string(c.Action), c.Fields, "pending", "")); err != nil {
+		res.Outcome, res.Err = OutcomeSkipped, fmt.Errorf("audit unavailable, not writing: %w", err)
+		return res
+	}
+	remoteID, err := x.write(ctx, p, c, d)
+	// The outcome is recorded even when the run was cancelled meanwhile.
+	rctx := context.WithoutCancel(ctx)
+	if err != nil {
+		msg := scrub(err.Error(), d)
+		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+		x.log().Warn("change failed", "resource", c.Key.String(), "action", string(c.Action), "error", msg)
+		if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
+			x.log().Error("audit write failed", "resource", c.Key.String(), "error", rerr)
+		}
+		return res
+	}
+	res.Outcome, res.RemoteID = OutcomeApplied, remoteID
+	x.log().Info("change applied", "resource", c.Key.String(), "action", string(c.Action), "remote_id", remoteID)
+	if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeApplied, c.Key, remoteID, string(c.Action), c.Fields, OutcomeApplied, "")); rerr != nil {
+		x.log().Error("audit write failed", "resource", c.Key.String(), "error", rerr)
+	}
+	if len(c.Fields) > 0 && c.Action != planner.ActionCreate && c.Action != planner.ActionDelete && x.Drift != nil {
+		if err := x.Drift.ResolveDrift(rctx, c.Key, "apply", run.ID); err != nil {
+			x.log().Error("resolve drift", "resource", c.Key.String(), "error", err)
+		}
+	}
+	if c.Action != planner.ActionDelete {
+		x.probe(rctx, run, p, c, remoteID)
+	}
+	return res
+}
+
+// write performs the platform calls of one change and keeps the inventory
+// and the intent journal in step. It returns the remote id the resource is
+// bound to afterwards.
+func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired) (string, error) {
+	switch c.Action {
+	case planner.ActionCreate:
+		return x.create(ctx, p, c, d, "")
+	case planner.ActionReplace:
+		return x.create(ctx, p, c, d, c.RemoteID)
+	case planner.ActionUpdate, planner.ActionAdopt:
+		if len(c.Fields) > 0 {
+			paths := make([]string, len(c.Fields))
+			for i, f := range c.Fields {
+				paths[i] = f.Path
+			}
+			if err := p.Update(ctx, c.RemoteID, d, paths); err != nil {
+				return c.RemoteID, err
+			}
+		}
+		return c.RemoteID, x.Inventory.Bind(context.WithoutCancel(ctx), x.binding(d, c.RemoteID))
+	case planner.ActionDelete:
+		if err := p.Delete(ctx, c.RemoteID); err != nil && !observe.IsNotFound(err) {
+			return c.RemoteID, err
+		}
+		return c.RemoteID, x.Inventory.Unbind(context.WithoutCancel(ctx), c.Key)
+	}
+	return c.RemoteID, fmt.Errorf("unknown action %q", c.Action)
+}
+
+// create journals the intent, deletes the replaced object (old != ""),
+// creates the new one and binds it. A replace deletes first because two
+// connections with one label would make the natural key ambiguous.
+func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired, old string) (string, error) {
+	if x.Journal == nil {
+		return "", errors.New("no intent journal: refusing to create without one")
+	}
+	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.NaturalKey(), Action: string(c.Action), OldRemoteID: old})
+	if err != nil {
+		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
+	}
+	after := context.WithoutCancel(ctx)
+	if old != "" {
+		if err := p.Delete(ctx, old); err != nil && !observe.IsNotFound(err) {
+			_ = x.Journal.FinishIntent(after, id, IntentFailed, "", scrub(err.Error(), d))
+			return old, fmt.Errorf("delete %s before re-create: %w", old, err)
+		}
+		if err := x.Inventory.Unbind(after, c.Key); err != nil {
+			return old, err
+		}
+	}
+	remoteID, err := p.Create(ctx, d)
+	if err != nil {
+		if observe.IsAmbiguous(err) || ctx.Err() != nil {
+			// Leave the intent pending: Recover will find out.
+			return "", err
+		}
+		_ = x.Journal.FinishIntent(after, id, IntentFailed, "", scrub(err.Error(), d))
+		return "", err
+	}
+	if err := x.Inventory.Bind(after, x.binding(d, remoteID)); err != nil {
+		return remoteID, err
+	}
+	return remoteID, x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, "")
+}
+
+// binding records the keyed hashes of the applied values: the whole spec
+// and every sensitive value (write-only secrets read back as null, so only
+// this hash tells later whether the manifest's secret changed).
+func (x *Executor) binding(d *syncd.Desired, remoteID string) syncd.Binding {
+	h := map[string]string{"": planner.DesiredHash(x.Hasher, d)}
+	for _, ptr := range d.Sensitive {
+		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
+			h[ptr] = x.Hasher.Hash(v)
+		}
+	}
+	return syncd.Binding{Key: d.Key, RemoteID: remoteID, Hashes: h}
+}
+
+func (x *Executor) probe(ctx context.Context, run Run, p observe.Provider, c planner.Change, remoteID string) {
+	t, ok := p.(connectorTester)
+	if !ok || !x.TestConnectors || remoteID == "" {
+		return
+	}
+	outcome, msg := "ok", ""
+	if err := t.Test(ctx, remoteID); err != nil {
+		outcome, msg = OutcomeFailed, err.Error()
+	}
+	if err := x.Recorder.Record(ctx, x.event(run, syncd.EventConnectorTested, c.Key, remoteID, "test", nil, outcome, msg)); err != nil {
+		x.log().Error("audit write failed", "resource", c.Key.String(), "error", err)
+	}
+}
+
+func (x *Executor) event(run Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) syncd.Event {
+	return syncd.Event{
+		ID: NewID(), OccurredAt: x.now().UTC(), RunID: run.ID, Type: t,
+		Kind: k.Kind, Name: k.Name, RemoteID: remoteID, Action: action,
+		Changes: fields, Outcome: outcome, Error: errText,
+		ManifestRevision: run.ManifestRevision, Mode: run.Mode, Actor: run.Actor,
+	}
+}
+
+// NewID returns a random event or run id.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// scrub removes the resource's secret values from a message: a server may
+// echo what it was sent.
+func scrub(msg string, d *syncd.Desired) string {
+	if d == nil {
+		return msg
+	}
+	for _, ptr := range d.Sensitive {
+		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
+			if s, ok := v.(string); ok && len(s) >= 4 {
+				msg = strings.ReplaceAll(msg, s, syncd.Redacted)
+			}
+		}
+	}
+	return msg
+}

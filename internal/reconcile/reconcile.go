@@ -1,0 +1,247 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/executor"
+	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Runner carries out reconciles. Store may be nil only for read-only use
+// (Mode report without audit), which the CLI never does.
+type Runner struct {
+	Engine   *engine.Engine
+	Executor *executor.Executor
+	Store    *audit.Store
+	Logger   *slog.Logger
+	Actor    string
+	Now      func() time.Time
+}
+
+// Request is one reconcile's input.
+type Request struct {
+	Trigger string     // cli, watch, schedule, signal, startup
+	Mode    syncd.Mode // ModeApply or ModeReport
+	Set     *desired.Set
+	// Scope limits the reconcile to these resources (nil: all). Drift is
+	// recorded for the scanned resources only.
+	Scope           []syncd.Key
+	Prune           bool
+	MaxDelete       int
+	AllowMassDelete bool
+	Revision        string
+	// Approve is asked, in apply mode, before anything is written; nil approves.
+	Approve func(*planner.Plan) bool
+	// Plan, when set, restricts execution to the changes of a saved plan;
+	// see ApplySaved.
+	Saved *SavedPlan
+}
+
+// Result is what a reconcile did.
+type Result struct {
+	RunID    string
+	Plan     *planner.Plan
+	Report   executor.Report
+	Executed bool
+	Refused  []string // saved-plan changes refused as stale
+	Requests []observe.Stats
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Once runs one reconcile. The returned error is about the run itself
+// (audit unavailable, platform unreachable); per-resource failures are in
+// Result.Report.
+func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
+	run := executor.Run{ID: executor.NewID(), Mode: req.Mode, Actor: r.Actor, ManifestRevision: req.Revision}
+	log := r.log().With("run_id", run.ID)
+	res := &Result{RunID: run.ID}
+	started := r.now().UTC()
+	// The run's record is written even when ctx is cancelled mid-way.
+	after := context.WithoutCancel(ctx)
+
+	if err := r.Store.StartRun(ctx, audit.Run{ID: run.ID, Trigger: req.Trigger, Mode: string(req.Mode), StartedAt: started, ManifestRevision: req.Revision, Actor: r.Actor}); err != nil {
+		log.Warn("record run start", "error", err)
+	}
+	if err := r.record(ctx, run, syncd.EventRunStarted, syncd.Key{}, "", "", nil, "started", ""); err != nil {
+		return nil, fmt.Errorf("audit unavailable: %w", err)
+	}
+	runErr := r.once(ctx, log, run, req, res)
+
+	outcome, errText := "ok", ""
+	switch {
+	case runErr != nil:
+		outcome, errText = "error", runErr.Error()
+	case res.Report.Failed > 0:
+		outcome = "failed"
+	case len(req.Set.Errors) > 0:
+		outcome = "manifest_invalid"
+	}
+	var summary any
+	if res.Plan != nil {
+		summary = res.Plan.Summary
+	}
+	if err := r.record(after, run, syncd.EventRunFinished, syncd.Key{}, "", "", nil, outcome, errText); err != nil {
+		log.Error("record run finish", "error", err)
+	}
+	if err := r.Store.FinishRun(after, audit.Run{
+		ID: run.ID, Trigger: req.Trigger, Mode: string(req.Mode), StartedAt: started, FinishedAt: r.now().UTC(),
+		Summary: summary, Requests: requestsJSON(res.Requests), Outcome: outcome, Error: errText,
+		ManifestRevision: req.Revision, Actor: r.Actor,
+	}); err != nil {
+		log.Warn("record run finish", "error", err)
+	}
+	log.Info("run finished", "trigger", req.Trigger, "mode", string(req.Mode), "outcome", outcome,
+		"applied", res.Report.Applied, "failed", res.Report.Failed)
+	return res, runErr
+}
+
+func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, req Request, res *Result) error {
+	for _, e := range req.Set.Errors {
+		if err := r.record(ctx, run, syncd.EventManifestInvalid, syncd.Key{}, "", "", nil, "invalid", e.Error()); err != nil {
+			return fmt.Errorf("audit unavailable: %w", err)
+		}
+	}
+	apply := req.Mode == syncd.ModeApply
+	if apply {
+		if err := r.Executor.Recover(ctx, run); err != nil {
+			// Unresolved intents block nothing by themselves: the plan
+			// still matches by natural key and reports ambiguity.
+			log.Warn("recover pending creates", "error", err)
+		}
+	}
+	bindings, err := r.Store.Bindings(ctx)
+	if err != nil {
+		return fmt.Errorf("read inventory: %w", err)
+	}
+	pr, err := r.Engine.Plan(ctx, engine.PlanRequest{
+		Set: req.Set, Bindings: bindings, Scope: req.Scope,
+		Prune: req.Prune, MaxDelete: req.MaxDelete, AllowMassDelete: req.AllowMassDelete,
+	})
+	if err != nil {
+		return err
+	}
+	res.Plan, res.Requests = pr.Plan, pr.Requests
+	if err := r.recordDrift(ctx, run, req, pr.Plan); err != nil {
+		return err
+	}
+	execute := apply && pr.Plan.HasChanges()
+	if execute && req.Saved != nil {
+		res.Refused = req.Saved.restrict(pr.Plan, r.Engine.Hasher)
+	}
+	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
+		execute = false
+	}
+	if !execute {
+		// Nothing will be written: the audit still gets the plan.
+		for _, c := range pr.Plan.Changes {
+			if c.Action == planner.ActionNoop && c.Error == "" {
+				continue
+			}
+			outcome := "planned"
+			switch {
+			case c.Error != "":
+				outcome = "error"
+			case c.Blocked != "":
+				outcome = "blocked"
+			case c.ReportOnly || !apply:
+				outcome = "report_only"
+			}
+			if err := r.record(ctx, run, syncd.EventChangePlanned, c.Key, c.RemoteID, string(c.Action), c.Fields, outcome, firstOf(c.Error, c.Blocked)); err != nil {
+				return fmt.Errorf("audit unavailable: %w", err)
+			}
+		}
+		return nil
+	}
+	desiredBy := make(map[syncd.Key]*syncd.Desired, len(req.Set.Resources))
+	for _, d := range req.Set.Resources {
+		desiredBy[d.Key] = d
+	}
+	res.Report = r.Executor.Apply(ctx, run, pr.Plan, desiredBy)
+	res.Executed = true
+	return nil
+}
+
+// recordDrift feeds the drift lifecycle. Every existing object that was
+// planned without error was scanned; those whose live state differs from
+// their manifest have drifted — whether syncd wrote them before or they are
+// about to be adopted, git is the truth, as in Argo CD's OutOfSync.
+func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request, p *planner.Plan) error {
+	scan := audit.DriftScan{RunID: run.ID, Mode: string(req.Mode), Actor: r.Actor, ManifestRevision: req.Revision,
+		Drifted: map[syncd.Key]audit.DriftObservation{}}
+	for _, c := range p.Changes {
+		if c.RemoteID == "" || c.Error != "" || c.Action == planner.ActionDelete || c.Action == planner.ActionCreate {
+			continue
+		}
+		scan.Scanned = append(scan.Scanned, c.Key)
+		if Drifted(c) {
+			scan.Drifted[c.Key] = audit.DriftObservation{RemoteID: c.RemoteID, Fields: c.Fields, DesiredHash: c.DesiredHash}
+		}
+	}
+	if len(scan.Scanned) == 0 {
+		return nil
+	}
+	if _, err := r.Store.ScanDrift(ctx, scan); err != nil {
+		return fmt.Errorf("record drift: %w", err)
+	}
+	return nil
+}
+
+// Drifted reports whether an existing object differs from its manifest.
+func Drifted(c planner.Change) bool {
+	switch c.Action {
+	case planner.ActionUpdate, planner.ActionReplace, planner.ActionAdopt:
+		return len(c.Fields) > 0
+	}
+	return false
+}
+
+func (r *Runner) record(ctx context.Context, run executor.Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) error {
+	return r.Store.Record(ctx, syncd.Event{
+		ID: executor.NewID(), OccurredAt: r.now().UTC(), RunID: run.ID, Type: t,
+		Kind: k.Kind, Name: k.Name, RemoteID: remoteID, Action: action, Changes: fields,
+		Outcome: outcome, Error: errText, ManifestRevision: run.ManifestRevision, Mode: run.Mode, Actor: run.Actor,
+	})
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func requestsJSON(stats []observe.Stats) map[string]map[string]int64 {
+	out := map[string]map[string]int64{}
+	for _, s := range stats {
+		m := map[string]int64{}
+		for code, n := range s.ByStatus {
+			m[fmt.Sprint(code)] = n
+		}
+		out[s.Platform] = m
+	}
+	return out
+}
+
