@@ -104,13 +104,13 @@ type Daemon struct {
 
 // Status is what /v1/status serves.
 type Status struct {
-	Leader      bool            `json:"leader"`
-	Mode        syncd.Mode      `json:"mode"`
-	LastRun     *RunStatus      `json:"last_run"`
+	Leader      bool             `json:"leader"`
+	Mode        syncd.Mode       `json:"mode"`
+	LastRun     *RunStatus       `json:"last_run"`
 	Summary     *planner.Summary `json:"plan_summary"`
-	OpenDrifts  []DriftStatus   `json:"open_drifts"`
-	SpoolDepth  int             `json:"spool_depth"`
-	LastSuccess *time.Time      `json:"last_successful_scan"`
+	OpenDrifts  []DriftStatus    `json:"open_drifts"`
+	SpoolDepth  int              `json:"spool_depth"`
+	LastSuccess *time.Time       `json:"last_successful_scan"`
 }
 
 // RunStatus describes the last reconcile.

@@ -244,4 +244,3 @@ func requestsJSON(stats []observe.Stats) map[string]map[string]int64 {
 	}
 	return out
 }
-
