@@ -43,9 +43,15 @@ func classify(op string, resp *transport.Response) error {
 	switch s := resp.Status; {
 	case s == http.StatusNotFound:
 		e.Kind = observe.KindNotFound
-		if strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html") {
+		switch {
+		case strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html"):
 			e.Kind = observe.KindInvalid
 			e.Message = "an HTML page, not an API answer: is the base URL right?"
+		case strings.HasPrefix(e.Message, "The route "):
+			// Laravel's answer for a path it has no route for: the
+			// URL is wrong, the object may well exist.
+			e.Kind = observe.KindInvalid
+			e.Message += " (is the base URL right?)"
 		}
 	case s == http.StatusUnauthorized:
 		e.Kind = observe.KindUnauthorized

@@ -176,6 +176,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "403", method: "GET", status: 403, body: `{"message": "This action is unauthorized."}`, kind: observe.KindForbidden},
 		{name: "clean 404", method: "GET", status: 404, body: `{"message": "No query results for model."}`, kind: observe.KindNotFound},
 		{name: "html 404", method: "GET", status: 404, body: `<html>nope</html>`, ctype: "text/html", kind: observe.KindInvalid},
+		{name: "laravel route 404", method: "GET", status: 404, body: `{"message": "The route api/v9/connectors/1 could not be found."}`, kind: observe.KindInvalid, msgHas: "base URL"},
 		{name: "400 bad include", method: "GET", status: 400, body: `{"message": "Requested include(s) x are not allowed."}`, kind: observe.KindInvalid},
 		{name: "409 in use", method: "DELETE", status: 409, body: `{"message": "Connector is used by a process flow."}`, kind: observe.KindConflict},
 		{name: "422 in use on delete", method: "DELETE", status: 422, body: `{"message": "This instance is in use by a process flow."}`, kind: observe.KindConflict},
