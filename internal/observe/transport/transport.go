@@ -95,6 +95,10 @@ type Client struct {
 
 	mu       sync.Mutex
 	byStatus map[int]int64
+	// pauseUntil holds every attempt back after a 429 with Retry-After:
+	// the limit is the organisation's, so all workers must wait, not
+	// only the one that was told.
+	pauseUntil time.Time
 }
 
 // New returns a Client for cfg.
@@ -218,6 +222,20 @@ func (c *Client) Stats() observe.Stats {
 	return observe.Stats{Platform: c.cfg.Platform, ByStatus: m}
 }
 
+func (c *Client) pause(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until := time.Now().Add(d); until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
+}
+
+func (c *Client) paused() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Until(c.pauseUntil)
+}
+
 func (c *Client) count(status int) {
 	c.mu.Lock()
 	c.byStatus[status]++
@@ -242,6 +260,9 @@ func (c *Client) Do(ctx context.Context, req Request) *Response {
 				return resp
 			}
 			wait = ra
+			if resp.Status == http.StatusTooManyRequests {
+				c.pause(ra)
+			}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return resp
@@ -289,6 +310,15 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		return &Response{Err: ctx.Err(), Canceled: true}
 	}
 	defer func() { <-c.sem }()
+	if d := c.paused(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return &Response{Err: ctx.Err(), Canceled: true}
+		case <-t.C:
+		}
+	}
 	if err := c.limiter.Wait(ctx); err != nil {
 		// Wait also fails early when the deadline is too near for a
 		// token; that is the caller's deadline, not a network problem.

@@ -276,3 +276,18 @@ func TestNewValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestRateLimitPauseHoldsEveryone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	c.pause(time.Hour) // as after a 429 with Retry-After: 3600
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if r := c.Do(ctx, Request{Method: "GET", Path: "/x"}); !r.Canceled || r.Status != 0 {
+		t.Fatalf("status %d canceled %v: want the request held back", r.Status, r.Canceled)
+	}
+	if got := c.Stats().Total(); got != 0 {
+		t.Fatalf("%d requests sent during the pause", got)
+	}
+}
