@@ -92,9 +92,9 @@ func TestVerify(t *testing.T) {
 			}
 			if tt.tamper != "" {
 				conn := connect(t, dsn)
-				exec(t, conn, `ALTER TABLE audit_events DISABLE TRIGGER USER`)
-				exec(t, conn, tt.tamper)
-				exec(t, conn, `ALTER TABLE audit_events ENABLE TRIGGER USER`)
+				mustExec(t, conn, `ALTER TABLE audit_events DISABLE TRIGGER USER`)
+				mustExec(t, conn, tt.tamper)
+				mustExec(t, conn, `ALTER TABLE audit_events ENABLE TRIGGER USER`)
 			}
 			rep, err := s.Verify(ctx)
 			if err != nil {

@@ -1,0 +1,191 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+func storedKeys(t *testing.T, s *audit.Store) []string {
+	t.Helper()
+	evs, err := s.Events(context.Background(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, len(evs))
+	for i, e := range evs {
+		keys[i] = e.Event.ID
+	}
+	return keys
+}
+
+func keysOf(evs []syncd.Event) []string {
+	keys := make([]string, len(evs))
+	for i, e := range evs {
+		keys[i] = e.ID
+	}
+	return keys
+}
+
+// flushUntilEmpty retries Flush while the background loop may hold the
+// drain, failing after a generous number of attempts (never a clock
+// assertion: the bound only turns a hang into a failure).
+func flushUntilEmpty(t *testing.T, s *audit.Store) {
+	t.Helper()
+	for i := 0; ; i++ {
+		err := s.Flush(context.Background())
+		if err == nil && s.SpoolDepth() == 0 {
+			return
+		}
+		if i == 600 {
+			t.Fatalf("spool not drained: depth %d, last error %v", s.SpoolDepth(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOutage stops the database in the middle of a stream of events, keeps
+// recording, and expects every event exactly once and in order once the
+// database is back — with the same store, and with a store reopened from
+// the spool after a restart of syncd.
+func TestOutage(t *testing.T) {
+	tests := []struct {
+		name   string
+		reopen bool // close the store during the outage and open a new one
+	}{
+		{name: "same store"},
+		{name: "reopened from the spool", reopen: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := pgtest.StartCluster(t)
+			dsn := pgtest.CreateDatabase(t, cluster.URL())
+			spoolDir := t.TempDir()
+			opts := audit.Options{SpoolDir: spoolDir, BatchSize: 7}
+			s := openStore(t, dsn, opts)
+			ctx := context.Background()
+			var all []syncd.Event
+			record := func(s *audit.Store, run string, n int) {
+				t.Helper()
+				evs := sampleEvents(run, n)
+				for i := 0; i < n; i += 4 {
+					if err := s.Record(ctx, evs[i:min(i+4, n)]...); err != nil {
+						t.Fatalf("record during %s: %v", run, err)
+					}
+				}
+				all = append(all, evs...)
+			}
+
+			record(s, "before", 10)
+			cluster.Stop()
+			record(s, "during", 20)
+			if got := s.SpoolDepth(); got != 20 {
+				t.Fatalf("spool depth during the outage = %d, want 20", got)
+			}
+			if s.Healthy() {
+				t.Error("Healthy() during the outage")
+			}
+			if tt.reopen {
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				s = openStore(t, dsn, opts)
+				if got := s.SpoolDepth(); got != 20 {
+					t.Fatalf("spool depth after reopening = %d, want 20", got)
+				}
+				record(s, "reopened", 5)
+			}
+			cluster.Start()
+			record(s, "after", 10)
+			flushUntilEmpty(t, s)
+			record(s, "drained", 3)
+
+			if diff := cmp.Diff(keysOf(all), storedKeys(t, s)); diff != "" {
+				t.Errorf("stored events (-want +got)\n%s", diff)
+			}
+			rep, err := s.Verify(ctx)
+			if err != nil || !rep.OK() {
+				t.Errorf("verify after the outage: %+v, %v", rep, err)
+			}
+			if !s.Healthy() {
+				t.Error("not Healthy() after the database came back")
+			}
+		})
+	}
+}
+
+// TestReplayIsIdempotent records the same events twice (as a spool replay
+// after a crash between commit and truncation would) and a batch that
+// repeats an event within itself.
+func TestReplayIsIdempotent(t *testing.T) {
+	s := openStore(t, pgtest.Database(t), audit.Options{})
+	ctx := context.Background()
+	evs := sampleEvents("r", 6)
+	for _, batch := range [][]syncd.Event{evs[:4], evs[2:], append(evs[:1:1], evs[0])} {
+		if err := s.Record(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+}
+
+// TestSpoolSurvivesTornWrite simulates a crash in the middle of an append:
+// the half-written line is cut off, and what was complete is written.
+func TestSpoolSurvivesTornWrite(t *testing.T) {
+	dsn := pgtest.Database(t)
+	dir := t.TempDir()
+	// A store on an address where nothing listens spools everything.
+	down, err := audit.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+		audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := sampleEvents("torn", 3)
+	if err := down.Record(context.Background(), evs...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, `{"key":"half-writ`)
+	f.Close()
+
+	s := openStore(t, dsn, audit.Options{SpoolDir: dir})
+	if got := s.SpoolDepth(); got != 3 {
+		t.Fatalf("depth = %d, want 3", got)
+	}
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+}
+
+func TestSpoolDirIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	dsn := pgtest.Database(t)
+	openStore(t, dsn, audit.Options{SpoolDir: dir})
+	if s, err := audit.Open(context.Background(), dsn, audit.Options{SpoolDir: dir, Logger: quietLogger()}); err == nil {
+		s.Close()
+		t.Fatal("a second store opened the same spool directory")
+	}
+}
+
+func TestRecordRejectsUnknownType(t *testing.T) {
+	s := openStore(t, pgtest.Database(t), audit.Options{})
+	if err := s.Record(context.Background(), syncd.Event{Type: "made_up"}); err == nil {
+		t.Fatal("recorded an event of an unknown type")
+	}
+}

@@ -1,0 +1,173 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+func TestInventory(t *testing.T) {
+	s := openStore(t, pgtest.Database(t), audit.Options{})
+	ctx := context.Background()
+	h := syncd.NewHasher([]byte("k"))
+	a := syncd.Binding{Key: keyA, RemoteID: "conn-a", Hashes: map[string]string{"/common/token": h.Hash("x")}}
+	b := syncd.Binding{Key: keyB, RemoteID: "17", Hashes: map[string]string{}}
+	for _, bd := range []syncd.Binding{a, b, {Key: keyA, RemoteID: "conn-a2", Hashes: a.Hashes}} {
+		if err := s.Bind(ctx, bd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Unbind(ctx, keyB); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Bindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.RemoteID = "conn-a2"
+	if diff := cmp.Diff(map[syncd.Key]syncd.Binding{keyA: a}, got); diff != "" {
+		t.Errorf("bindings (-want +got)\n%s", diff)
+	}
+	if n, err := s.InventoryCount(ctx); err != nil || n != 1 {
+		t.Errorf("InventoryCount = %d, %v; want 1", n, err)
+	}
+}
+
+func TestIntents(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	var ids []int64
+	for _, k := range []syncd.Key{keyA, keyB, {Kind: syncd.MakeConnection, Name: "c"}} {
+		id, err := s.BeginIntent(ctx, audit.Intent{Key: k, NaturalKey: "app/" + k.Name, Action: "create"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := s.FinishIntent(ctx, ids[0], audit.IntentSucceeded, "conn-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishIntent(ctx, ids[2], audit.IntentFailed, "", "422 invalid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishIntent(ctx, 999999, audit.IntentFailed, "", ""); err == nil {
+		t.Error("finished an intent that does not exist")
+	}
+	got, err := s.PendingIntents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []audit.Intent{{ID: ids[1], Key: keyB, NaturalKey: "app/b", Action: "create", State: "pending", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pending (-want +got)\n%s", diff)
+	}
+}
+
+func TestRuns(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	start := clk.Now()
+	if err := s.StartRun(ctx, audit.Run{ID: "r1", Trigger: "schedule", Mode: "apply", StartedAt: start, Actor: "daemon"}); err != nil {
+		t.Fatal(err)
+	}
+	end := start.Add(time.Second)
+	if err := s.FinishRun(ctx, audit.Run{ID: "r1", StartedAt: start, FinishedAt: end, Outcome: "ok",
+		Summary: map[string]int{"update": 2}, Requests: map[string]int{"make": 4}}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.LastRun(ctx)
+	if err != nil || !ok {
+		t.Fatalf("LastRun: %v %v", ok, err)
+	}
+	want := audit.Run{ID: "r1", Trigger: "schedule", Mode: "apply", StartedAt: start, FinishedAt: end, Outcome: "ok",
+		Actor: "daemon", Summary: json.RawMessage(`{"update": 2}`), Requests: json.RawMessage(`{"make": 4}`)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("run (-want +got)\n%s", diff)
+	}
+}
+
+func TestEventsFilter(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	t0 := clk.Now()
+	evs := []syncd.Event{
+		{ID: "1", Type: syncd.EventRunStarted, RunID: "r", OccurredAt: t0},
+		{ID: "2", Type: syncd.EventChangeApplied, Kind: keyA.Kind, Name: keyA.Name, OccurredAt: t0.Add(time.Minute)},
+		{ID: "3", Type: syncd.EventChangeApplied, Kind: keyB.Kind, Name: keyB.Name, OccurredAt: t0.Add(2 * time.Minute)},
+		{ID: "4", Type: syncd.EventDriftDetected, Kind: keyA.Kind, Name: keyA.Name, OccurredAt: t0.Add(3 * time.Minute),
+			Changes: []syncd.FieldChange{{Path: "/label", Before: "a", After: "b"}}},
+	}
+	if err := s.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		filter audit.Filter
+		want   []string
+	}{
+		{"all", audit.Filter{}, []string{"1", "2", "3", "4"}},
+		{"since", audit.Filter{Since: t0.Add(90 * time.Second)}, []string{"3", "4"}},
+		{"resource", audit.Filter{Key: &keyA}, []string{"2", "4"}},
+		{"newest two", audit.Filter{Limit: 2}, []string{"3", "4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Events(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range got {
+				ids = append(ids, e.Event.ID)
+			}
+			if diff := cmp.Diff(tt.want, ids); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+	all, _ := s.Events(ctx, audit.Filter{})
+	if diff := cmp.Diff(evs[3], all[3].Event, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("round trip (-want +got)\n%s", diff)
+	}
+}
+
+// TestNeedsDatabase: what cannot be spooled reports ErrUnavailable when the
+// database is down, and Record still succeeds.
+func TestNeedsDatabase(t *testing.T) {
+	s, err := audit.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable",
+		audit.Options{SpoolDir: t.TempDir(), Logger: quietLogger(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatalf("Open with the database down: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Record(ctx, syncd.Event{Type: syncd.EventRunStarted}); err != nil {
+		t.Fatalf("Record with the database down: %v", err)
+	}
+	calls := map[string]error{}
+	_, calls["BeginIntent"] = s.BeginIntent(ctx, audit.Intent{Key: keyA, Action: "create"})
+	_, calls["Bindings"] = s.Bindings(ctx)
+	_, calls["ScanDrift"] = s.ScanDrift(ctx, audit.DriftScan{})
+	calls["StartRun"] = s.StartRun(ctx, audit.Run{ID: "r"})
+	calls["Flush"] = s.Flush(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, audit.ErrUnavailable) {
+			t.Errorf("%s: got %v, want ErrUnavailable", name, err)
+		}
+	}
+	if s.Healthy() {
+		t.Error("Healthy() with the database down")
+	}
+}
