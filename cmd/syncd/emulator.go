@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +28,8 @@ type emulatorCmd struct {
 	MakeToken          string        `name:"make-token" default:"make-token" env:"SYNCD_MAKE_TOKEN" help:"Accepted Make token (Authorization: Token <T>)."`
 	PatchworksToken    string        `name:"patchworks-token" default:"patchworks-key" env:"SYNCD_PATCHWORKS_TOKEN" help:"Accepted Patchworks key (Authorization: <K>)."`
 	ReadyFile          string        `name:"ready-file" help:"Write the address actually listened on to this file once serving."`
+
+	out io.Writer // where the base URLs go; nil means stdout
 }
 
 func (c *emulatorCmd) Run(ctx context.Context, g *Globals) error {
@@ -49,7 +52,11 @@ func (c *emulatorCmd) Run(ctx context.Context, g *Globals) error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	addr := ln.Addr().String()
-	fmt.Fprintf(os.Stdout, "make: http://%s/api/v2\npatchworks: http://%s\n", addr, addr)
+	out := c.out
+	if out == nil {
+		out = os.Stdout
+	}
+	fmt.Fprintf(out, "make: http://%s/api/v2\npatchworks: http://%s\n", addr, addr)
 	if c.ReadyFile != "" {
 		if err := os.WriteFile(c.ReadyFile, []byte(addr+"\n"), 0o644); err != nil {
 			ln.Close()
