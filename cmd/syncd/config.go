@@ -22,9 +22,9 @@ type manifestsFlag struct {
 type platformFlags struct {
 	MakeURL         string `name:"make-url" env:"SYNCD_MAKE_URL" help:"Make base URL including /api/v2."`
 	MakeZone        string `name:"make-zone" env:"SYNCD_MAKE_ZONE" help:"Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url."`
-	MakeToken       string `name:"-" env:"SYNCD_MAKE_TOKEN" hidden:""`
+	MakeToken       string `name:"make-token" env:"SYNCD_MAKE_TOKEN" hidden:"" help:"Make API token (prefer the environment)."`
 	PatchworksURL   string `name:"patchworks-url" env:"SYNCD_PATCHWORKS_URL" help:"Patchworks base URL (the part before /api/v1)."`
-	PatchworksToken string `name:"-" env:"SYNCD_PATCHWORKS_TOKEN" hidden:""`
+	PatchworksToken string `name:"patchworks-token" env:"SYNCD_PATCHWORKS_TOKEN" hidden:"" help:"Patchworks API key (prefer the environment)."`
 	MakeRPM         int    `name:"make-rpm" env:"SYNCD_MAKE_RPM" default:"60" help:"Make requests per minute (60 is safe for the smallest plan)."`
 	PatchworksRPM   int    `name:"patchworks-rpm" env:"SYNCD_PATCHWORKS_RPM" default:"600" help:"Patchworks requests per minute."`
 	Concurrency     int    `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
@@ -46,7 +46,7 @@ type databaseFlag struct {
 
 // hmacFlag keys the hashes of secrets kept in the inventory.
 type hmacFlag struct {
-	HMACKey string `name:"-" env:"SYNCD_HMAC_KEY" hidden:""`
+	HMACKey string `name:"hmac-key" env:"SYNCD_HMAC_KEY" hidden:"" help:"Key for hashing secrets in the inventory."`
 }
 
 func newLogger(g *Globals, w io.Writer) *slog.Logger {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -58,36 +57,8 @@ func openStack(ctx context.Context, log *slog.Logger, pf platformFlags, db datab
 		store.Close()
 		return nil, err
 	}
-	actor := actorName()
-	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
-	x := &executor.Executor{
-		Providers: providers, Recorder: store, Inventory: store, Journal: journal{store}, Drift: store,
-		Hasher: hasher, Concurrency: 4, TestConnectors: testConnectors, Logger: log,
-	}
-	return &stack{store: store, runner: &reconcile.Runner{Engine: eng, Executor: x, Store: store, Logger: log, Actor: actor}}, nil
-}
-
-// journal adapts the audit store's intents to the executor's Journal.
-type journal struct{ s *audit.Store }
-
-func (j journal) BeginIntent(ctx context.Context, in executor.Intent) (int64, error) {
-	return j.s.BeginIntent(ctx, audit.Intent{Key: in.Key, NaturalKey: in.NaturalKey, Action: in.Action, RemoteID: in.OldRemoteID, State: executor.IntentPending})
-}
-
-func (j journal) FinishIntent(ctx context.Context, id int64, state, remoteID, errText string) error {
-	return j.s.FinishIntent(ctx, id, state, remoteID, errText)
-}
-
-func (j journal) PendingIntents(ctx context.Context) ([]executor.Intent, error) {
-	pending, err := j.s.PendingIntents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]executor.Intent, len(pending))
-	for i, p := range pending {
-		out[i] = executor.Intent{ID: p.ID, Key: p.Key, NaturalKey: p.NaturalKey, Action: p.Action, OldRemoteID: p.RemoteID}
-	}
-	return out, nil
+	runner := reconcile.New(store, providers, hasher, reconcile.Settings{TestConnectors: testConnectors, Logger: log, Actor: actorName()})
+	return &stack{store: store, runner: runner}, nil
 }
 
 // actorName says who ran syncd: SYNCD_ACTOR, else user@host.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/syncd/syncd/internal/observe"
 	makeapi "github.com/syncd/syncd/internal/observe/make"
 	"github.com/syncd/syncd/internal/observe/patchworks"
+	"github.com/syncd/syncd/internal/observe/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -17,7 +20,14 @@ type Config struct {
 	PatchworksURL, PatchworksToken string
 	MakeRPM, PatchworksRPM         int
 	Concurrency                    int
-	Logger                         *slog.Logger
+	// Burst lets the rate limiter send this many requests at once
+	// (default 1: evenly paced).
+	Burst int
+	// Timeout and Retry tune the transport (zero: its defaults).
+	Timeout    time.Duration
+	Retry      transport.Retry
+	HTTPClient *http.Client
+	Logger     *slog.Logger
 }
 
 // Providers builds a client for every platform that is configured. A
@@ -31,7 +41,8 @@ func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
 		}
 		c, err := makeapi.New(makeapi.Config{
 			BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
-			RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Logger: cfg.Logger,
+			RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+			Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("make: %w", err)
@@ -44,7 +55,8 @@ func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
 		}
 		c, err := patchworks.New(patchworks.Config{
 			BaseURL: cfg.PatchworksURL, Token: cfg.PatchworksToken,
-			RequestsPerMinute: cfg.PatchworksRPM, MaxConcurrency: cfg.Concurrency, Logger: cfg.Logger,
+			RequestsPerMinute: cfg.PatchworksRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+			Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("patchworks: %w", err)
