@@ -185,6 +185,9 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 		return out
 	}
 	for _, m := range merges {
+		if !d.spend(1, m, p) {
+			return out
+		}
 		var sources []*yaml.Node
 		md := deref(m)
 		switch {
@@ -200,6 +203,9 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 				d.errorf(m, p, "a merge key (<<) needs a mapping or a list of mappings")
 				continue
 			}
+			if !d.spend(len(s.Content)/2, s, p) {
+				return out
+			}
 			for _, pr := range d.pairs(s, p, depth+1) {
 				if !seen[pr.name] {
 					seen[pr.name] = true
@@ -209,6 +215,21 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 		}
 	}
 	return out
+}
+
+// spend charges k nodes to the document's budget and reports, once, when
+// it runs out: aliases and merge keys can make a small file expand
+// exponentially.
+func (d *docState) spend(k int, n *yaml.Node, p path) bool {
+	d.nodes += k
+	if d.nodes <= maxNodes {
+		return true
+	}
+	if !d.exhausted {
+		d.exhausted = true
+		d.errorf(n, p, "document expands to more than %d values (aliases or merge keys?)", maxNodes)
+	}
+	return false
 }
 
 // object decodes a mapping with a fixed set of fields, reporting every
@@ -371,12 +392,7 @@ func (d *docState) enum(n *yaml.Node, p path, allowed []string) (string, bool) {
 // secret are marked sensitive. No error here quotes a scalar value.
 func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any, bool) {
 	n = deref(n)
-	d.nodes++
-	if d.nodes > maxNodes {
-		if !d.exhausted {
-			d.exhausted = true
-			d.errorf(n, p, "document expands to more than %d values (aliases?)", maxNodes)
-		}
+	if !d.spend(1, n, p) {
 		return nil, false
 	}
 	if depth > maxDepth {

@@ -3,6 +3,7 @@ package desired
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,5 +298,26 @@ func TestLoadSymlinkAndAbsoluteSecretFile(t *testing.T) {
 	}
 	if got := set.Resources[0].Spec["common"].(map[string]any)["token"]; got != "abs-secret" {
 		t.Errorf("token = %q", got)
+	}
+}
+
+// TestLoadAliasBomb: aliases and merge keys that expand exponentially are
+// refused with an error instead of eating the machine.
+func TestLoadAliasBomb(t *testing.T) {
+	var merge, seq strings.Builder
+	merge.WriteString("    a0: &a0 {x: 1}\n")
+	seq.WriteString("    a0: &a0 [x, y]\n")
+	for i := 1; i < 30; i++ {
+		fmt.Fprintf(&merge, "    a%d: &a%d {<<: [*a%d, *a%d, *a%d]}\n", i, i, i-1, i-1, i-1)
+		fmt.Fprintf(&seq, "    a%d: &a%d [*a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1)
+	}
+	for name, body := range map[string]string{"merge keys": merge.String(), "sequences": seq.String()} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"m.yaml": with(makeDoc, "  common:") + body})
+			_, err := Load(dir, Options{})
+			if err == nil || !strings.Contains(err.Error(), "document expands to more than") {
+				t.Fatalf("err = %v", err)
+			}
+		})
 	}
 }

@@ -269,11 +269,18 @@ func valueNode(v any, ptr string, secrets map[string]string) *yaml.Node {
 
 func str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") {
+	switch {
+	case strings.Contains(s, "\n"):
 		n.Style = yaml.LiteralStyle
+	case yaml11Bool[strings.ToLower(s)]:
+		// Plain in YAML 1.2, but YAML 1.1 readers (and people) take them
+		// for booleans.
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
+
+var yaml11Bool = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true}
 
 func mapping(kv ...any) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
