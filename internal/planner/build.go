@@ -86,6 +86,7 @@ type builder struct {
 	in      Input
 	h       syncd.Hasher
 	differ  *diff.Differ
+	enc     encoder
 	index   map[syncd.Kind]*liveIndex
 	desired map[syncd.Key]*syncd.Desired // all of them, in scope or not
 	// claims maps kind -> remote id -> the key that owns it by binding or
@@ -321,7 +322,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	c := Change{
 		Key:         d.Key,
 		NaturalKey:  d.NaturalKey(),
-		DesiredHash: DesiredHash(b.h, d),
+		DesiredHash: b.enc.desiredHash(b.h, d),
 		ReportOnly:  d.Policy.Mode == syncd.ModeReport,
 	}
 	l, bound := b.match(d, &c)
@@ -336,7 +337,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	}
 	b.markMatched(l.Kind, l.RemoteID)
 	c.RemoteID = l.RemoteID
-	c.LiveFingerprint = LiveFingerprint(b.h, l)
+	c.LiveFingerprint = b.enc.liveFingerprint(b.h, l)
 	c.Drift = false
 
 	var binding *syncd.Binding
@@ -388,7 +389,7 @@ func (b *builder) planDeletes(inScope func(syncd.Key) bool) []Change {
 			Action:          ActionDelete,
 			RemoteID:        bd.RemoteID,
 			NaturalKey:      l.NaturalKey(),
-			LiveFingerprint: LiveFingerprint(b.h, l),
+			LiveFingerprint: b.enc.liveFingerprint(b.h, l),
 		})
 	}
 	return out
