@@ -186,8 +186,10 @@ func (c *Client) do(ctx context.Context, req transport.Request, out any) (*trans
 	}
 	if out != nil {
 		if err := json.Unmarshal(resp.Body, out); err != nil {
+			// A write answered 2xx took effect even if its answer is unreadable.
 			return resp, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-				Kind: observe.KindTransient, Message: "response is not the expected JSON: " + jsonErrText(err)}
+				Kind: observe.KindTransient, Message: "response is not the expected JSON: " + jsonErrText(err),
+				Ambiguous: req.Method != http.MethodGet}
 		}
 	}
 	return resp, nil
@@ -230,10 +232,13 @@ type connEnvelope struct {
 	AppConnection *Connection `json:"appConnection"`
 }
 
+// get returns the enveloped connection. A success without a named one is
+// an error; after a write it is ambiguous, since the write took.
 func (e connEnvelope) get(op string) (Connection, error) {
-	if e.AppConnection == nil {
+	if e.AppConnection == nil || e.AppConnection.Name == "" {
 		return Connection{}, &observe.APIError{Platform: platform, Op: op, Status: http.StatusOK,
-			Kind: observe.KindTransient, Message: "response has no appConnection"}
+			Kind: observe.KindTransient, Message: "response has no named appConnection",
+			Ambiguous: !strings.HasPrefix(op, http.MethodGet+" ")}
 	}
 	return *e.AppConnection, nil
 }

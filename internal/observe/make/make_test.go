@@ -469,3 +469,20 @@ func TestUnauthorized(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestCreateAnswerWithoutNameIsResolvedByLookup(t *testing.T) {
+	f, c := startFake(t)
+	var answered atomic.Bool
+	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != "POST" || answered.Swap(true) {
+			return false
+		}
+		f.add("crm", "Main", "basic")
+		writeJSON(w, 200, map[string]any{})
+		return true
+	}
+	name, err := c.Create(context.Background(), desired("crm", "Main", "basic", nil, nil))
+	if err != nil || name != "crm" || f.size() != 1 || f.count("POST") != 1 {
+		t.Fatalf("create: %q, %v; %d connections, %d POSTs", name, err, f.size(), f.count("POST"))
+	}
+}

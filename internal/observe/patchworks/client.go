@@ -340,10 +340,16 @@ func (c *Client) CreateConnector(ctx context.Context, fields map[string]any) (Co
 		return nil, err
 	}
 	conn, err := dataOf(req.Op(), resp)
-	if err == nil {
-		c.vars.remember([]Connector{conn})
+	if err != nil {
+		// The create took; only its answer is unreadable.
+		var ae *observe.APIError
+		if errors.As(err, &ae) {
+			ae.Ambiguous = true
+		}
+		return nil, err
 	}
-	return conn, err
+	c.vars.remember([]Connector{conn})
+	return conn, nil
 }
 
 // GetConnector reads one connector with the given includes.

@@ -296,3 +296,23 @@ func TestAmbiguousCreateHandWritten(t *testing.T) {
 		t.Fatalf("posts %d, stored %d: want exactly one", posts, len(stored))
 	}
 }
+
+func TestCreateAnswerWithoutBodyIsResolvedByLookup(t *testing.T) {
+	var mu sync.Mutex
+	posts := 0
+	_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == "POST" {
+			posts++
+			w.WriteHeader(201)
+			return
+		}
+		reply(w, 200, `{"data": [{"id": 8, "name": "Shop"}], "meta": {"current_page": 1, "last_page": 1, "per_page": 100, "total": 1}}`)
+	})
+	d := &syncd.Desired{Key: syncd.Key{Kind: syncd.PatchworksConnector, Name: "shop"}, Spec: map[string]any{"name": "Shop"}}
+	id, err := c.Create(context.Background(), d)
+	if err != nil || id != "8" || posts != 1 {
+		t.Fatalf("create: %q, %v, %d POSTs", id, err, posts)
+	}
+}

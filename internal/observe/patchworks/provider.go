@@ -241,7 +241,12 @@ func (c *Client) create(ctx context.Context, d *syncd.Desired) (string, error) {
 	name, _ := d.Spec["name"].(string)
 	conn, err := c.CreateConnector(ctx, c.createBody(d))
 	if err == nil {
-		return c.createdID(name, conn)
+		if id := IDString(conn["id"]); id != "" {
+			return id, nil
+		}
+		// Created, but the answer does not say which: find it.
+		err = &observe.APIError{Platform: platform, Op: "POST /connectors", Status: 200,
+			Kind: observe.KindTransient, Message: "the answer has no id", Ambiguous: true}
 	}
 	if !observe.IsAmbiguous(err) {
 		return "", fmt.Errorf("patchworks: create connector %q: %w", name, err)
