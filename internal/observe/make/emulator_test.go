@@ -307,3 +307,28 @@ func TestEmulatorErrorsCarryNoSecrets(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 }
+
+func TestEmulatorDeleteLag(t *testing.T) {
+	ctx := context.Background()
+	env := startEmulator(t)
+	d := desired("acme", "Doomed", "basic", map[string]any{"scope": []any{}}, nil)
+	name, err := env.client.Create(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.client.Delete(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	// The next list still shows the deleted connection; its details
+	// answer 404, so it must not be matched (nor planned as existing).
+	snap, err := env.client.Observe(ctx, []observe.Want{{Desired: d, RemoteID: name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Objects) != 0 || cmp.Diff([]string{name}, snap.Gone) != "" {
+		t.Fatalf("snapshot after delete: %+v", snap)
+	}
+	if got := env.emu.Counts().Make.ByMethod["DELETE"]; got != 1 {
+		t.Fatalf("DELETEs = %d, want 1", got)
+	}
+}
