@@ -26,6 +26,10 @@ type unit struct {
 	// writeOnly marks a Patchworks secret variable's value: the API reads
 	// it back as null, so a null live value says nothing about it.
 	writeOnly bool
+	// loose compares scalars across JSON types (42 and "42", true and 1):
+	// Patchworks is a Laravel service whose integer ids and uncast pivot
+	// booleans come back in either form.
+	loose bool
 }
 
 func (u *unit) ptr() string { return syncd.Pointer(u.tok[:u.n]...) }
@@ -127,7 +131,9 @@ func (r *resource) comparePatchworks() {
 			return true
 		}
 		if k != "variables" {
-			return false
+			lv, has := r.l.Spec[k]
+			r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has, loose: true})
+			return true
 		}
 		dvars, ok := dv.(map[string]any)
 		if !ok {
@@ -155,12 +161,12 @@ func (r *resource) comparePatchworks() {
 						// Only the pivot subfields the manifest sets are managed.
 						for pf, pv := range pm {
 							lpv, lpHas := lpm[pf]
-							r.unit(unit{tok: [4]string{"variables", key, "pivot", pf}, n: 4, dv: pv, lv: lpv, lHas: lpHas})
+							r.unit(unit{tok: [4]string{"variables", key, "pivot", pf}, n: 4, dv: pv, lv: lpv, lHas: lpHas, loose: true})
 						}
 						continue
 					}
 				}
-				r.unit(unit{tok: [4]string{"variables", key, f}, n: 3, dv: fv, lv: lfv, lHas: lfHas, writeOnly: secret && f == "value"})
+				r.unit(unit{tok: [4]string{"variables", key, f}, n: 3, dv: fv, lv: lfv, lHas: lfHas, writeOnly: secret && f == "value", loose: true})
 			}
 		}
 		return true
@@ -171,7 +177,7 @@ func (r *resource) comparePatchworks() {
 // the unit differs.
 func (r *resource) unit(u unit) bool {
 	writeOnlyUnread := u.writeOnly && u.lv == nil && u.dv != nil
-	if len(r.d.Policy.Ignore) == 0 && !writeOnlyUnread && equal(u.dv, u.lv) {
+	if len(r.d.Policy.Ignore) == 0 && !writeOnlyUnread && (equal(u.dv, u.lv) || u.loose && looseEqual(u.dv, u.lv)) {
 		return false
 	}
 	ptr := u.ptr()
@@ -200,7 +206,7 @@ func (r *resource) unit(u unit) bool {
 		})
 		return true
 	}
-	if equal(dv, lv) {
+	if equal(dv, lv) || u.loose && looseEqual(dv, lv) {
 		return false
 	}
 	if !sameComposite(dv, lv) {
@@ -441,6 +447,30 @@ func canonicalNumbers(v any) (any, bool) {
 		}
 	}
 	return v, false
+}
+
+// looseEqual compares two scalars of different JSON types by what they
+// mean: a number and its decimal string, a boolean and 0/1 or "0"/"1".
+func looseEqual(a, b any) bool {
+	if n, ok := looseNumber(a); ok {
+		m, ok := looseNumber(b)
+		return ok && n == m
+	}
+	return false
+}
+
+func looseNumber(v any) (float64, bool) {
+	switch t := v.(type) {
+	case bool:
+		if t {
+			return 1, true
+		}
+		return 0, true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		return f, err == nil && t != ""
+	}
+	return toFloat(v)
 }
 
 func sameComposite(a, b any) bool {

@@ -1,7 +1,21 @@
 // Package planner turns desired and live state into a Plan and renders it.
 //
-// It is pure: no I/O, no clock, no context. Given the same inputs it
-// produces the same plan, sorted by resource key, so that two runs print
-// the same thing. Sensitive values never leave it: field changes carry
-// syncd.Redacted in their place and equality is decided by keyed hash.
+// It is pure: no I/O, no clock, no context. Build matches each manifest to
+// its live object (inventory binding, then metadata.externalId, then the
+// natural key; an ambiguous natural key is an error, never a guess; an
+// object another resource claims is never taken by natural key), compares
+// only what the manifest manages (the fields it sets; declared Make sections
+// and common as whole values, a missing section equal to its empty default;
+// declared Patchworks variables by key and only their declared subfields;
+// never server-assigned or create-only fields, nor policy.ignore subtrees),
+// and applies the safety rules of SPEC §4 as Change.Blocked reasons. An
+// adopt may carry fields: the object is bound and those fields are written
+// in the same step. Given the same inputs it produces the same plan, sorted
+// by resource key and field pointer. Sensitive values never leave it: they
+// are compared by keyed hash, field changes carry syncd.Redacted in their
+// place (also inside a composite reported whole), and a write-only secret is
+// compared with the hash the inventory recorded when syncd last applied it
+// (Binding.Hashes[pointer] = Hasher.Hash(value)). The renderers (text, JSON
+// per SPEC §5, Markdown within GitHub's comment limit) and the saved plan
+// file show only what the plan holds, so they cannot leak a secret either.
 package planner
