@@ -192,7 +192,7 @@ func TestPatchworksMatchesDocumentedShapes(t *testing.T) {
 		{"list", e.pw(t, "GET", "/connectors", ""), `{"data":[` + connector + `],"links":{"first":"","last":"","prev":null,"next":null},
 			"meta":{"current_page":1,"last_page":1,"per_page":1,"total":1,"from":1,"to":1,"path":"","links":[{"url":null,"label":"","active":false}]}}`},
 		{"validation", e.pw(t, "POST", "/connectors", `{}`), `{"message":"","errors":{"name":[""]}}`},
-		{"unauthenticated", e.do(t, "GET", "/api/v1/connectors", nil, ""), `{"message":""}`},
+		{"unauthenticated", e.do(t, "GET", "/api/v1/connectors", map[string]string{"Accept": "application/json"}, ""), `{"message":""}`},
 		{"delete", e.pw(t, "DELETE", "/connectors/1", ""), `{"message":""}`},
 	}
 	for _, tc := range tests {

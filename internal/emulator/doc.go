@@ -10,7 +10,9 @@
 // 1..100, default DefaultPerPage), filters by filter[name] and filter[id]
 // ("a,b" means in), sorts by name, adds variables only with
 // include=variables and returns secret variable values as null. Both
-// answer with their vendor's error shapes for 400/401/403/404/405/422/429.
+// answer with their vendor's error shapes for 400/401/403/404/405/422/429;
+// like Laravel, Patchworks answers a 401 or 422 with a 302 redirect to an
+// HTML page unless the request's Accept header names JSON.
 // Knobs add latency, 5xx, 5xx after a carried-out write, hangs, random 429s
 // and a per-platform token-bucket rate limit (429 with Retry-After), drawn
 // from a seeded random source.

@@ -138,13 +138,17 @@ func (s *Server) SetKnobs(k Knobs) {
 	s.knobs = k
 }
 
-// UpdateKnobs changes knobs in place, atomically with respect to requests.
+// UpdateKnobs changes knobs in place, atomically with respect to requests
+// and other updates; f must not call the Server.
 func (s *Server) UpdateKnobs(f func(*Knobs)) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	k := s.knobs
-	s.mu.Unlock()
 	f(&k)
-	s.SetKnobs(k)
+	if k.RateLimit != s.knobs.RateLimit {
+		s.buckets = map[string]*bucket{}
+	}
+	s.knobs = k
 }
 
 func (k Knobs) deleteLag() int {

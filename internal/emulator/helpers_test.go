@@ -83,7 +83,9 @@ func (e *env) do(t *testing.T, method, path string, header map[string]string, bo
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := e.ts.Client().Do(req)
+	client := *e.ts.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

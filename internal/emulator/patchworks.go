@@ -593,7 +593,46 @@ func pwMethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) 
 	pwMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("The %s method is not supported for route %s. Supported methods: %s.", r.Method, route, allowed))
 }
 
+// wantsJSON is Laravel's Request::wantsJson: only a request whose Accept
+// names JSON gets JSON errors (API-NOTES: always send Accept:
+// application/json).
+func wantsJSON(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "/json") || strings.Contains(a, "+json")
+}
+
+// servePatchworks answers like Laravel: without a JSON Accept header an
+// authentication or validation failure is a redirect to an HTML page,
+// not a JSON error.
 func (s *Server) servePatchworks(w http.ResponseWriter, r *http.Request, info *reqInfo) {
+	if wantsJSON(r) {
+		s.servePatchworksJSON(w, r, info)
+		return
+	}
+	buf := &bufferWriter{header: http.Header{}}
+	s.servePatchworksJSON(buf, r, info)
+	if buf.status == http.StatusUnauthorized || buf.status == http.StatusUnprocessableEntity {
+		target := "http://" + r.Host + "/login"
+		if buf.status == http.StatusUnprocessableEntity {
+			target = "http://" + r.Host + "/"
+			if ref := r.Header.Get("Referer"); ref != "" {
+				target = ref
+			}
+		}
+		w.Header().Set("Location", target)
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.WriteHeader(http.StatusFound)
+		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta http-equiv=\"refresh\" content=\"0;url='%s'\" /><title>Redirecting to %s</title></head><body>Redirecting to <a href=\"%s\">%s</a>.</body></html>", target, target, target, target)
+		return
+	}
+	for k, v := range buf.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+func (s *Server) servePatchworksJSON(w http.ResponseWriter, r *http.Request, info *reqInfo) {
 	if r.Header.Get("Authorization") != s.pwToken {
 		pwMessage(w, http.StatusUnauthorized, "Unauthenticated.")
 		return
@@ -758,7 +797,10 @@ func (s *Server) pwList(w http.ResponseWriter, r *http.Request) {
 	}
 	total := int64(len(rows))
 	lastPage := max(1, (total+perPage-1)/perPage)
-	from := min((page-1)*perPage, total)
+	from := total // past the last page: empty, as Laravel answers
+	if page <= lastPage {
+		from = (page - 1) * perPage
+	}
 	to := min(from+perPage, total)
 	data := []any{}
 	for _, c := range rows[from:to] {

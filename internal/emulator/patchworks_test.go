@@ -146,6 +146,12 @@ func TestPatchworksCreateValidation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("without a JSON Accept header Laravel redirects back", func(t *testing.T) {
+		r := e.do(t, "POST", "/api/v1/connectors", map[string]string{"Authorization": DefaultPatchworksToken, "Content-Type": "application/json"}, `{}`)
+		if r.status != 302 || r.header.Get("Location") != e.ts.URL+"/" || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("got %d Location %q Content-Type %q", r.status, r.header.Get("Location"), r.header.Get("Content-Type"))
+		}
+	})
 	if n := e.srv.ConnectorCount(); n != 0 {
 		t.Errorf("invalid creates stored %d connectors", n)
 	}
@@ -158,17 +164,23 @@ func TestPatchworksAuth(t *testing.T) {
 		header map[string]string
 		want   int
 	}{
-		{"missing", nil, 401},
-		{"bearer", map[string]string{"Authorization": "Bearer key"}, 401},
-		{"make style", map[string]string{"Authorization": "Token key"}, 401},
-		{"wrong", map[string]string{"Authorization": "nope"}, 401},
-		{"right", map[string]string{"Authorization": "key"}, 200},
+		{"missing", map[string]string{"Accept": "application/json"}, 401},
+		{"bearer", map[string]string{"Authorization": "Bearer key", "Accept": "application/json"}, 401},
+		{"make style", map[string]string{"Authorization": "Token key", "Accept": "application/json"}, 401},
+		{"wrong", map[string]string{"Authorization": "nope", "Accept": "application/json"}, 401},
+		{"right", map[string]string{"Authorization": "key", "Accept": "application/json"}, 200},
+		{"right without Accept", map[string]string{"Authorization": "key"}, 200},
+		// Laravel only answers JSON errors to requests that ask for JSON.
+		{"wrong without Accept redirects to login", map[string]string{"Authorization": "nope", "Accept": "*/*"}, 302},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.do(t, "GET", "/api/v1/connectors", tc.header, "")
 			if r.status != tc.want {
 				t.Fatalf("status = %d, want %d", r.status, tc.want)
+			}
+			if tc.want == 302 && r.header.Get("Location") != e.ts.URL+"/login" {
+				t.Errorf("Location = %q", r.header.Get("Location"))
 			}
 			if tc.want == 401 {
 				if diff := cmp.Diff(mustJSON(t, `{"message":"Unauthenticated."}`), r.json(t)); diff != "" {
