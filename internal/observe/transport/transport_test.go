@@ -2,8 +2,11 @@ package transport
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,4 +293,37 @@ func TestRateLimitPauseHoldsEveryone(t *testing.T) {
 	if got := c.Stats().Total(); got != 0 {
 		t.Fatalf("%d requests sent during the pause", got)
 	}
+}
+
+func TestRetryLogCarriesNoSecrets(t *testing.T) {
+	h, _ := script([]int{503, -1, 200}, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newClient(t, srv.URL+"/base", func(cfg *Config) { cfg.Logger = logger })
+	c.Do(context.Background(), Request{Method: "PUT", Path: "/x", Query: url.Values{"q": {"query-value"}}, Body: []byte(`{"password":"s3cr3t-value"}`)})
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if strings.Count(out, "retrying request") != 2 {
+		t.Fatalf("want two retry lines, got:\n%s", out)
+	}
+	for _, s := range []string{"very-secret-token", "s3cr3t-value", "query-value", srv.URL} {
+		if strings.Contains(out, s) {
+			t.Fatalf("log contains %q:\n%s", s, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
