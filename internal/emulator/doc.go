@@ -28,7 +28,9 @@
 // bool, "absent": bool}); GET|PATCH|DELETE patchworks/connectors/{id}
 // (PATCH: connector fields, variables upserted by id or key,
 // remove_variables [keys], test_error "message"|null, in_use bool). Each
-// has a Go method with the same effect for in-process tests.
+// has a Go method with the same effect for in-process tests. The control
+// side shows secret values (GET state): it is a test tool, and the API side
+// never returns them.
 //
 // The seed format (--seed FILE, POST /_emulator/seed):
 //

@@ -369,3 +369,53 @@ func TestPatchworksTestAndInUse(t *testing.T) {
 		t.Errorf("delete after release: %d %s", r.status, r.body)
 	}
 }
+
+// Secret values are write-only on the wire, and no error repeats a value
+// the client sent.
+func TestSecretsNeverEchoed(t *testing.T) {
+	const secret = "T0P-S3CRET-value"
+	e := newEnv(t, Options{})
+	id := e.createConnector(t, "c")
+	name := e.createConn(t, "app", "l", "oauth")
+	e.srv.SetApproved("app", true)
+	calls := []struct {
+		name string
+		r    func() resp
+	}{
+		{"create with secret variable", func() resp {
+			return e.pw(t, "POST", "/connectors?include=variables", strings.Replace(connectorBody, "%q", `"s","variables":[{"key":"k","value":"`+secret+`","secret":true}]`, 1))
+		}},
+		{"update with secret variable", func() resp {
+			return e.pw(t, "PUT", fmt.Sprintf("/connectors/%d?include=variables", id), `{"variables":[{"key":"k","value":"`+secret+`","secret":true}]}`)
+		}},
+		{"show", func() resp { return e.pw(t, "GET", fmt.Sprintf("/connectors/%d?include=variables", id), "") }},
+		{"list", func() resp { return e.pw(t, "GET", "/connectors?include=variables", "") }},
+		{"invalid variable", func() resp {
+			return e.pw(t, "PUT", fmt.Sprintf("/connectors/%d", id), `{"variables":[{"key":"k","value":"`+secret+`","secret":"perhaps"}]}`)
+		}},
+		{"value of the wrong type", func() resp {
+			return e.pw(t, "PUT", fmt.Sprintf("/connectors/%d", id), `{"name":{"x":"`+secret+`"},"timezone":["`+secret+`"]}`)
+		}},
+		{"locked common", func() resp {
+			return e.mk(t, "PUT", "/sdk/apps/connections/"+name+"/common", `{"clientSecret":"`+secret+`"}`)
+		}},
+		{"common not an object", func() resp {
+			return e.mk(t, "PUT", "/sdk/apps/connections/"+name+"/common", `["`+secret+`"]`)
+		}},
+		{"malformed section", func() resp {
+			return e.mkc(t, "PUT", "/sdk/apps/connections/"+name+"/api", `{"token": "`+secret+`" oops}`)
+		}},
+	}
+	for _, tc := range calls {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := tc.r(); strings.Contains(string(r.body), secret) {
+				t.Errorf("response %d repeats the secret: %s", r.status, r.body)
+			}
+		})
+	}
+	// The emulator does keep it, for tests that check it was written.
+	c, _ := e.srv.Connector(id)
+	if len(c.Variables) != 1 || c.Variables[0].Value != secret {
+		t.Errorf("stored variables = %+v", c.Variables)
+	}
+}
