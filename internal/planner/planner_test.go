@@ -138,7 +138,7 @@ func TestMarkdownLimit(t *testing.T) {
 		{"fits", bigPlan(3, 2, 20), nil, true},
 		{"long values shortened", bigPlan(20, 2, 3000), []string{"shortened"}, true},
 		{"tables dropped", bigPlan(300, 10, 300), []string{"shortened", "field tables of the last"}, true},
-		{"lines dropped", bigPlan(2000, 1, 10), []string{"more resource(s) not shown"}, false},
+		{"lines dropped", bigPlan(2000, 1, 10), []string{"more resource(s) not shown", "are not listed"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -364,11 +364,16 @@ func markdown(p *Plan, limit int) string {
 	budget := limit - mdReserve
 	var cut []string
 	total = head.Len()
+	shortened := false
 	for i, c := range cs {
-		full[i] = mdBlock(c, markdownValueLimit)
+		if b := mdBlock(c, markdownValueLimit); b != full[i] {
+			full[i], shortened = b, true
+		}
 		total += len(full[i])
 	}
-	cut = append(cut, fmt.Sprintf("values longer than %d characters were shortened", markdownValueLimit))
+	if shortened {
+		cut = append(cut, fmt.Sprintf("values longer than %d characters were shortened", markdownValueLimit))
+	}
 	used := make([]string, len(cs))
 	copy(used, full)
 	dropped := 0
@@ -385,6 +390,9 @@ func markdown(p *Plan, limit int) string {
 		total -= len(used[len(used)-1])
 		used = used[:len(used)-1]
 		omitted++
+	}
+	if omitted > 0 {
+		cut = append(cut, fmt.Sprintf("the last %d resource(s) are not listed", omitted))
 	}
 	var b strings.Builder
 	b.WriteString(head.String())
