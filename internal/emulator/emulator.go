@@ -286,6 +286,15 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
+// copyTo sends the held response on.
+func (b *bufferWriter) copyTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(max(b.status, http.StatusOK))
+	_, _ = w.Write(b.body.Bytes())
+}
+
 // chaos is what the knobs decided for one request.
 type chaos struct {
 	limited    bool
@@ -398,11 +407,7 @@ func (s *Server) serveAPI(rw http.ResponseWriter, r *http.Request, platform stri
 		s.serverError(w, platform, http.StatusBadGateway)
 		return
 	}
-	for k, v := range buf.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(buf.status)
-	_, _ = w.Write(buf.body.Bytes())
+	buf.copyTo(w)
 }
 
 func (s *Server) tooMany(w http.ResponseWriter, platform string) {

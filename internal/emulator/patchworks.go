@@ -285,10 +285,14 @@ func (p *pwState) apply(c *connector, attrs map[string]any, vars []varInput) {
 	}
 	for _, in := range vars {
 		var v *Variable
-		for _, have := range c.vars {
-			if (in.id != 0 && have.ID == in.id) || (in.id == 0 && in.key != "" && have.Key == in.key) {
-				v = have
-				break
+		if in.id != 0 {
+			if i := slices.IndexFunc(c.vars, func(x *Variable) bool { return x.ID == in.id }); i >= 0 {
+				v = c.vars[i]
+			}
+		}
+		if v == nil && in.key != "" {
+			if i := slices.IndexFunc(c.vars, func(x *Variable) bool { return x.Key == in.key }); i >= 0 {
+				v = c.vars[i]
 			}
 		}
 		if v == nil {
@@ -625,11 +629,7 @@ func (s *Server) servePatchworks(w http.ResponseWriter, r *http.Request, info *r
 		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta http-equiv=\"refresh\" content=\"0;url='%s'\" /><title>Redirecting to %s</title></head><body>Redirecting to <a href=\"%s\">%s</a>.</body></html>", target, target, target, target)
 		return
 	}
-	for k, v := range buf.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(buf.status)
-	_, _ = w.Write(buf.body.Bytes())
+	buf.copyTo(w)
 }
 
 func (s *Server) servePatchworksJSON(w http.ResponseWriter, r *http.Request, info *reqInfo) {
