@@ -166,9 +166,10 @@ type PlatformCounts struct {
 	Total    int            `json:"total"`
 	ByStatus map[string]int `json:"by_status"`
 	ByMethod map[string]int `json:"by_method"`
-	// ByRoute is keyed by "METHOD /route/{template}" (e.g.
-	// "GET /sdk/apps/{app}/connections"), for tests that count requests
-	// of one kind.
+	// ByRoute is keyed by "METHOD /route/{template}", the route relative
+	// to the client's base URL ("GET /sdk/apps/{app}/connections",
+	// "GET /api/v1/connectors"), for tests that count requests of one
+	// kind. Requests that matched no route are only in the other counts.
 	ByRoute map[string]int `json:"by_route"`
 }
 
