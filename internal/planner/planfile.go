@@ -24,7 +24,8 @@ const maxPlanFile = 256 << 20
 // planner has no clock: CreatedAt comes from the caller.
 type PlanFileMeta struct {
 	CreatedAt time.Time
-	// ManifestsDigest identifies the manifests the plan was computed from.
+	// ManifestsDigest identifies the manifests the plan was computed from
+	// ("" allowed: apply checks each change's DesiredHash).
 	ManifestsDigest string
 	// ManifestRevision is the git commit of the manifests, "" when unknown.
 	ManifestRevision string
@@ -177,12 +178,11 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 	return p, meta, nil
 }
 
-func checkMeta(created time.Time, digest string) error {
+// checkMeta requires the creation time. The manifests digest is optional:
+// each change's DesiredHash is what apply checks.
+func checkMeta(created time.Time, _ string) error {
 	if created.IsZero() {
 		return errors.New("plan file: created_at is missing")
-	}
-	if digest == "" {
-		return errors.New("plan file: manifests_digest is missing")
 	}
 	return nil
 }

@@ -230,7 +230,6 @@ func TestReadPlanFileErrors(t *testing.T) {
 		{"unknown field", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
 		{"trailing data", good + "{}", "after top-level value"},
 		{"no created_at", edit(func(m map[string]any) { delete(m, "created_at") }), "created_at is missing"},
-		{"no digest", edit(func(m map[string]any) { m["manifests_digest"] = "" }), "manifests_digest is missing"},
 		{"bad kind", edit(func(m map[string]any) { change(m)["kind"] = "Nope" }), `kind "Nope"`},
 		{"bad action", edit(func(m map[string]any) { change(m)["action"] = "explode" }), `action "explode"`},
 		{"noop saved", edit(func(m map[string]any) { change(m)["action"] = "noop" }), "noop changes are not saved"},
