@@ -32,6 +32,10 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	d := &docState{l: l, file: file, dir: dir}
 	r := &docResult{file: file}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, path{}, "a manifest document must be a mapping with apiVersion, kind, metadata and spec, got %s", describe(root))
+		return r.done(d)
+	}
 	top, ok := d.object(root, path{}, "apiVersion", "kind", "metadata", "policy", "spec")
 	if !ok {
 		return r.done(d)

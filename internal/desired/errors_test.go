@@ -308,7 +308,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "document is not a mapping",
 			files: map[string]string{"a.yaml": "- apiVersion: syncd/v1\n"},
-			want:  []wantErr{{File: "a.yaml", Line: 1, Col: 1, Msg: "must be a mapping, got a list"}},
+			want:  []wantErr{{File: "a.yaml", Line: 1, Col: 1, Msg: "a manifest document must be a mapping with apiVersion, kind, metadata and spec, got a list"}},
 		},
 		{
 			name:  "externalId must be a string for Make",
