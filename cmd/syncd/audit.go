@@ -2,12 +2,179 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
-// auditCmd is a placeholder replaced by the command's real implementation.
-type auditCmd struct{}
+// auditCmd queries (the default) or verifies the audit log.
+type auditCmd struct {
+	Show   auditShowCmd   `cmd:"" default:"withargs" help:"List audit events (the default: syncd audit [--since DUR] [--resource KIND/NAME])."`
+	Verify auditVerifyCmd `cmd:"" help:"Check the audit log's hash chain; exit 1 naming the first broken row."`
+}
 
-func (c *auditCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("audit: not implemented yet")
+type auditShowCmd struct {
+	databaseFlag
+	Since    time.Duration `name:"since" placeholder:"DUR" help:"Only events of the last DUR (e.g. 30m, 24h)."`
+	Resource string        `name:"resource" placeholder:"KIND/NAME" help:"Only events about this resource."`
+	Limit    int           `name:"limit" default:"0" help:"Only the newest N events (0: all)."`
+	Format   string        `name:"format" enum:"text,json" default:"text" help:"Output format: text or json."`
+
+	out io.Writer        `kong:"-"`
+	now func() time.Time `kong:"-"`
+}
+
+func (c *auditShowCmd) Run(ctx context.Context, g *Globals) error {
+	var f audit.Filter
+	if c.Resource != "" {
+		key, err := syncd.ParseKey(c.Resource)
+		if err != nil {
+			return err
+		}
+		f.Key = &key
+	}
+	if c.Since < 0 {
+		return fmt.Errorf("--since %s: want a positive duration", c.Since)
+	}
+	if c.Since > 0 {
+		now := time.Now
+		if c.now != nil {
+			now = c.now
+		}
+		f.Since = now().Add(-c.Since)
+	}
+	f.Limit = c.Limit
+	store, err := c.openReader(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	events, err := store.Events(ctx, f)
+	if err != nil {
+		return err
+	}
+	if c.Format == "json" {
+		return writeEventsJSON(writerOr(c.out), events)
+	}
+	return writeEventsText(writerOr(c.out), events)
+}
+
+// eventJSON is the stable JSON shape of an audit row (the table's columns).
+type eventJSON struct {
+	ID               int64               `json:"id"`
+	Seq              int64               `json:"seq"`
+	EventKey         string              `json:"event_key"`
+	OccurredAt       time.Time           `json:"occurred_at"`
+	RunID            string              `json:"run_id"`
+	EventType        string              `json:"event_type"`
+	ResourceKind     string              `json:"resource_kind"`
+	ResourceName     string              `json:"resource_name"`
+	RemoteID         string              `json:"remote_id"`
+	Action           string              `json:"action"`
+	Changes          []syncd.FieldChange `json:"changes"`
+	Outcome          string              `json:"outcome"`
+	Error            string              `json:"error"`
+	ManifestRevision string              `json:"manifest_revision"`
+	Mode             string              `json:"mode"`
+	Actor            string              `json:"actor"`
+}
+
+func writeEventsJSON(w io.Writer, events []audit.StoredEvent) error {
+	out := struct {
+		FormatVersion int         `json:"format_version"`
+		Events        []eventJSON `json:"events"`
+	}{FormatVersion: 1, Events: make([]eventJSON, len(events))}
+	for i, se := range events {
+		e := se.Event
+		changes := e.Changes
+		if changes == nil {
+			changes = []syncd.FieldChange{}
+		}
+		out.Events[i] = eventJSON{
+			ID: se.RowID, Seq: se.Seq, EventKey: e.ID, OccurredAt: e.OccurredAt.UTC(), RunID: e.RunID,
+			EventType: string(e.Type), ResourceKind: string(e.Kind), ResourceName: e.Name, RemoteID: e.RemoteID,
+			Action: e.Action, Changes: changes, Outcome: e.Outcome, Error: e.Error,
+			ManifestRevision: e.ManifestRevision, Mode: string(e.Mode), Actor: e.Actor,
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeEventsText(w io.Writer, events []audit.StoredEvent) error {
+	if len(events) == 0 {
+		_, err := fmt.Fprintln(w, "No audit events.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tEVENT\tRESOURCE\tREMOTE ID\tACTION\tOUTCOME\tRUN\tCHANGED\tERROR")
+	for _, se := range events {
+		e := se.Event
+		resource := ""
+		if e.Kind != "" || e.Name != "" {
+			resource = syncd.Key{Kind: e.Kind, Name: e.Name}.String()
+		}
+		paths := make([]string, len(e.Changes))
+		for i, c := range e.Changes {
+			paths[i] = c.Path
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			e.OccurredAt.UTC().Format(time.RFC3339), e.Type, dash(resource), dash(e.RemoteID), dash(e.Action),
+			dash(e.Outcome), dash(e.RunID), dash(strings.Join(paths, ",")), dash(oneLine(e.Error)))
+	}
+	return tw.Flush()
+}
+
+type auditVerifyCmd struct {
+	databaseFlag
+
+	out io.Writer `kong:"-"`
+}
+
+func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
+	store, err := c.openReader(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rep, err := store.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	w := writerOr(c.out)
+	if rep.OK() {
+		fmt.Fprintf(w, "audit chain intact: %d rows verified\n", rep.Rows)
+		return nil
+	}
+	fmt.Fprintf(w, "audit chain BROKEN: %d rows checked, %d problems\n", rep.Rows, len(rep.Problems))
+	for _, p := range rep.Problems {
+		if p.ID == 0 {
+			fmt.Fprintf(w, "  seq %d: %s\n", p.Seq, p.Reason)
+			continue
+		}
+		fmt.Fprintf(w, "  row id %d (seq %d): %s\n", p.ID, p.Seq, p.Reason)
+	}
+	first := rep.Problems[0]
+	if rep.FirstBroken != 0 {
+		return &exitError{code: 1, err: fmt.Errorf("audit chain broken at row id %d: %s", rep.FirstBroken, first.Reason)}
+	}
+	return &exitError{code: 1, err: fmt.Errorf("audit chain broken: %s", first.Reason)}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

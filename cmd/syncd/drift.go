@@ -2,12 +2,162 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
-// driftCmd is a placeholder replaced by the command's real implementation.
-type driftCmd struct{}
+// driftCmd lists the open drifts recorded in the audit store.
+type driftCmd struct {
+	databaseFlag
+	Format string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
+
+	out io.Writer        `kong:"-"`
+	now func() time.Time `kong:"-"`
+}
 
 func (c *driftCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("drift: not implemented yet")
+	store, err := c.openReader(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	drifts, err := store.OpenDrifts(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
+	w := writerOr(c.out)
+	switch c.Format {
+	case "json":
+		return writeDriftJSON(w, drifts, now)
+	case "markdown":
+		return writeDriftMarkdown(w, drifts, now)
+	}
+	return writeDriftText(w, drifts, now)
+}
+
+// driftPaths lists the fields still drifted, redacted values never shown.
+func driftPaths(d audit.Drift) string {
+	var paths []string
+	for _, f := range d.Fields {
+		if f.ResolvedAt == nil {
+			paths = append(paths, f.Path)
+		}
+	}
+	return strings.Join(paths, ", ")
+}
+
+// age renders a duration the way people read ages: 3d4h, 2h5m, 40s.
+func age(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Truncate(time.Second)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h, m, s := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd%dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm%ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+func writeDriftText(w io.Writer, drifts []audit.Drift, now time.Time) error {
+	if len(drifts) == 0 {
+		_, err := fmt.Fprintln(w, "No open drift.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tREMOTE ID\tAGE\tFIRST SEEN\tLAST SEEN\tSCANS\tFIELDS")
+	for _, d := range drifts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Key, dash(d.RemoteID), age(now.Sub(d.FirstSeen)),
+			d.FirstSeen.UTC().Format(time.RFC3339), d.LastSeen.UTC().Format(time.RFC3339), d.Occurrences, dash(driftPaths(d)))
+	}
+	return tw.Flush()
+}
+
+func writeDriftMarkdown(w io.Writer, drifts []audit.Drift, now time.Time) error {
+	if len(drifts) == 0 {
+		_, err := fmt.Fprintln(w, "**No open drift.**")
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Open drift (%d)\n\n", len(drifts))
+	b.WriteString("| Resource | Remote ID | Age | First seen | Last seen | Scans | Fields |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | ---: | --- |\n")
+	for _, d := range drifts {
+		var fields []string
+		for _, f := range d.Fields {
+			if f.ResolvedAt == nil {
+				fields = append(fields, "`"+mdEscape(f.Path)+"`")
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %d | %s |\n", mdEscape(d.Key.String()), mdEscape(dash(d.RemoteID)),
+			age(now.Sub(d.FirstSeen)), d.FirstSeen.UTC().Format(time.RFC3339), d.LastSeen.UTC().Format(time.RFC3339),
+			d.Occurrences, strings.Join(fields, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdEscape keeps a value inside its table cell.
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "`", "'")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+type driftFieldJSON struct {
+	syncd.FieldChange
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+type driftJSON struct {
+	Kind        string           `json:"kind"`
+	Name        string           `json:"name"`
+	RemoteID    string           `json:"remote_id"`
+	FirstSeen   time.Time        `json:"first_seen"`
+	LastSeen    time.Time        `json:"last_seen"`
+	AgeSeconds  int64            `json:"age_seconds"`
+	Occurrences int              `json:"occurrences"`
+	Fields      []driftFieldJSON `json:"fields"`
+}
+
+func writeDriftJSON(w io.Writer, drifts []audit.Drift, now time.Time) error {
+	out := struct {
+		FormatVersion int         `json:"format_version"`
+		OpenDrifts    []driftJSON `json:"open_drifts"`
+	}{FormatVersion: 1, OpenDrifts: make([]driftJSON, len(drifts))}
+	for i, d := range drifts {
+		fields := []driftFieldJSON{}
+		for _, f := range d.Fields {
+			if f.ResolvedAt == nil {
+				fields = append(fields, driftFieldJSON{FieldChange: f.FieldChange, FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC()})
+			}
+		}
+		out.OpenDrifts[i] = driftJSON{
+			Kind: string(d.Key.Kind), Name: d.Key.Name, RemoteID: d.RemoteID,
+			FirstSeen: d.FirstSeen.UTC(), LastSeen: d.LastSeen.UTC(),
+			AgeSeconds: int64(now.Sub(d.FirstSeen) / time.Second), Occurrences: d.Occurrences, Fields: fields,
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

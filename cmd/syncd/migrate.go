@@ -3,11 +3,52 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/syncd/syncd/internal/audit"
 )
 
-// migrateCmd is a placeholder replaced by the command's real implementation.
-type migrateCmd struct{}
+// migrateCmd applies the embedded database migrations.
+type migrateCmd struct {
+	databaseFlag
+
+	out io.Writer `kong:"-"`
+}
 
 func (c *migrateCmd) Run(ctx context.Context, g *Globals) error {
-	return errors.New("migrate: not implemented yet")
+	url, err := c.requireDatabase()
+	if err != nil {
+		return err
+	}
+	if err := audit.MigrateURL(ctx, url); err != nil {
+		return err
+	}
+	fmt.Fprintln(writerOr(c.out), "migrations applied")
+	return nil
+}
+
+// requireDatabase returns the database URL or says how to give one.
+func (d databaseFlag) requireDatabase() (string, error) {
+	if d.DatabaseURL == "" {
+		return "", errors.New("no database: set SYNCD_DATABASE_URL (or DATABASE_URL, or --database-url)")
+	}
+	return d.DatabaseURL, nil
+}
+
+// openReader opens the audit store for queries only: it touches no spool.
+func (d databaseFlag) openReader(ctx context.Context, g *Globals) (*audit.Store, error) {
+	url, err := d.requireDatabase()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Open(ctx, url, audit.Options{ReadOnly: true, Logger: newLogger(g, os.Stderr)})
+}
+
+func writerOr(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stdout
+	}
+	return w
 }

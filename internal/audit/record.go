@@ -68,6 +68,9 @@ func (s *Store) Record(ctx context.Context, events ...syncd.Event) error {
 	if s.closed {
 		return errors.New("audit: record: store closed")
 	}
+	if s.readOnly {
+		return errors.New("audit: record: store opened read-only")
+	}
 	if !s.spooling {
 		rest, err := s.writeDirect(ctx, rows)
 		if err == nil {

@@ -32,6 +32,10 @@ type Options struct {
 	// Migrate applies pending migrations on first contact with the database
 	// (at Open when it is reachable, otherwise when it comes back).
 	Migrate bool
+	// ReadOnly opens the store for queries only (syncd audit, syncd
+	// drift): no spool directory is touched, no background loop runs, and
+	// Record fails.
+	ReadOnly bool
 	// Now is the clock for drift times and for events without a time;
 	// default time.Now.
 	Now func() time.Time
@@ -49,9 +53,11 @@ type Store struct {
 	spooling bool
 	closed   bool
 	spool    *spool
+	readOnly bool
 
 	drainMu  sync.Mutex // one drainer at a time
 	healthy  atomic.Bool
+	checked  atomic.Bool // healthy has been set once
 	migrated atomic.Bool
 
 	kick chan struct{}
@@ -93,6 +99,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if opts.ReadOnly {
+		s := &Store{pool: pool, opts: opts, log: opts.Logger.With("component", "audit"), readOnly: true}
+		s.ping(ctx)
+		return s, nil
 	}
 	sp, err := openSpool(opts.SpoolDir)
 	if err != nil {
@@ -137,6 +148,10 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	if s.readOnly {
+		s.pool.Close()
+		return nil
+	}
 	close(s.stop)
 	<-s.done
 	if s.SpoolDepth() > 0 && s.healthy.Load() {
@@ -152,12 +167,20 @@ func (s *Store) Close() error {
 func (s *Store) Healthy() bool { return s.healthy.Load() }
 
 // SpoolDepth is the number of events waiting in the spool.
-func (s *Store) SpoolDepth() int { return s.spool.depth() }
+func (s *Store) SpoolDepth() int {
+	if s.readOnly {
+		return 0
+	}
+	return s.spool.depth()
+}
 
 // Flush writes the spool to the database. It returns nil when the spool is
 // empty afterwards, and an error wrapping ErrUnavailable when the database
 // is unreachable (the events stay durable in the spool).
 func (s *Store) Flush(ctx context.Context) error {
+	if s.readOnly {
+		return nil
+	}
 	return s.drain(ctx)
 }
 
@@ -216,12 +239,13 @@ func (s *Store) ping(ctx context.Context) {
 }
 
 func (s *Store) setHealthy(ok bool) {
-	if s.healthy.Swap(ok) != ok {
-		if ok {
-			s.log.Info("audit database reachable")
-		} else {
-			s.log.Warn("audit database unreachable; events go to the spool", "spool", s.opts.SpoolDir)
-		}
+	first := !s.checked.Swap(true)
+	was := s.healthy.Swap(ok)
+	switch {
+	case ok && !was && !first:
+		s.log.Info("audit database reachable again")
+	case !ok && (was || first):
+		s.log.Warn("audit database unreachable; events go to the spool", "spool", s.opts.SpoolDir)
 	}
 }
 
