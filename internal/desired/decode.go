@@ -251,11 +251,16 @@ func (d *docState) object(n *yaml.Node, p path, known ...string) (fields, bool) 
 	return f, true
 }
 
-// require reports every listed field the mapping lacks.
-func (d *docState) require(f fields, p path, names ...string) {
+// require reports every listed field the mapping lacks, at the key that
+// holds the mapping (where a reader looks for it), or at the mapping itself
+// when it has no key (a document, a list item).
+func (d *docState) require(f fields, p path, at *yaml.Node, names ...string) {
+	if at == nil {
+		at = f.n
+	}
 	for _, name := range names {
 		if _, ok := f.by[name]; !ok {
-			d.errorf(f.n, p.key(name), "required field is missing")
+			d.errorf(at, p.key(name), "required field is missing")
 		}
 	}
 }

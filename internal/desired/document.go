@@ -40,7 +40,7 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	if !ok {
 		return r.done(d)
 	}
-	d.require(top, path{}, "apiVersion", "kind", "metadata", "spec")
+	d.require(top, path{}, nil, "apiVersion", "kind", "metadata", "spec")
 
 	if pr, ok := top.get("apiVersion"); ok {
 		if t, _, ok := d.str(pr.v, path{field: "apiVersion"}, false); ok && t.s != syncd.APIVersion {
@@ -61,7 +61,7 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	des := &syncd.Desired{Source: syncd.Source{File: file, Line: root.Line}}
 	des.Key.Kind = kind
 	if pr, ok := top.get("metadata"); ok {
-		r.nameAt = d.metadata(pr.v, kind, des)
+		r.nameAt = d.metadata(pr, kind, des)
 	}
 	if pr, ok := top.get("policy"); ok {
 		d.policy(pr.v, des)
@@ -70,9 +70,9 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 		sp := path{field: "spec", inSpec: true}
 		switch kind {
 		case syncd.MakeConnection:
-			des.Spec, r.keyAt = d.makeSpec(pr.v, sp)
+			des.Spec, r.keyAt = d.makeSpec(pr, sp)
 		case syncd.PatchworksConnector:
-			des.Spec, r.keyAt = d.patchworksSpec(pr.v, sp)
+			des.Spec, r.keyAt = d.patchworksSpec(pr, sp)
 		}
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
@@ -110,13 +110,13 @@ func kindNames() string {
 
 // metadata fills des's name, externalId and labels and returns the name's
 // node for duplicate reports (nil when the name is unusable).
-func (d *docState) metadata(n *yaml.Node, kind syncd.Kind, des *syncd.Desired) *yaml.Node {
+func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.Node {
 	p := path{field: "metadata"}
-	f, ok := d.object(n, p, "name", "externalId", "labels")
+	f, ok := d.object(at.v, p, "name", "externalId", "labels")
 	if !ok {
 		return nil
 	}
-	d.require(f, p, "name")
+	d.require(f, p, at.k, "name")
 	var nameAt *yaml.Node
 	if pr, ok := f.get("name"); ok {
 		np := p.key("name")

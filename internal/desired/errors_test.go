@@ -176,14 +176,14 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "missing required Make field",
 			files: map[string]string{"a.yaml": doc(replace(makeDoc, "  label", "")...)},
-			want:  []wantErr{{File: "a.yaml", Line: 6, Col: 3, Field: "spec.label", Msg: "required field is missing"}},
+			want:  []wantErr{{File: "a.yaml", Line: 5, Col: 1, Field: "spec.label", Msg: "required field is missing"}},
 		},
 		{
 			name:  "missing required Patchworks fields",
 			files: map[string]string{"a.yaml": doc(replace(replace(pwDoc, "  timezone", ""), "  rate_limit_duration", "")...)},
 			want: []wantErr{
-				{File: "a.yaml", Line: 6, Col: 3, Field: "spec.timezone", Msg: "required field is missing"},
-				{File: "a.yaml", Line: 6, Col: 3, Field: "spec.rate_limit_duration", Msg: "required field is missing"},
+				{File: "a.yaml", Line: 5, Col: 1, Field: "spec.timezone", Msg: "required field is missing"},
+				{File: "a.yaml", Line: 5, Col: 1, Field: "spec.rate_limit_duration", Msg: "required field is missing"},
 			},
 		},
 		{
@@ -191,7 +191,7 @@ func TestLoadErrors(t *testing.T) {
 			files: map[string]string{"a.yaml": doc("apiVersion: syncd/v1", "kind: MakeConnection", "metadata:", "  labels: {}")},
 			want: []wantErr{
 				{File: "a.yaml", Line: 1, Col: 1, Field: "spec", Msg: "required field is missing"},
-				{File: "a.yaml", Line: 4, Col: 3, Field: "metadata.name", Msg: "required field is missing"},
+				{File: "a.yaml", Line: 3, Col: 1, Field: "metadata.name", Msg: "required field is missing"},
 			},
 		},
 		{

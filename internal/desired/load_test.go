@@ -104,7 +104,7 @@ func TestLoadReportsEverything(t *testing.T) {
 	set, err := Load(dir, Options{})
 	checkErrors(t, dir, err, []wantErr{
 		{File: "a.yaml", Line: 3, Col: 18, Field: "metadata.name", Msg: "not a valid name"},
-		{File: "a.yaml", Line: 5, Col: 3, Field: "spec.label", Msg: "required field is missing"},
+		{File: "a.yaml", Line: 4, Col: 1, Field: "spec.label", Msg: "required field is missing"},
 		{File: "a.yaml", Line: 6, Col: 9, Field: "spec.type", Msg: `"oauth9" is not one of`},
 		{File: "a.yaml", Line: 7, Col: 3, Field: "spec.labl", Msg: "unknown field"},
 		{File: "b.yaml", Line: 12, Col: 23, Field: "spec.connection_pool_id", Msg: "must be an integer or null"},

@@ -44,12 +44,12 @@ func shapeWord(section string) string {
 // FileKey is the key of a section written as {$file: path}.
 const FileKey = "$file"
 
-func (d *docState) makeSpec(n *yaml.Node, p path) (map[string]any, *yaml.Node) {
-	f, ok := d.object(n, p, "app", "type", "label", "connectedSystemName", "sections", "common")
+func (d *docState) makeSpec(at pair, p path) (map[string]any, *yaml.Node) {
+	f, ok := d.object(at.v, p, "app", "type", "label", "connectedSystemName", "sections", "common")
 	if !ok {
 		return nil, nil
 	}
-	d.require(f, p, "app", "type", "label")
+	d.require(f, p, at.k, "app", "type", "label")
 	spec := map[string]any{}
 	var keyAt *yaml.Node
 	appOK, labelOK := false, false

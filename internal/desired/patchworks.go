@@ -30,12 +30,12 @@ var variableFields = []string{"key", "value", "label", "secret", "locked", "pivo
 
 var pivotFields = []string{"alias", "configurable", "required", "advanced"}
 
-func (d *docState) patchworksSpec(n *yaml.Node, p path) (map[string]any, *yaml.Node) {
-	f, ok := d.object(n, p, patchworksFields...)
+func (d *docState) patchworksSpec(at pair, p path) (map[string]any, *yaml.Node) {
+	f, ok := d.object(at.v, p, patchworksFields...)
 	if !ok {
 		return nil, nil
 	}
-	d.require(f, p, patchworksRequired...)
+	d.require(f, p, at.k, patchworksRequired...)
 	spec := map[string]any{}
 	var keyAt *yaml.Node
 	setText := func(name string, t text, null bool) {
@@ -115,7 +115,7 @@ func (d *docState) variables(n *yaml.Node, p path) (map[string]any, bool) {
 			ok = false
 			continue
 		}
-		d.require(f, ip, "key")
+		d.require(f, ip, nil, "key")
 		pr, has := f.get("key")
 		if !has {
 			ok = false
