@@ -111,7 +111,7 @@ func TestMatching(t *testing.T) {
 		},
 		{
 			name: "a bound object absent from a complete listing is created again",
-			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Bindings: bindings("a", "1")},
+			in:   Input{Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Bindings: bindings("a", "1")},
 			want: []outcome{{Name: "a", Action: ActionCreate}},
 		},
 	}
