@@ -162,11 +162,11 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 	found = slices.DeleteFunc(found, func(l syncd.Live) bool { return l.RemoteID == in.OldRemoteID })
 	switch len(found) {
 	case 0:
-		x.log().Info("pending create did not happen", "resource", in.Key.String(), "intent", in.ID)
+		x.log().Info("pending create did not happen", "run_id", run.ID, "resource", in.Key.String(), "intent", in.ID)
 		return x.Journal.FinishIntent(ctx, in.ID, IntentFailed, "", "not created (found by lookup after restart)")
 	case 1:
 		id := found[0].RemoteID
-		x.log().Info("pending create did happen; binding it", "resource", in.Key.String(), "remote_id", id)
+		x.log().Info("pending create did happen; binding it", "run_id", run.ID, "resource", in.Key.String(), "remote_id", id)
 		if err := x.Inventory.Bind(ctx, syncd.Binding{Key: in.Key, RemoteID: id}); err != nil {
 			return err
 		}
@@ -237,6 +237,7 @@ func (x *Executor) Apply(ctx context.Context, run Run, p *planner.Plan, desired 
 
 func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.Desired) Result {
 	res := Result{Key: c.Key, Action: c.Action, RemoteID: c.RemoteID}
+	log := x.log().With("run_id", run.ID, "resource", c.Key.String())
 	switch {
 	case c.Error != "":
 		res.Outcome, res.Err = OutcomeSkipped, errors.New(c.Error)
@@ -274,20 +275,20 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	if err != nil {
 		msg := scrub(err.Error(), d)
 		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
-		x.log().Warn("change failed", "resource", c.Key.String(), "action", string(c.Action), "error", msg)
+		log.Warn("change failed", "action", string(c.Action), "error", msg)
 		if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
-			x.log().Error("audit write failed", "resource", c.Key.String(), "error", rerr)
+			log.Error("audit write failed", "error", rerr)
 		}
 		return res
 	}
 	res.Outcome, res.RemoteID = OutcomeApplied, remoteID
-	x.log().Info("change applied", "resource", c.Key.String(), "action", string(c.Action), "remote_id", remoteID)
+	log.Info("change applied", "action", string(c.Action), "remote_id", remoteID)
 	if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeApplied, c.Key, remoteID, string(c.Action), c.Fields, OutcomeApplied, "")); rerr != nil {
-		x.log().Error("audit write failed", "resource", c.Key.String(), "error", rerr)
+		log.Error("audit write failed", "error", rerr)
 	}
 	if len(c.Fields) > 0 && c.Action != planner.ActionCreate && c.Action != planner.ActionDelete && x.Drift != nil {
 		if err := x.Drift.ResolveDrift(rctx, c.Key, "apply", run.ID); err != nil {
-			x.log().Error("resolve drift", "resource", c.Key.String(), "error", err)
+			log.Error("resolve drift", "error", err)
 		}
 	}
 	if c.Action != planner.ActionDelete {
@@ -384,7 +385,7 @@ func (x *Executor) probe(ctx context.Context, run Run, p observe.Provider, c pla
 		outcome, msg = OutcomeFailed, err.Error()
 	}
 	if err := x.Recorder.Record(ctx, x.event(run, syncd.EventConnectorTested, c.Key, remoteID, "test", nil, outcome, msg)); err != nil {
-		x.log().Error("audit write failed", "resource", c.Key.String(), "error", err)
+		x.log().Error("audit write failed", "run_id", run.ID, "resource", c.Key.String(), "error", err)
 	}
 }
 
