@@ -171,9 +171,19 @@ func makeNode(spec map[string]any, secrets map[string]string) *yaml.Node {
 	if sections, ok := spec["sections"].(map[string]any); ok {
 		sn := mapping()
 		for _, s := range SectionNames {
-			if v, ok := sections[s]; ok && v != nil {
-				sn.Content = append(sn.Content, str(s), valueNode(v, "/sections/"+s, secrets))
+			v, ok := sections[s]
+			if !ok {
+				continue
 			}
+			if v == nil {
+				// A legacy empty section reads back as null (API-NOTES);
+				// Make treats it as the empty value of its shape.
+				v = map[string]any{}
+				if sectionShape[s] == "array" {
+					v = []any{}
+				}
+			}
+			sn.Content = append(sn.Content, str(s), valueNode(v, "/sections/"+s, secrets))
 		}
 		if len(sn.Content) > 0 {
 			n.Content = append(n.Content, str("sections"), sn)

@@ -72,6 +72,16 @@ func TestWriteManifestRoundTrip(t *testing.T) {
 			notInYML: []string{"LIVE-SECRET-1", "LIVE-SECRET-2"},
 		},
 		{
+			name: "make legacy null sections",
+			live: syncd.Live{Kind: syncd.MakeConnection, RemoteID: "x", Spec: map[string]any{
+				"app": "a", "type": "basic", "label": "L",
+				"sections": map[string]any{"api": nil, "parameters": nil, "scopes": nil, "scope": nil, "install": nil, "installSpec": nil},
+			}},
+			want: map[string]any{"app": "a", "type": "basic", "label": "L", "sections": map[string]any{
+				"api": map[string]any{}, "parameters": []any{}, "scopes": map[string]any{}, "scope": []any{}, "install": map[string]any{}, "installSpec": []any{},
+			}},
+		},
+		{
 			name: "make apikey with server fields and no sections",
 			live: syncd.Live{Kind: syncd.MakeConnection, RemoteID: "acme-crm", Spec: map[string]any{
 				"app": "acme-crm", "type": "apikey", "label": "Key", "name": "acme-crm", "appVersion": 2.0,
