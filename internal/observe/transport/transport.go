@@ -125,7 +125,12 @@ func New(cfg Config) (*Client, error) {
 	cfg.Retry = cfg.Retry.withDefaults()
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// net/http keeps only two idle connections per host by default:
+		// with more requests in flight, every other one would pay for a
+		// new connection (CPU, and a round trip on a real network).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.MaxConcurrency
+		hc = &http.Client{Transport: tr}
 	}
 	log := cfg.Logger
 	if log == nil {
