@@ -298,7 +298,12 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 	var cands []*syncd.Live
 	for _, l := range ix.byNK[d.NaturalKey()] {
 		if owner, ok := b.claims[kind][l.RemoteID]; ok && owner != d.Key {
-			continue
+			if _, alive := b.desired[owner]; alive {
+				continue
+			}
+			// The owner's manifest is gone and this one has the same
+			// natural key: a rename. Adopting the object beats creating a
+			// twin (and, with prune, deleting the original).
 		}
 		cands = append(cands, l)
 	}

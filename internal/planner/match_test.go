@@ -68,10 +68,10 @@ func TestMatching(t *testing.T) {
 			want: []outcome{{Name: "a", Action: ActionCreate}, {Name: "b", Action: ActionAdopt, RemoteID: "1"}},
 		},
 		{
-			name: "renamed manifest: the orphan's object is not taken by natural key and is pruned",
+			name: "renamed manifest: the orphan's object is adopted by natural key, not twinned and pruned",
 			in: Input{Desired: []*syncd.Desired{pwDesired("new-name", "A", "")},
 				Live: []syncd.Live{pwLive("1", "A")}, Bindings: bindings("old-name", "1"), Prune: true},
-			want: []outcome{{Name: "new-name", Action: ActionCreate}, {Name: "old-name", Action: ActionDelete, RemoteID: "1"}},
+			want: []outcome{{Name: "new-name", Action: ActionAdopt, RemoteID: "1"}},
 		},
 		{
 			name: "an orphan's object adopted by externalId is not pruned",
