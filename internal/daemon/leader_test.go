@@ -1,0 +1,110 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/testenv"
+)
+
+// status fetches /v1/status.
+func (r *running) status(t *testing.T) daemon.Status {
+	t.Helper()
+	code, body := r.get(t, "/v1/status")
+	if code != 200 {
+		t.Fatalf("/v1/status answered %d: %s", code, body)
+	}
+	var s daemon.Status
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("/v1/status: %v\n%s", err, body)
+	}
+	return s
+}
+
+// Two replicas in apply mode on one database: only the holder of the
+// advisory lock applies, the other's runs are report runs; when the holder
+// stops, the other takes over and applies.
+func TestTwoReplicasOneApplier(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "make/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"))
+	env.Write(t, "patchworks/shop.yaml", testenv.PatchworksDoc("shop", "Shop"))
+	db := pool(t, env)
+
+	// Each replica has its own audit store and runner, as two processes
+	// would; their actor tells their runs apart.
+	replica := func(actor string) daemon.Options {
+		st, err := audit.Open(context.Background(), env.DB, audit.Options{SpoolDir: t.TempDir(), FlushInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return daemon.Options{
+			Mode: syncd.ModeApply, DatabaseURL: env.DB, LeaderInterval: 100 * time.Millisecond, Store: st,
+			Runner: reconcile.New(st, env.Providers, env.Hasher, reconcile.Settings{TestConnectors: true, Actor: actor}),
+		}
+	}
+	a := startDaemon(t, env, replica("replica-a"))
+	a.waitReady(t)
+	waitFor(t, "replica a to lead", func() bool { return a.status(t).Leader })
+	b := startDaemon(t, env, replica("replica-b"))
+	b.waitReady(t)
+
+	signalRuns := func(actor string) int {
+		return count(t, db, `select count(*) from runs where trigger = 'signal' and actor = $1 and finished_at is not null`, actor)
+	}
+	a.sighup()
+	b.sighup()
+	waitFor(t, "a signal run of each replica", func() bool { return signalRuns("replica-a") == 1 && signalRuns("replica-b") == 1 })
+	if a.status(t).Leader == b.status(t).Leader {
+		t.Fatalf("leaders: a %v, b %v; want exactly one", a.status(t).Leader, b.status(t).Leader)
+	}
+	type runMode struct{ Actor, Mode string }
+	modes := func(trigger string) []runMode {
+		rows, err := db.Query(t.Context(), `select actor, mode from runs where trigger = $1 order by actor`, trigger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []runMode
+		for rows.Next() {
+			var m runMode
+			if err := rows.Scan(&m.Actor, &m.Mode); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	want := []runMode{{"replica-a", "apply"}, {"replica-b", "report"}}
+	if diff := cmp.Diff(want, modes("signal")); diff != "" {
+		t.Errorf("signal runs (-want +got):\n%s", diff)
+	}
+	if n := count(t, db, `select count(*) from runs where mode = 'apply' and actor <> 'replica-a'`); n != 0 {
+		t.Errorf("%d apply runs by the replica that does not hold the lock", n)
+	}
+	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and actor <> 'replica-a'`); n != 0 {
+		t.Errorf("%d changes applied by the replica that does not hold the lock", n)
+	}
+	if got := len(env.Emu.MakeConnections("app-one")) + env.Emu.ConnectorCount(); got != 2 {
+		t.Errorf("%d objects on the platforms, want 2 (created once)", got)
+	}
+
+	// The leader goes away; the other takes over and applies.
+	if err := a.stop(); err != nil {
+		t.Fatalf("replica a: %v", err)
+	}
+	waitFor(t, "replica b to take over", func() bool { return b.status(t).Leader })
+	b.sighup()
+	waitFor(t, "replica b's second signal run", func() bool { return signalRuns("replica-b") == 2 })
+	if n := count(t, db, `select count(*) from runs where trigger = 'signal' and actor = 'replica-b' and mode = 'apply'`); n != 1 {
+		t.Errorf("replica b made %d apply runs after taking over, want 1", n)
+	}
+}
