@@ -1,0 +1,486 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/testenv"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// BenchmarkSyncd runs every scenario once (run it with -benchtime 1x) and
+// prints and writes the table. Scenarios are independent: one that fails
+// to run becomes a FAIL row and the others still run.
+func BenchmarkSyncd(b *testing.B) {
+	rep := NewReport("make bench")
+	for b.Loop() {
+		scenarios := []struct {
+			name string
+			run  func(b *testing.B, rep *Report) error
+		}{
+			{"plan at scale", planAtScale},
+			{"plan rate-limited", planRateLimited},
+			{"plan CPU/RSS", planProcess},
+			{"edit-to-plan", editToPlan},
+			{"audit throughput", auditThroughput},
+		}
+		for _, s := range scenarios {
+			if only := os.Getenv("SYNCD_BENCH_ONLY"); only != "" && !strings.Contains(s.name, only) {
+				continue
+			}
+			start := time.Now()
+			if err := s.run(b, rep); err != nil {
+				rep.Failed(s.name, err)
+			}
+			b.Logf("%s: %s", s.name, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	b.StopTimer()
+	fmt.Println()
+	rep.WriteText(os.Stdout)
+	root, err := moduleRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := os.Getenv("SYNCD_BENCH_OUT")
+	if out == "" {
+		out = filepath.Join(root, "bench")
+	}
+	readme := "" // only make bench keeps the README's table up to date
+	if os.Getenv("SYNCD_BENCH_README") != "" {
+		readme = filepath.Join(root, "README.md")
+	}
+	paths, err := rep.WriteFiles(out, readme)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("\nwrote %s\n", strings.Join(paths, ", "))
+}
+
+// planAtScale: a plan of 2,000 Make connections and 2,000 Patchworks
+// connectors, all existing and matched by natural key, with 20 ms latency.
+func planAtScale(b *testing.B, rep *Report) error {
+	const sc = "plan at scale (20 ms latency)"
+	const latency = 20 * time.Millisecond
+	const conc = 32
+	f := Fleet{Make: 2000, Apps: 20, Patchworks: 2000}
+	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{Latency: latency}, Concurrency: conc})
+	wall, counts, p, err := timePlan(b, e, f)
+	if err != nil {
+		return err
+	}
+	minMake, minPW := f.MinRequests()
+	mk, pw := counts.Make.Total, counts.Patchworks.Total
+	rep.Equal(sc, "Make requests", float64(mk), "", float64(minMake), fmt.Sprintf("minimum: %d lists + 3 reads x %d connections", min(f.Apps, f.Make), f.Make))
+	rep.Equal(sc, "Patchworks requests", float64(pw), "", float64(minPW), fmt.Sprintf("minimum: ceil(%d/100) pages", f.Patchworks))
+	floorMake := time.Duration(mk) * latency / conc
+	floorPW := time.Duration(pw) * latency / conc
+	floor := max(floorMake, floorPW)
+	rep.Info(sc, "floor", floor.Seconds(), "s", fmt.Sprintf("max(Make %d, Patchworks %d) x 20 ms / %d in flight", mk, pw, conc))
+	rep.Info(sc, "wall", wall.Seconds(), "s", summary(p))
+	rep.AtMost(sc, "wall / floor", wall.Seconds()/floor.Seconds(), "", 1.10, "")
+	rep.Note("Floor of a plan: each platform's requests x injected latency / requests in flight (concurrency %d); the platforms are read in parallel, so the floor is the larger of the two. It ignores the Make list -> detail dependency (one extra round trip) and Patchworks' first page (which gives last_page).", conc)
+	return nil
+}
+
+// planRateLimited: the same shape under the emulator's rate limit, with the
+// clients paced at the same rate.
+func planRateLimited(b *testing.B, rep *Report) error {
+	const sc = "plan rate-limited (3,000/min)"
+	const rpm = 3000
+	f := Fleet{Make: 100, Apps: 5, Patchworks: 2000}
+	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{Latency: 20 * time.Millisecond, RateLimit: rpm}, RPM: rpm, Concurrency: 8})
+	wall, counts, p, err := timePlan(b, e, f)
+	if err != nil {
+		return err
+	}
+	mk, pw := counts.Make.Total, counts.Patchworks.Total
+	floor := time.Duration(float64(max(mk, pw)) / (rpm / 60.0) * float64(time.Second))
+	rep.Info(sc, "requests", float64(mk+pw), "", fmt.Sprintf("Make %d, Patchworks %d; %s", mk, pw, summary(p)))
+	rep.Info(sc, "rate floor", floor.Seconds(), "s", fmt.Sprintf("max over platforms of requests / (%d/min)", rpm))
+	rep.Info(sc, "wall", wall.Seconds(), "s", "")
+	rep.AtMost(sc, "wall / rate floor", wall.Seconds()/floor.Seconds(), "", 1.05, "")
+	n429 := counts.Make.ByStatus["429"] + counts.Patchworks.ByStatus["429"]
+	rep.Equal(sc, "429s from pacing", float64(n429), "", 0, "counted by the emulator (random 429s off)")
+	return nil
+}
+
+// timePlan writes and seeds the fleet and times one Engine.Plan of it.
+func timePlan(b *testing.B, e *testenv.Env, f Fleet) (time.Duration, emulator.Counts, *planner.Plan, error) {
+	if err := f.Write(e.Dir); err != nil {
+		return 0, emulator.Counts{}, nil, err
+	}
+	if _, err := e.Emu.Seed(f.Seed()); err != nil {
+		return 0, emulator.Counts{}, nil, err
+	}
+	set := e.Load(b)
+	if len(set.Errors) > 0 {
+		return 0, emulator.Counts{}, nil, fmt.Errorf("manifests: %v", set.Errors[0])
+	}
+	e.Emu.ResetCounts()
+	start := time.Now()
+	res, err := e.Engine.Plan(context.Background(), engine.PlanRequest{Set: set, Bindings: map[syncd.Key]syncd.Binding{}})
+	wall := time.Since(start)
+	if err != nil {
+		return 0, emulator.Counts{}, nil, err
+	}
+	s := res.Plan.Summary
+	if s.Create+s.Update+s.Replace+s.Delete > 0 {
+		return 0, emulator.Counts{}, nil, fmt.Errorf("the fleet should plan as adopt/noop only: %s", summary(res.Plan))
+	}
+	return wall, e.Emu.Counts(), res.Plan, nil
+}
+
+func summary(p *planner.Plan) string {
+	s := p.Summary
+	return fmt.Sprintf("plan: %d adopt, %d noop, %d create, %d update", s.Adopt, s.Noop, s.Create, s.Update)
+}
+
+// planProcess: CPU time and peak RSS of one `syncd plan` process over
+// 10,000 resources at zero latency; the emulator runs in this process.
+func planProcess(b *testing.B, rep *Report) error {
+	const sc = "syncd plan, 10,000 resources"
+	f := Fleet{Make: 5000, Apps: 50, Patchworks: 5000}
+	bin, err := syncdBinary(b)
+	if err != nil {
+		return err
+	}
+	emu := emulator.New(emulator.Options{Seed: 1})
+	srv := httptest.NewServer(emu)
+	defer func() { emu.Close(); srv.Close() }()
+	dir := b.TempDir()
+	if err := f.Write(dir); err != nil {
+		return err
+	}
+	if _, err := emu.Seed(f.Seed()); err != nil {
+		return err
+	}
+	out, err := os.Create(filepath.Join(b.TempDir(), "plan.json"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	var stderr strings.Builder
+	cmd := exec.Command(bin, "plan", "--manifests", dir, "--format", "json",
+		"--make-url", srv.URL+"/api/v2", "--patchworks-url", srv.URL,
+		"--make-rpm", "600000000", "--patchworks-rpm", "600000000", "--concurrency", "16")
+	cmd.Env = append(cleanEnv(), "SYNCD_MAKE_TOKEN="+emulator.DefaultMakeToken, "SYNCD_PATCHWORKS_TOKEN="+emulator.DefaultPatchworksToken)
+	cmd.Stdout, cmd.Stderr = out, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("syncd plan: %v: %s", err, stderr.String())
+	}
+	wall := time.Since(start)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return fmt.Errorf("no rusage on this platform")
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	c := emu.Counts()
+	rep.Info(sc, "requests", float64(c.Make.Total+c.Patchworks.Total), "", fmt.Sprintf("Make %d, Patchworks %d; wall %.2f s", c.Make.Total, c.Patchworks.Total, wall.Seconds()))
+	rep.AtMost(sc, "CPU time (user+sys)", cpu.Seconds(), "s", 2, fmt.Sprintf("user %.2f s, sys %.2f s", time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds()))
+	rep.AtMost(sc, "peak RSS", float64(ru.Maxrss)/1024, "MB", 150, "getrusage ru_maxrss")
+	return nil
+}
+
+// editToPlan: the daemon over 5,000 manifests; one edited manifest is
+// timed until its change_planned row exists.
+func editToPlan(b *testing.B, rep *Report) error {
+	const sc = "daemon edit-to-plan, 5,000 manifests"
+	f := Fleet{Make: 2500, Apps: 25, Patchworks: 2500}
+	e := testenv.New(b, testenv.Options{Concurrency: 16})
+	e.Runner.Logger = benchLogger()
+	if err := f.Write(e.Dir); err != nil {
+		return err
+	}
+	if _, err := e.Emu.Seed(f.Seed()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrCh := make(chan string, 1)
+	d, err := daemon.New(daemon.Options{
+		ManifestsDir: e.Dir, Mode: syncd.ModeReport, Listen: "127.0.0.1:0",
+		Runner: e.Runner, Store: e.Store, Getenv: e.Getenv,
+		Ready: func(a string) { addrCh <- a }, Logger: benchLogger(),
+	})
+	if err != nil {
+		cancel()
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var addr string
+	select {
+	case addr = <-addrCh:
+	case err := <-done:
+		return fmt.Errorf("daemon stopped: %v", err)
+	}
+	startup := time.Now()
+	if err := waitReady(addr, 5*time.Minute); err != nil {
+		return err
+	}
+	rep.Info(sc, "startup full scan", time.Since(startup).Seconds(), "s", "until /readyz")
+	conn, err := pgx.Connect(context.Background(), e.DB)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+
+	const target = 7
+	name := MakeName(target)
+	// The startup scan already planned every resource (adopts, in report
+	// mode): only rows after this id count.
+	var lastID int64
+	if err := conn.QueryRow(context.Background(), "SELECT coalesce(max(id), 0) FROM audit_events").Scan(&lastID); err != nil {
+		return err
+	}
+	e.Emu.ResetCounts()
+	start := time.Now()
+	if err := os.WriteFile(filepath.Join(e.Dir, MakeFile(target)), []byte(f.MakeManifest(target, 2)), 0o644); err != nil {
+		return err
+	}
+	var runID string
+	for {
+		err := conn.QueryRow(context.Background(),
+			"SELECT run_id FROM audit_events WHERE id > $1 AND event_type = 'change_planned' AND resource_name = $2 LIMIT 1", lastID, name).Scan(&runID)
+		if err == nil {
+			break
+		}
+		if err != pgx.ErrNoRows {
+			return err
+		}
+		if time.Since(start) > time.Minute {
+			return fmt.Errorf("no change_planned row for %s after a minute", name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	latency := time.Since(start)
+	// The run's own requests are all made before its change_planned rows;
+	// wait for its end so that late ones would be counted too.
+	for {
+		var n int
+		if err := conn.QueryRow(context.Background(),
+			"SELECT count(*) FROM audit_events WHERE event_type = 'run_finished' AND run_id = $1", runID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := e.Emu.Counts()
+	rep.AtMost(sc, "edit -> change_planned row", latency.Seconds(), "s", 1, "includes the watcher's debounce")
+	rep.Equal(sc, "Make requests caused", float64(c.Make.Total), "", 4, fmt.Sprintf("its app's list + 2 sections + common: %s", routes(c.Make)))
+	rep.Equal(sc, "Patchworks requests caused", float64(c.Patchworks.Total), "", 0, "")
+	return nil
+}
+
+func routes(pc emulator.PlatformCounts) string {
+	var parts []string
+	for r, n := range pc.ByRoute {
+		parts = append(parts, fmt.Sprintf("%s x%d", r, n))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
+}
+
+func waitReady(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("daemon not ready after %s", limit)
+}
+
+// auditThroughput: events per second through the recorder, and the same
+// rows by raw COPY, both in transactions of 1,000.
+func auditThroughput(b *testing.B, rep *Report) error {
+	const sc = "audit throughput"
+	const n, batch = 50_000, 1000
+	ctx := context.Background()
+	events := make([]syncd.Event, n)
+	base := time.Now().UTC()
+	for i := range events {
+		events[i] = syncd.Event{
+			ID: fmt.Sprintf("bench-%08d", i), OccurredAt: base.Add(time.Duration(i) * time.Microsecond),
+			RunID: "run-bench", Type: syncd.EventChangeApplied, Kind: syncd.MakeConnection,
+			Name: MakeName(i), RemoteID: fmt.Sprintf("app-%d", i), Action: "update",
+			Changes: []syncd.FieldChange{{Path: "/label", Before: "old", After: "new"}, {Path: "/common/clientSecret", Sensitive: true}},
+			Outcome: "applied", ManifestRevision: "0123456789abcdef", Mode: syncd.ModeApply, Actor: "bench",
+		}
+	}
+
+	store, err := audit.Open(ctx, pgtest.Database(b), audit.Options{SpoolDir: b.TempDir(), BatchSize: batch})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		if err := store.Record(ctx, events[i:min(i+batch, n)]...); err != nil {
+			return err
+		}
+	}
+	recRate := float64(n) / time.Since(start).Seconds()
+	if store.SpoolDepth() != 0 {
+		return fmt.Errorf("the recorder spooled during the benchmark")
+	}
+
+	// One event per Record call, as the executor records: for context.
+	const single = 2000
+	start = time.Now()
+	for i := range single {
+		ev := events[i]
+		ev.ID = "single-" + ev.ID
+		if err := store.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	singleRate := float64(single) / time.Since(start).Seconds()
+
+	copyRate, err := rawCopy(ctx, b, events, batch)
+	if err != nil {
+		return err
+	}
+	rep.AtLeast(sc, "recorder (Record of 1,000)", recRate, "events/s", 20_000, fmt.Sprintf("%d events, hash-chained, idempotency-checked", n))
+	rep.Info(sc, "raw COPY (1,000 per tx)", copyRate, "events/s", "same rows and columns, precomputed, no checks")
+	rep.AtLeast(sc, "recorder / raw COPY", recRate/copyRate, "", 0.5, "")
+	rep.Info(sc, "recorder (one event per call)", singleRate, "events/s", "one transaction per event, as the executor records")
+	return nil
+}
+
+func rawCopy(ctx context.Context, b *testing.B, events []syncd.Event, batch int) (float64, error) {
+	db := pgtest.Database(b)
+	st, err := audit.Open(ctx, db, audit.Options{SpoolDir: b.TempDir()})
+	if err != nil {
+		return 0, err
+	}
+	err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		return 0, err
+	}
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	cols := []string{"occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
+		"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
+		"event_key", "seq", "prev_hash", "row_hash"}
+	changes := []byte(`[{"path":"/label","before":"old","after":"new"},{"path":"/common/clientSecret","before":null,"after":null,"sensitive":true}]`)
+	rows := make([][]any, len(events))
+	hash := strings.Repeat("ab", 32)
+	for i, ev := range events {
+		rows[i] = []any{ev.OccurredAt, ev.RunID, string(ev.Type), string(ev.Kind), ev.Name, ev.RemoteID,
+			ev.Action, changes, ev.Outcome, nil, ev.ManifestRevision, string(ev.Mode), ev.Actor,
+			ev.ID, int64(i + 1), hash, hash}
+	}
+	start := time.Now()
+	for i := 0; i < len(rows); i += batch {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, cols, pgx.CopyFromRows(rows[i:min(i+batch, len(rows))])); err != nil {
+			tx.Rollback(ctx)
+			return 0, err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return float64(len(rows)) / time.Since(start).Seconds(), nil
+}
+
+// syncdBinary is SYNCD_BIN when set (make bench builds it), else a fresh build.
+func syncdBinary(b testing.TB) (string, error) {
+	if p := os.Getenv("SYNCD_BIN"); p != "" {
+		return filepath.Abs(p)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(b.TempDir(), "syncd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/syncd")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+}
+
+// cleanEnv is the environment without syncd's own variables, so that the
+// developer's settings do not leak into a measured process.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SYNCD_") || strings.HasPrefix(kv, "DATABASE_URL=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func benchLogger() *slog.Logger {
+	if os.Getenv("SYNCD_BENCH_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
