@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,14 @@ func ValidateSchedule(spec string) (s cron.Schedule, err error) {
 	s, err = cron.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	// cron rounds any @every below a second, negative ones included, up to
+	// one second: a typo would silently scan every second.
+	if _, ok := s.(cron.ConstantDelaySchedule); ok {
+		_, text, _ := strings.Cut(spec, "@every")
+		if d, derr := time.ParseDuration(strings.TrimSpace(text)); derr == nil && d < time.Second {
+			return nil, fmt.Errorf("schedule %q: @every needs a duration of at least 1s", spec)
+		}
 	}
 	return s, nil
 }
