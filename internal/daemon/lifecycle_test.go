@@ -1,0 +1,124 @@
+package daemon_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/testenv"
+)
+
+// SIGTERM (the context cancelled) while an apply is in flight: Run returns
+// nil, and every event of the run is persisted — each run_started has its
+// run_finished, each announced change its outcome.
+func TestShutdownMidApplyPersistsEveryEvent(t *testing.T) {
+	env := testenv.New(t, testenv.Options{Knobs: emulator.Knobs{Latency: 100 * time.Millisecond}})
+	for i := range 4 {
+		env.Write(t, fmt.Sprintf("make/m%d.yaml", i), testenv.MakeDoc(fmt.Sprintf("m%d", i), "app-one", fmt.Sprintf("M%d", i), "apikey"))
+		env.Write(t, fmt.Sprintf("patchworks/p%d.yaml", i), testenv.PatchworksDoc(fmt.Sprintf("p%d", i), fmt.Sprintf("P%d", i)))
+	}
+	db := pool(t, env)
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeApply})
+
+	waitFor(t, "the apply to be in flight", func() bool {
+		return count(t, db, `select count(*) from audit_events where event_type = 'change_planned' and outcome = 'pending'`) > 0
+	})
+	if err := d.stop(); err != nil {
+		t.Fatalf("Run returned %v, want nil", err)
+	}
+	if n := env.Store.SpoolDepth(); n != 0 {
+		t.Errorf("%d events left in the spool after Run returned", n)
+	}
+	started := count(t, db, `select count(*) from audit_events where event_type = 'run_started'`)
+	if started == 0 {
+		t.Fatal("no run_started rows")
+	}
+	if n := count(t, db, `select count(*) from audit_events s where s.event_type = 'run_started' and not exists (
+		select 1 from audit_events f where f.run_id = s.run_id and f.event_type = 'run_finished')`); n != 0 {
+		t.Errorf("%d of %d runs have no run_finished row", n, started)
+	}
+	if n := count(t, db, `select count(*) from runs where finished_at is null`); n != 0 {
+		t.Errorf("%d runs without finished_at", n)
+	}
+	planned := count(t, db, `select count(*) from audit_events where event_type = 'change_planned' and outcome = 'pending'`)
+	if n := count(t, db, `select count(*) from audit_events p where p.event_type = 'change_planned' and p.outcome = 'pending'
+		and not exists (select 1 from audit_events o where o.run_id = p.run_id and o.resource_kind = p.resource_kind
+			and o.resource_name = p.resource_name and o.event_type in ('change_applied', 'change_failed'))`); n != 0 {
+		t.Errorf("%d of %d announced changes have no change_applied or change_failed row", n, planned)
+	}
+	// The step in flight was finished, not abandoned: nothing is half-made.
+	if n := count(t, db, `select count(*) from intents where state = 'pending'`); n != 0 {
+		t.Errorf("%d create intents left pending", n)
+	}
+}
+
+// SIGHUP (the Reload channel) reconciles now, with trigger signal.
+func TestReloadSignalReconciles(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "patchworks/shop.yaml", testenv.PatchworksDoc("shop", "Shop"))
+	db := pool(t, env)
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeReport})
+	d.waitReady(t)
+	if n := count(t, db, `select count(*) from runs where trigger = 'signal'`); n != 0 {
+		t.Fatalf("%d signal runs before any signal", n)
+	}
+	d.sighup()
+	waitFor(t, "a finished signal run", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'signal' and finished_at is not null`) == 1
+	})
+	got := events(t, db, `r.trigger = 'signal' and e.event_type in ('run_started', 'run_finished')`)
+	if len(got) != 2 || got[0].Type != "run_started" || got[1].Type != "run_finished" {
+		t.Errorf("signal run events %+v, want run_started and run_finished", got)
+	}
+	if s := d.status(t); s.LastRun == nil || s.LastRun.Trigger != "signal" {
+		t.Errorf("/v1/status last run %+v, want trigger signal", s.LastRun)
+	}
+}
+
+// A bad schedule is a clear error from New, never a panic; good ones pass.
+func TestScheduleValidation(t *testing.T) {
+	tests := []struct {
+		spec    string
+		wantErr bool
+	}{
+		{spec: "TZ=UTC", wantErr: true},
+		{spec: "CRON_TZ=", wantErr: true},
+		{spec: "CRON_TZ=Nowhere/Else 0 * * * *", wantErr: true},
+		{spec: "* * *", wantErr: true},
+		{spec: "@every nonsense", wantErr: true},
+		{spec: "@every -1s", wantErr: true},
+		{spec: "@every 0s", wantErr: true},
+		{spec: "@every 100ms", wantErr: true},
+		{spec: "CRON_TZ=UTC @every 0s", wantErr: true},
+		{spec: "@yearly-ish", wantErr: true},
+		{spec: "61 * * * *", wantErr: true},
+		{spec: "@every 1s"},
+		{spec: "@every 5m"},
+		{spec: "*/5 * * * *"},
+		{spec: "CRON_TZ=Europe/London 0 3 * * *"},
+		{spec: "@hourly"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.spec, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("New panicked: %v", r)
+					}
+				}()
+				_, err = daemon.New(daemon.Options{Mode: syncd.ModeReport, Schedule: tc.spec})
+			}()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("New(schedule %q) error %v, want error %v", tc.spec, err, tc.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "schedule") {
+				t.Errorf("error %q does not say it is about the schedule", err)
+			}
+		})
+	}
+}
