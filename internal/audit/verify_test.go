@@ -112,3 +112,30 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyOddValues: values the database stores differently from how
+// they arrive (NUL, invalid UTF-8, Go ints and structs, big and small
+// numbers) still verify.
+func TestVerifyOddValues(t *testing.T) {
+	s := openStore(t, pgtest.Database(t), audit.Options{})
+	ctx := context.Background()
+	type custom struct {
+		Z int    `json:"z"`
+		A string `json:"a"`
+	}
+	ev := syncd.Event{
+		Type: syncd.EventChangeFailed, Name: "bad\x00name\xff", Error: "nul\x00 and \xfe bytes",
+		Changes: []syncd.FieldChange{
+			{Path: "/a\x00", Before: 3, After: int64(1) << 60},
+			{Path: "/b", Before: custom{Z: 1, A: "x"}, After: []string{"<", ">", "&", "\u2028", "\x00"}},
+			{Path: "/c", Before: 1e-7, After: map[string]any{"é": 1e21, "a": []any{0.1, -0.0}}},
+		},
+	}
+	if err := s.Record(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Verify(ctx)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+}
