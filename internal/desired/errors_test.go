@@ -316,6 +316,16 @@ func TestLoadErrors(t *testing.T) {
 			want:  []wantErr{{File: "a.yaml", Line: 5, Col: 15, Field: "metadata.externalId", Msg: "must be a string, got an integer"}},
 		},
 		{
+			name:  "empty required Patchworks string",
+			files: map[string]string{"a.yaml": doc(replace(pwDoc, "  timezone", `  timezone: ""`)...)},
+			want:  []wantErr{{File: "a.yaml", Line: 8, Col: 13, Field: "spec.timezone", Msg: "must not be empty"}},
+		},
+		{
+			name:  "empty nullable Patchworks string",
+			files: map[string]string{"a.yaml": with(pwDoc, "  certificate_id: ''", "  type: null")},
+			want:  []wantErr{{File: "a.yaml", Line: 12, Col: 19, Field: "spec.certificate_id", Msg: "write null"}},
+		},
+		{
 			name:  "connection pool must be an integer or null",
 			files: map[string]string{"a.yaml": with(pwDoc, "  connection_pool_id: abc")},
 			want:  []wantErr{{File: "a.yaml", Line: 12, Col: 23, Field: "spec.connection_pool_id", Msg: "must be an integer or null, got a string"}},

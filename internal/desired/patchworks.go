@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"slices"
 	"strconv"
 
 	"go.yaml.in/yaml/v4"
@@ -38,10 +39,18 @@ func (d *docState) patchworksSpec(at pair, p path) (map[string]any, *yaml.Node) 
 	d.require(f, p, at.k, patchworksRequired...)
 	spec := map[string]any{}
 	var keyAt *yaml.Node
-	setText := func(name string, t text, null bool) {
-		if null {
+	// Patchworks (Laravel) turns "" into null before validating, so an
+	// empty string fails a required field on the server and reads back as
+	// null from a nullable one, which would be drift forever.
+	setText := func(name string, pr pair, t text, null bool) {
+		switch {
+		case null:
 			spec[name] = nil
-		} else {
+		case t.s == "" && slices.Contains(patchworksRequired, name):
+			d.errorf(deref(pr.v), p.key(name), "must not be empty")
+		case t.s == "":
+			d.errorf(deref(pr.v), p.key(name), "an empty string is stored as null by Patchworks: write null")
+		default:
 			spec[name] = t.s
 		}
 	}
@@ -61,21 +70,21 @@ func (d *docState) patchworksSpec(at pair, p path) (map[string]any, *yaml.Node) 
 				spec[name] = t.s
 				keyAt = deref(pr.v)
 			}
-		case "timezone", "date_format", "type":
+		case "timezone", "date_format":
 			if t, _, ok := d.str(pr.v, fp, false); ok {
-				spec[name] = t.s
+				setText(name, pr, t, false)
 			}
-		case "session_id", "platform_app_key":
+		case "type", "session_id", "platform_app_key":
 			if t, null, ok := d.str(pr.v, fp, true); ok {
-				setText(name, t, null)
+				setText(name, pr, t, null)
 			}
 		case "authentication_implementation_id":
 			if t, _, ok := d.idString(pr.v, fp, false); ok {
-				spec[name] = t.s
+				setText(name, pr, t, false)
 			}
 		case "certificate_id":
 			if t, null, ok := d.idString(pr.v, fp, true); ok {
-				setText(name, t, null)
+				setText(name, pr, t, null)
 			}
 		case "rate_limit_unit":
 			if u, ok := d.enum(pr.v, fp, RateLimitUnits); ok {
