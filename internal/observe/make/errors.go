@@ -15,20 +15,8 @@ import (
 // otherwise. Only a 404 that is an API answer is KindNotFound, so a wrong
 // base URL behind an HTML error page never makes objects look deleted.
 func classify(op string, resp *transport.Response) error {
-	write := !strings.HasPrefix(op, http.MethodGet+" ") && !strings.HasPrefix(op, http.MethodHead+" ")
 	if resp.Status == 0 {
-		if resp.Canceled {
-			return fmt.Errorf("%s: %s: %w", platform, op, resp.Err)
-		}
-		msg := "no response"
-		if resp.Err != nil {
-			msg = resp.Err.Error()
-		}
-		if resp.Attempts > 1 {
-			msg += fmt.Sprintf(" (after %d attempts)", resp.Attempts)
-		}
-		return &observe.APIError{Platform: platform, Op: op, Kind: observe.KindTransient,
-			Message: msg, Ambiguous: write && resp.Sent}
+		return resp.NoResponse(platform, op)
 	}
 	if resp.Status >= 200 && resp.Status < 300 {
 		return nil
@@ -58,7 +46,7 @@ func classify(op string, resp *transport.Response) error {
 		e.Kind = observe.KindConflict
 	case s >= 500:
 		e.Kind = observe.KindTransient
-		e.Ambiguous = write
+		e.Ambiguous = transport.IsWrite(op)
 		if resp.Attempts > 1 {
 			e.Message = strings.TrimPrefix(e.Message+fmt.Sprintf("; gave up after %d attempts", resp.Attempts), "; ")
 		}

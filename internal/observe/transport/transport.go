@@ -190,6 +190,29 @@ type Response struct {
 
 // RetryAfter parses the response's Retry-After header (seconds or an HTTP
 // date); 0 when absent or unparsable.
+// NoResponse is the error for a request that got no HTTP answer: the
+// caller's own cancellation as such, anything else (refused, reset, timed
+// out) as a transient APIError, ambiguous when a write was sent.
+func (r *Response) NoResponse(platform, op string) error {
+	if r.Canceled {
+		return fmt.Errorf("%s: %s: %w", platform, op, r.Err)
+	}
+	msg := "no response"
+	if r.Err != nil {
+		msg = r.Err.Error()
+	}
+	if r.Attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", r.Attempts)
+	}
+	return &observe.APIError{Platform: platform, Op: op, Kind: observe.KindTransient,
+		Message: msg, Ambiguous: IsWrite(op) && r.Sent}
+}
+
+// IsWrite reports whether an op ("METHOD /path") may change server state.
+func IsWrite(op string) bool {
+	return !strings.HasPrefix(op, http.MethodGet+" ") && !strings.HasPrefix(op, http.MethodHead+" ")
+}
+
 func (r *Response) RetryAfter() time.Duration {
 	if r == nil || r.Header == nil {
 		return 0
