@@ -27,5 +27,10 @@ fmt:
 validate-manifests: build
 	SHOPIFY_API_TOKEN=example-token ACME_CLIENT_SECRET=example-secret $(BIN) validate --manifests manifests
 
+# The quick start: emulator + throwaway PostgreSQL + the daemon in report
+# mode on manifests/ (foreground; Ctrl-C stops everything). See demo/README.md.
+demo:
+	bash scripts/demo
+
 clean:
 	rm -rf bin .syncd
