@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/engine"
@@ -326,108 +326,43 @@ func waitReady(addr string, limit time.Duration) error {
 	return fmt.Errorf("daemon not ready after %s", limit)
 }
 
-// auditThroughput: events per second through the recorder, and the same
-// rows by raw COPY, both in transactions of 1,000.
+// auditThroughput runs internal/audit's own benchmarks (BenchmarkRecorder
+// and BenchmarkRawCopy, one transaction per batch of events) and reads
+// their events/s metrics.
 func auditThroughput(b *testing.B, rep *Report) error {
 	const sc = "audit throughput"
-	const n, batch = 50_000, 1000
-	ctx := context.Background()
-	events := make([]syncd.Event, n)
-	base := time.Now().UTC()
-	for i := range events {
-		events[i] = syncd.Event{
-			ID: fmt.Sprintf("bench-%08d", i), OccurredAt: base.Add(time.Duration(i) * time.Microsecond),
-			RunID: "run-bench", Type: syncd.EventChangeApplied, Kind: syncd.MakeConnection,
-			Name: MakeName(i), RemoteID: fmt.Sprintf("app-%d", i), Action: "update",
-			Changes: []syncd.FieldChange{{Path: "/label", Before: "old", After: "new"}, {Path: "/common/clientSecret", Sensitive: true}},
-			Outcome: "applied", ManifestRevision: "0123456789abcdef", Mode: syncd.ModeApply, Actor: "bench",
-		}
-	}
-
-	store, err := audit.Open(ctx, pgtest.Database(b), audit.Options{SpoolDir: b.TempDir(), BatchSize: batch})
+	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
-	start := time.Now()
-	for i := 0; i < n; i += batch {
-		if err := store.Record(ctx, events[i:min(i+batch, n)]...); err != nil {
-			return err
-		}
-	}
-	recRate := float64(n) / time.Since(start).Seconds()
-	if store.SpoolDepth() != 0 {
-		return fmt.Errorf("the recorder spooled during the benchmark")
-	}
-
-	// One event per Record call, as the executor records: for context.
-	const single = 2000
-	start = time.Now()
-	for i := range single {
-		ev := events[i]
-		ev.ID = "single-" + ev.ID
-		if err := store.Record(ctx, ev); err != nil {
-			return err
-		}
-	}
-	singleRate := float64(single) / time.Since(start).Seconds()
-
-	copyRate, err := rawCopy(ctx, b, events, batch)
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^(BenchmarkRecorder|BenchmarkRawCopy)$", "-benchtime", "3s", "./internal/audit")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return err
+		return fmt.Errorf("go test -bench ./internal/audit: %v: %s", err, out)
 	}
-	rep.AtLeast(sc, "recorder (Record of 1,000)", recRate, "events/s", 20_000, fmt.Sprintf("%d events, hash-chained, idempotency-checked", n))
-	rep.Info(sc, "raw COPY (1,000 per tx)", copyRate, "events/s", "same rows and columns, precomputed, no checks")
-	rep.AtLeast(sc, "recorder / raw COPY", recRate/copyRate, "", 0.5, "")
-	rep.Info(sc, "recorder (one event per call)", singleRate, "events/s", "one transaction per event, as the executor records")
+	rates := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		for i := 1; i < len(fields); i++ {
+			if fields[i] == "events/s" && strings.HasPrefix(fields[0], "Benchmark") {
+				name, _, _ := strings.Cut(fields[0], "-")
+				v, err := strconv.ParseFloat(fields[i-1], 64)
+				if err != nil {
+					return fmt.Errorf("%s: %q is not a number", name, fields[i-1])
+				}
+				rates[name] = v
+			}
+		}
+	}
+	rec, raw := rates["BenchmarkRecorder"], rates["BenchmarkRawCopy"]
+	if rec == 0 || raw == 0 {
+		return fmt.Errorf("no events/s metrics in the audit benchmarks' output: %s", out)
+	}
+	rep.AtLeast(sc, "recorder (BenchmarkRecorder)", rec, "events/s", 20_000, "Record: hash-chained, idempotency keys, one transaction per batch")
+	rep.Info(sc, "raw COPY (BenchmarkRawCopy)", raw, "events/s", "the same rows by CopyFrom, one transaction per batch")
+	rep.AtLeast(sc, "recorder / raw COPY", rec/raw, "", 0.5, "")
 	return nil
-}
-
-func rawCopy(ctx context.Context, b *testing.B, events []syncd.Event, batch int) (float64, error) {
-	db := pgtest.Database(b)
-	st, err := audit.Open(ctx, db, audit.Options{SpoolDir: b.TempDir()})
-	if err != nil {
-		return 0, err
-	}
-	err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
-		return 0, err
-	}
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(ctx)
-	cols := []string{"occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
-		"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
-		"event_key", "seq", "prev_hash", "row_hash"}
-	changes := []byte(`[{"path":"/label","before":"old","after":"new"},{"path":"/common/clientSecret","before":null,"after":null,"sensitive":true}]`)
-	rows := make([][]any, len(events))
-	hash := strings.Repeat("ab", 32)
-	for i, ev := range events {
-		rows[i] = []any{ev.OccurredAt, ev.RunID, string(ev.Type), string(ev.Kind), ev.Name, ev.RemoteID,
-			ev.Action, changes, ev.Outcome, nil, ev.ManifestRevision, string(ev.Mode), ev.Actor,
-			ev.ID, int64(i + 1), hash, hash}
-	}
-	start := time.Now()
-	for i := 0; i < len(rows); i += batch {
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, cols, pgx.CopyFromRows(rows[i:min(i+batch, len(rows))])); err != nil {
-			tx.Rollback(ctx)
-			return 0, err
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return 0, err
-		}
-	}
-	return float64(len(rows)) / time.Since(start).Seconds(), nil
 }
 
 // syncdBinary is SYNCD_BIN when set (make bench builds it), else a fresh build.

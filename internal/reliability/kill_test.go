@@ -90,10 +90,8 @@ type stackEnv struct {
 }
 
 func (s stackEnv) command(args ...string) *exec.Cmd {
-	full := append(args[:1:1], "--manifests", s.dir)
-	full = append(full, args[1:]...)
-	cmd := exec.Command(s.bin, full...)
-	cmd.Env = append(cleanEnv(),
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = append(cleanEnv(), "SYNCD_MANIFESTS="+s.dir,
 		"SYNCD_MAKE_URL="+s.url+"/api/v2", "SYNCD_MAKE_TOKEN="+emulator.DefaultMakeToken,
 		"SYNCD_PATCHWORKS_URL="+s.url, "SYNCD_PATCHWORKS_TOKEN="+emulator.DefaultPatchworksToken,
 		"SYNCD_DATABASE_URL="+s.db, "SYNCD_SPOOL_DIR="+filepath.Join(s.spool),
