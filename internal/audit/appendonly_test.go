@@ -8,12 +8,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
 func TestAuditEventsAppendOnly(t *testing.T) {
-	dsn := pgtest.Database(t)
+	dsn := migratedDB(t)
 	s := openStore(t, dsn, audit.Options{})
 	ctx := context.Background()
 	if err := s.Record(ctx, syncd.Event{Type: syncd.EventRunStarted, RunID: "r1"}); err != nil {

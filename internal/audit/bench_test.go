@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -46,7 +45,7 @@ func benchEvents(iter int) []syncd.Event {
 // of 1000: validation, canonical JSON, the hash chain, the duplicate check
 // and COPY, one transaction per batch.
 func BenchmarkRecorder(b *testing.B) {
-	s := openStore(b, pgtest.Database(b), audit.Options{})
+	s := openStore(b, migratedDB(b), audit.Options{})
 	ctx := context.Background()
 	batches := make([][]syncd.Event, 0, 64)
 	iter := 0
@@ -76,7 +75,7 @@ func BenchmarkRecorder(b *testing.B) {
 // table (hashes precomputed as constants), the floor Record is compared
 // with.
 func BenchmarkRawCopy(b *testing.B) {
-	dsn := pgtest.Database(b)
+	dsn := migratedDB(b)
 	if err := audit.MigrateURL(context.Background(), dsn); err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -81,7 +80,7 @@ func TestDriftLifecycle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
 			start := clk.Now()
-			s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+			s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 			ctx := context.Background()
 			for i, st := range tt.steps {
 				clk.Advance(time.Minute)
@@ -149,7 +148,7 @@ func TestDriftLifecycle(t *testing.T) {
 // another goes on, and keys that were not scanned.
 func TestDriftFieldLifecycle(t *testing.T) {
 	clk := newClock()
-	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 	ctx := context.Background()
 	t0 := clk.Now()
 	two := audit.DriftObservation{RemoteID: "r", Fields: []syncd.FieldChange{

@@ -76,3 +76,10 @@ func mustExec(t testing.TB, conn *pgx.Conn, sql string, args ...any) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// migratedDB is a fresh database with the migrations applied, cloned from
+// a template migrated once per test process.
+func migratedDB(t testing.TB) string {
+	t.Helper()
+	return pgtest.DatabaseFrom(t, "audit-migrated", audit.MigrateURL)
+}

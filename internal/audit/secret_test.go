@@ -18,7 +18,7 @@ import (
 // the database and the spool and looks for the secret.
 func TestNoSecretInDatabase(t *testing.T) {
 	const secret = "s3cr3t-Value-7f1d"
-	dsn := pgtest.Database(t)
+	dsn := migratedDB(t)
 	spool := t.TempDir()
 	s := openStore(t, dsn, audit.Options{SpoolDir: spool})
 	ctx := context.Background()

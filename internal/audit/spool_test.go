@@ -65,9 +65,10 @@ func TestOutage(t *testing.T) {
 		{name: "same store"},
 		{name: "reopened from the spool", reopen: true},
 	}
+	// One private cluster serves both cases: each leaves it running.
+	cluster := pgtest.StartCluster(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cluster := pgtest.StartCluster(t)
 			dsn := pgtest.CreateDatabase(t, cluster.URL())
 			spoolDir := t.TempDir()
 			opts := audit.Options{SpoolDir: spoolDir, BatchSize: 7}
@@ -127,7 +128,7 @@ func TestOutage(t *testing.T) {
 // after a crash between commit and truncation would) and a batch that
 // repeats an event within itself.
 func TestReplayIsIdempotent(t *testing.T) {
-	s := openStore(t, pgtest.Database(t), audit.Options{})
+	s := openStore(t, migratedDB(t), audit.Options{})
 	ctx := context.Background()
 	evs := sampleEvents("r", 6)
 	for _, batch := range [][]syncd.Event{evs[:4], evs[2:], append(evs[:1:1], evs[0])} {
@@ -143,7 +144,7 @@ func TestReplayIsIdempotent(t *testing.T) {
 // TestSpoolSurvivesTornWrite simulates a crash in the middle of an append:
 // the half-written line is cut off, and what was complete is written.
 func TestSpoolSurvivesTornWrite(t *testing.T) {
-	dsn := pgtest.Database(t)
+	dsn := migratedDB(t)
 	dir := t.TempDir()
 	// A store on an address where nothing listens spools everything.
 	down, err := audit.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
@@ -175,7 +176,7 @@ func TestSpoolSurvivesTornWrite(t *testing.T) {
 
 func TestSpoolDirIsExclusive(t *testing.T) {
 	dir := t.TempDir()
-	dsn := pgtest.Database(t)
+	dsn := migratedDB(t)
 	openStore(t, dsn, audit.Options{SpoolDir: dir})
 	if s, err := audit.Open(context.Background(), dsn, audit.Options{SpoolDir: dir, Logger: quietLogger()}); err == nil {
 		s.Close()
@@ -184,7 +185,7 @@ func TestSpoolDirIsExclusive(t *testing.T) {
 }
 
 func TestRecordRejectsUnknownType(t *testing.T) {
-	s := openStore(t, pgtest.Database(t), audit.Options{})
+	s := openStore(t, migratedDB(t), audit.Options{})
 	if err := s.Record(context.Background(), syncd.Event{Type: "made_up"}); err == nil {
 		t.Fatal("recorded an event of an unknown type")
 	}

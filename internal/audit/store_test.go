@@ -11,12 +11,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
 func TestInventory(t *testing.T) {
-	s := openStore(t, pgtest.Database(t), audit.Options{})
+	s := openStore(t, migratedDB(t), audit.Options{})
 	ctx := context.Background()
 	h := syncd.NewHasher([]byte("k"))
 	a := syncd.Binding{Key: keyA, RemoteID: "conn-a", Hashes: map[string]string{"/common/token": h.Hash("x")}}
@@ -44,7 +43,7 @@ func TestInventory(t *testing.T) {
 
 func TestIntents(t *testing.T) {
 	clk := newClock()
-	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 	ctx := context.Background()
 	var ids []int64
 	for _, k := range []syncd.Key{keyA, keyB, {Kind: syncd.MakeConnection, Name: "c"}} {
@@ -75,7 +74,7 @@ func TestIntents(t *testing.T) {
 
 func TestRuns(t *testing.T) {
 	clk := newClock()
-	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 	ctx := context.Background()
 	start := clk.Now()
 	if err := s.StartRun(ctx, audit.Run{ID: "r1", Trigger: "schedule", Mode: "apply", StartedAt: start, Actor: "daemon"}); err != nil {
@@ -99,7 +98,7 @@ func TestRuns(t *testing.T) {
 
 func TestEventsFilter(t *testing.T) {
 	clk := newClock()
-	s := openStore(t, pgtest.Database(t), audit.Options{Now: clk.Now})
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 	ctx := context.Background()
 	t0 := clk.Now()
 	evs := []syncd.Event{

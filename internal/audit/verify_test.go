@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -84,7 +83,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dsn := pgtest.Database(t)
+			dsn := migratedDB(t)
 			s := openStore(t, dsn, audit.Options{})
 			ctx := context.Background()
 			if err := s.Record(ctx, sampleEvents("run", 5)...); err != nil {
@@ -117,7 +116,7 @@ func TestVerify(t *testing.T) {
 // they arrive (NUL, invalid UTF-8, Go ints and structs, big and small
 // numbers) still verify.
 func TestVerifyOddValues(t *testing.T) {
-	s := openStore(t, pgtest.Database(t), audit.Options{})
+	s := openStore(t, migratedDB(t), audit.Options{})
 	ctx := context.Background()
 	type custom struct {
 		Z int    `json:"z"`

@@ -94,3 +94,27 @@ func TestWithDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestDatabaseFrom(t *testing.T) {
+	setups := 0
+	setup := func(ctx context.Context, dsn string) error {
+		setups++
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "create table seeded (x int); insert into seeded values (7)")
+		return err
+	}
+	a := DatabaseFrom(t, "seeded", setup)
+	b := DatabaseFrom(t, "seeded", setup)
+	if a == b || setups != 1 {
+		t.Fatalf("urls %s %s, %d setups; want two databases from one setup", a, b, setups)
+	}
+	for _, u := range []string{a, b} {
+		if got := query(t, u, "select x from seeded"); got != 7 {
+			t.Errorf("%s: seeded x = %d", u, got)
+		}
+	}
+}
