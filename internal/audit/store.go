@@ -267,8 +267,9 @@ func (s *Store) unavailable(op string, err error) error {
 	return fmt.Errorf("audit: %s: %w", op, err)
 }
 
-// isUnavailable tells a database that cannot be used now (connection
-// failures, shutdown, missing schema) from a request it will always refuse.
+// isUnavailable tells a database that cannot be used now (refused or lost
+// connections, shutdown, resource limits, missing schema) from one that
+// answered. Errors that are not a server's answer count as unavailability.
 func isUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -277,27 +278,26 @@ func isUnavailable(err error) bool {
 		return true
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code[:2] {
-		case "08", "53", "57", "58", "40", "55", "XX":
-			return true
-		case "42": // undefined table or column: not migrated yet
-			return pgErr.Code == "42P01" || pgErr.Code == "42703"
-		}
-		return false
+	if !errors.As(err, &pgErr) {
+		return true
 	}
-	// Anything that is not a server's verdict on the data (refused or lost
-	// connections, a closed pool, a timeout) means the database cannot be
-	// used now: the event is spooled rather than lost.
-	return true
+	switch pgErr.Code[:2] {
+	case "08", "53", "57", "58", "40", "55", "XX":
+		return true
+	}
+	// Undefined table or column: not migrated yet.
+	return pgErr.Code == "42P01" || pgErr.Code == "42703"
 }
 
-// isPermanent reports a server's verdict on the data itself: writing the
-// same rows again would fail again.
+// isPermanent reports the server's verdict on the rows themselves (a data
+// exception or a violated constraint): writing the same rows again would
+// fail again. Anything else — a lost connection, but also a missing
+// privilege — is worth retrying from the spool once someone fixes it.
 func isPermanent(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
 	}
-	return !isUnavailable(err)
+	class := pgErr.Code[:2]
+	return class == "22" || class == "23"
 }
