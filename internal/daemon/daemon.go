@@ -222,6 +222,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.opts.Listen != "" {
 		ln, err := net.Listen("tcp", d.opts.Listen)
 		if err != nil {
+			w.Close()
 			return fmt.Errorf("listen %s: %w", d.opts.Listen, err)
 		}
 		srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
@@ -280,6 +281,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
+			// select picks at random among ready cases: a trigger queued
+			// during the last step must not start a new one after shutdown
+			// began.
+			if ctx.Err() != nil {
+				break
+			}
 			if t := d.take(); t != nil {
 				d.step(ctx, *t)
 			}
