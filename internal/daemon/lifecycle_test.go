@@ -27,8 +27,15 @@ func TestShutdownMidApplyPersistsEveryEvent(t *testing.T) {
 	waitFor(t, "the apply to be in flight", func() bool {
 		return count(t, db, `select count(*) from audit_events where event_type = 'change_planned' and outcome = 'pending'`) > 0
 	})
+	// A trigger queued during the step in flight is not started once
+	// shutdown has begun.
+	d.sighup()
+	waitFor(t, "the reload to be taken", func() bool { return len(d.reload) == 0 })
 	if err := d.stop(); err != nil {
 		t.Fatalf("Run returned %v, want nil", err)
+	}
+	if n := count(t, db, `select count(*) from runs where trigger = 'signal'`); n != 0 {
+		t.Errorf("%d runs started after shutdown began", n)
 	}
 	if n := env.Store.SpoolDepth(); n != 0 {
 		t.Errorf("%d events left in the spool after Run returned", n)
