@@ -291,6 +291,14 @@ func TestLoadErrors(t *testing.T) {
 			want:  []wantErr{{File: "a.yaml", Line: 10, Col: 19, Field: "spec.common.clientSecret", Msg: `invalid environment variable name "1-A"`}},
 		},
 		{
+			name:  "empty references",
+			files: map[string]string{"a.yaml": with(makeDoc, "  common:", "    a: ${env:}", "    b: ${file:}")},
+			want: []wantErr{
+				{File: "a.yaml", Line: 10, Col: 8, Field: "spec.common.a", Msg: `invalid environment variable name ""`},
+				{File: "a.yaml", Line: 11, Col: 8, Field: "spec.common.b", Msg: "empty path in ${file:} reference"},
+			},
+		},
+		{
 			name:  "missing file reference",
 			files: map[string]string{"a.yaml": with(pwDoc, "  variables:", "    - key: token", "      value: ${file:secrets/token}")},
 			want:  []wantErr{{File: "a.yaml", Line: 14, Col: 14, Field: "spec.variables[0].value", Msg: "cannot read secret file"}},

@@ -321,3 +321,17 @@ func TestLoadAliasBomb(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadProcessEnvironment: without Options.Getenv the process
+// environment resolves ${env:} references.
+func TestLoadProcessEnvironment(t *testing.T) {
+	t.Setenv("SYNCD_DESIRED_TEST_SECRET", "from-process")
+	dir := writeTree(t, map[string]string{"a.yaml": with(makeDoc, "  common: {password: '${env:SYNCD_DESIRED_TEST_SECRET}'}")})
+	set, err := Load(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := set.Resources[0].Spec["common"].(map[string]any)["password"]; got != "from-process" {
+		t.Errorf("password = %q", got)
+	}
+}
