@@ -14,7 +14,7 @@ import (
 
 // manifestsFlag is the manifests directory, shared by every command that loads them.
 type manifestsFlag struct {
-	Manifests string `name:"manifests" env:"SYNCD_MANIFESTS" default:"manifests" type:"path" help:"Manifests directory."`
+	Manifests string `name:"manifests" env:"SYNCD_MANIFESTS" default:"manifests" help:"Manifests directory."`
 }
 
 // platformFlags configure the platform clients. Tokens are read from the

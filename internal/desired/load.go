@@ -157,15 +157,27 @@ func pathErrText(err error) string {
 }
 
 // readFile reads a file and records it in Files.
-func (l *loader) readFile(p string) ([]byte, error) {
+func (l *loader) readFile(p string) ([]byte, error) { return l.read(p, false) }
+
+// readSecretFile reads a ${file:} secret. Its digest is not a hash of the
+// content: a plain hash of a short secret could be brute-forced from a
+// published plan file. A change to it still shows in the resources'
+// keyed DesiredHash.
+func (l *loader) readSecretFile(p string) ([]byte, error) { return l.read(p, true) }
+
+func (l *loader) read(p string, secret bool) ([]byte, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
 	shown := display(p)
 	if _, ok := l.files[shown]; !ok {
-		sum := sha256.Sum256(data)
-		l.files[shown] = File{Path: shown, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+		digest := "secret"
+		if !secret {
+			sum := sha256.Sum256(data)
+			digest = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		l.files[shown] = File{Path: shown, Digest: digest}
 		rel, rerr := filepath.Rel(l.root, p)
 		if rerr != nil {
 			rel = p

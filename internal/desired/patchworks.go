@@ -5,13 +5,13 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // RateLimitUnits are the accepted values of a Patchworks connector's
-// rate_limit_unit. ASSUMED (API-NOTES): the vendor's docs mark the field as
-// an enum without listing its values; the emulator uses this same list, so
-// changing it here changes both.
-var RateLimitUnits = []string{"second", "minute", "hour", "day"}
+// rate_limit_unit (see syncd.RateLimitUnits: assumed).
+var RateLimitUnits = syncd.RateLimitUnits
 
 // patchworksFields are the connector fields a manifest may set, in the
 // order import writes them.

@@ -56,7 +56,7 @@ func (d *docState) resolve(n *yaml.Node, p path, s string) (text, bool, bool) {
 		if !filepath.IsAbs(fp) {
 			fp = filepath.Join(d.dir, fp)
 		}
-		data, err := d.l.readFile(fp)
+		data, err := d.l.readSecretFile(fp)
 		if err != nil {
 			d.errorf(n, p, "cannot read secret file %s: %s", display(fp), pathErrText(err))
 			return text{}, false, false

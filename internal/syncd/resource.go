@@ -160,3 +160,10 @@ type Binding struct {
 	// applied there. Used for write-only secrets, which read back as null.
 	Hashes map[string]string
 }
+
+// RateLimitUnits are the values of a Patchworks connector's rate_limit_unit.
+// ASSUMED (API-NOTES): the vendor's docs mark the field as an enum without
+// listing its values. The loader and the client use this list; the emulator
+// keeps its own copy on purpose (it checks the wire format independently),
+// so a change here must be made there too.
+var RateLimitUnits = []string{"second", "minute", "hour", "day"}

@@ -26,11 +26,6 @@ const platform = "patchworks"
 // is a guess that a 429 with Retry-After corrects (API-NOTES: assumed).
 const DefaultRequestsPerMinute = 600
 
-// RateLimitUnits are the accepted rate_limit_unit values. ASSUMED: the
-// docs show an enum without its values (API-NOTES); the emulator keeps the
-// same list (emulator.RateLimitUnits).
-var RateLimitUnits = []string{"second", "minute", "hour", "day"}
-
 // MaxPerPage is the largest page the API serves.
 const MaxPerPage = 100
 
