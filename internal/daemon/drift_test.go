@@ -132,6 +132,7 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 				}
 			}
 			noSecrets(t, "daemon log", d.logs.String())
+			noOverlappingRuns(t, db)
 		})
 	}
 }

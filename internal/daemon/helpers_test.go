@@ -264,3 +264,13 @@ func noSecrets(t *testing.T, where, s string, secrets ...string) {
 		}
 	}
 }
+
+// noOverlappingRuns fails when two runs of this database were in progress
+// at the same time.
+func noOverlappingRuns(t *testing.T, db *pgxpool.Pool) {
+	t.Helper()
+	if n := count(t, db, `select count(*) from runs a join runs b on a.id < b.id and a.actor = b.actor
+		where a.started_at < coalesce(b.finished_at, 'infinity') and b.started_at < coalesce(a.finished_at, 'infinity')`); n != 0 {
+		t.Errorf("%d pairs of runs overlapped", n)
+	}
+}

@@ -1,10 +1,16 @@
 package daemon_test
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
@@ -125,6 +131,85 @@ func TestScheduleValidation(t *testing.T) {
 			}
 			if err != nil && !strings.Contains(err.Error(), "schedule") {
 				t.Errorf("error %q does not say it is about the schedule", err)
+			}
+		})
+	}
+}
+
+// Triggers that arrive while a reconcile runs coalesce into one more
+// reconcile, never a backlog, and reconciles never overlap.
+func TestTriggersDuringARunCoalesce(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "patchworks/shop.yaml", testenv.PatchworksDoc("shop", "Shop"))
+	db := pool(t, env)
+	quiet := 50 * time.Millisecond
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeReport})
+	d.waitReady(t)
+
+	// Every platform request now takes a second: the run below is still
+	// in flight when the other triggers arrive.
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.Latency = time.Second })
+	d.sighup()
+	waitFor(t, "the first signal run to start", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'signal'`) == 1
+	})
+	for range 5 {
+		d.sighup()
+	}
+	env.Write(t, "patchworks/shop.yaml", strings.Replace(testenv.PatchworksDoc("shop", "Shop"), "Europe/London", "Europe/Paris", 1))
+	env.Write(t, "patchworks/erp.yaml", testenv.PatchworksDoc("erp", "ERP"))
+	waitFor(t, "a second signal run to finish", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'signal' and finished_at is not null`) == 2
+	})
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.Latency = 0 })
+	time.Sleep(10 * quiet) // room for a wrongly queued extra run to show
+	waitFor(t, "every run to finish", func() bool {
+		return count(t, db, `select count(*) from runs where finished_at is null`) == 0
+	})
+	if n := count(t, db, `select count(*) from runs where trigger <> 'startup'`); n != 2 {
+		t.Errorf("%d runs after the triggers, want 2 (the one in flight and one merged)", n)
+	}
+	// The merged run covered the watched edits: both files were planned.
+	got := events(t, db, `e.event_type = 'change_planned' and e.run_id = (
+		select id from runs where trigger = 'signal' order by started_at desc limit 1)`)
+	var names []string
+	for _, e := range got {
+		names = append(names, e.Action+" "+e.Name)
+	}
+	if diff := cmp.Diff([]string{"create erp", "create shop"}, names, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("changes planned by the merged run (-want +got):\n%s", diff)
+	}
+	noOverlappingRuns(t, db)
+}
+
+// Run reports a bad start (an address in use, a missing manifests
+// directory) as an error instead of running without it.
+func TestRunStartErrors(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	tests := []struct {
+		name    string
+		opts    daemon.Options
+		wantErr string
+	}{
+		{name: "address in use", opts: daemon.Options{ManifestsDir: t.TempDir(), Listen: taken.Addr().String()}, wantErr: "listen"},
+		{name: "no manifests directory", opts: daemon.Options{ManifestsDir: filepath.Join(t.TempDir(), "missing")}, wantErr: "missing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Mode = syncd.ModeReport
+			d, err := daemon.New(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			err = d.Run(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Run returned %v, want an error about %q", err, tc.wantErr)
 			}
 		})
 	}

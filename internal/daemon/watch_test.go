@@ -57,13 +57,14 @@ func TestWatchEditPlansOnlyTheEditedResource(t *testing.T) {
 		content  string
 		kind     syncd.Kind
 		resource string
+		action   string
 		field    string
 		check    func(t *testing.T, c emulator.Counts)
 	}{
 		{
 			name: "patchworks connector", file: "patchworks/shop.yaml",
 			content: strings.Replace(testenv.PatchworksDoc("shop", "Shop"), "Europe/London", "Europe/Paris", 1),
-			kind:    syncd.PatchworksConnector, resource: "shop", field: "/timezone",
+			kind:    syncd.PatchworksConnector, resource: "shop", action: "update", field: "/timezone",
 			check: func(t *testing.T, c emulator.Counts) {
 				if c.Make.Total != 0 {
 					t.Errorf("editing a Patchworks manifest made %d Make requests: %v", c.Make.Total, c.Make.ByRoute)
@@ -79,7 +80,7 @@ func TestWatchEditPlansOnlyTheEditedResource(t *testing.T) {
 		{
 			name: "make connection", file: "make/alpha.yaml",
 			content: strings.Replace(testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"), "clientId: id-alpha", "clientId: id-alpha-2", 1),
-			kind:    syncd.MakeConnection, resource: "alpha", field: "/common/clientId",
+			kind:    syncd.MakeConnection, resource: "alpha", action: "update", field: "/common/clientId",
 			check: func(t *testing.T, c emulator.Counts) {
 				if c.Patchworks.Total != 0 {
 					t.Errorf("editing a Make manifest made %d Patchworks requests: %v", c.Patchworks.Total, c.Patchworks.ByRoute)
@@ -99,6 +100,16 @@ func TestWatchEditPlansOnlyTheEditedResource(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "new manifest in a new directory", file: "patchworks/eu/new/crm.yaml",
+			content: testenv.PatchworksDoc("crm", "CRM"),
+			kind:    syncd.PatchworksConnector, resource: "crm", action: "create",
+			check: func(t *testing.T, c emulator.Counts) {
+				if c.Make.Total != 0 {
+					t.Errorf("a new Patchworks manifest made %d Make requests: %v", c.Make.Total, c.Make.ByRoute)
+				}
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +125,7 @@ func TestWatchEditPlansOnlyTheEditedResource(t *testing.T) {
 			})
 			got := events(t, db, `r.trigger = 'watch' and e.resource_name is not null and e.run_id = (
 				select id from runs where trigger = 'watch' order by started_at desc limit 1)`)
-			want := []event{{Type: "change_planned", Kind: string(tc.kind), Name: tc.resource, Action: "update",
+			want := []event{{Type: "change_planned", Kind: string(tc.kind), Name: tc.resource, Action: tc.action,
 				Outcome: "report_only", Mode: "report", Trigger: "watch"}}
 			// drift_* rows are about the live objects, not the edit: the
 			// manifest moved away from a live object that did not.
@@ -128,12 +139,12 @@ func TestWatchEditPlansOnlyTheEditedResource(t *testing.T) {
 				t.Errorf("planned changes of the watch run (-want +got):\n%s", diff)
 			}
 			var fields string
-			if err := db.QueryRow(t.Context(), `select e.changes::text from audit_events e join runs r on r.id = e.run_id
+			if err := db.QueryRow(t.Context(), `select coalesce(e.changes::text, '') from audit_events e join runs r on r.id = e.run_id
 				where r.trigger = 'watch' and e.event_type = 'change_planned' and e.resource_name = $1
 				order by e.id desc limit 1`, tc.resource).Scan(&fields); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(fields, tc.field) {
+			if tc.field != "" && !strings.Contains(fields, tc.field) {
 				t.Errorf("change_planned changes %s do not name %s", fields, tc.field)
 			}
 			if n := count(t, db, `select count(*) from runs`) - before; n != 1 {
