@@ -27,6 +27,23 @@ fmt:
 validate-manifests: build
 	SHOPIFY_API_TOKEN=example-token ACME_CLIENT_SECRET=example-secret $(BIN) validate --manifests manifests
 
+# Benchmarks: one table with every figure of issue #8, its target and
+# pass/fail, also written to bench/results.json, bench/RESULTS.md and the
+# "## Benchmarks" section of README.md. Needs PostgreSQL like make test.
+bench: build
+	SYNCD_BIN=$(abspath $(BIN)) SYNCD_BENCH_README=1 $(WITH_PG) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkSyncd$$' -benchtime 1x -timeout 20m ./internal/bench
+
+# Reliability: the long forms of the tests make test runs short (fault
+# matrix over 500 objects, 20 kill -9 trials, a 60 s PostgreSQL outage, a
+# 10 minute soak), then every fuzz target for 20 s each.
+FUZZTIME ?= 20s
+reliability: build
+	SYNCD_BIN=$(abspath $(BIN)) SYNCD_RELIABILITY=long $(WITH_PG) $(GO) test -count=1 -v -timeout 40m ./internal/reliability
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/desired
+	$(GO) test -run '^$$' -fuzz '^FuzzReadPlanFile$$' -fuzztime $(FUZZTIME) ./internal/planner
+	$(GO) test -run '^$$' -fuzz '^FuzzSectionJSONC$$' -fuzztime $(FUZZTIME) ./internal/reliability
+	$(GO) test -run '^$$' -fuzz '^FuzzSectionFile$$' -fuzztime $(FUZZTIME) ./internal/reliability
+
 # The quick start: emulator + throwaway PostgreSQL + the daemon in report
 # mode on manifests/ (foreground; Ctrl-C stops everything). See demo/README.md.
 demo:
