@@ -145,10 +145,10 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	if err := r.recordDrift(ctx, run, req, pr.Plan); err != nil {
 		return err
 	}
-	execute := apply && pr.Plan.HasChanges()
-	if execute && req.Saved != nil {
-		res.Refused = req.Saved.restrict(pr.Plan, r.Engine.Hasher)
+	if apply && req.Saved != nil {
+		res.Refused = req.Saved.restrict(pr.Plan)
 	}
+	execute := apply && pr.Plan.HasChanges()
 	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
 		execute = false
 	}

@@ -19,7 +19,7 @@ type SavedPlan struct {
 
 // restrict blocks every change of current that the saved plan does not
 // cover or that went stale, and returns the refused resources with why.
-func (s *SavedPlan) restrict(current *planner.Plan, _ syncd.Hasher) []string {
+func (s *SavedPlan) restrict(current *planner.Plan) []string {
 	saved := map[syncd.Key]planner.Change{}
 	for _, c := range s.Plan.Changes {
 		saved[c.Key] = c
