@@ -147,6 +147,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	}
 	if apply && req.Saved != nil {
 		res.Refused = req.Saved.restrict(pr.Plan)
+		pr.Plan.Summary = planner.Summarize(pr.Plan.Changes)
 	}
 	execute := apply && pr.Plan.HasChanges()
 	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
