@@ -182,6 +182,11 @@ func New(opts Options) (*Daemon, error) {
 	d.status.Mode = opts.Mode
 	d.leader = &leader{dsn: opts.DatabaseURL, interval: opts.LeaderInterval, log: log, onChange: func(v bool) {
 		d.metrics.leader.Set(b2f(v))
+		if v && opts.Mode == syncd.ModeApply {
+			// A replica taking over converges now rather than at the next
+			// schedule; at start this merges into the startup reconcile.
+			d.enqueue(trigger{reason: "leader", full: true})
+		}
 	}}
 	return d, nil
 }
@@ -240,6 +245,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if d.opts.DatabaseURL != "" {
+		// One attempt before the first reconcile, so that a replica that
+		// can lead applies in its startup run instead of reporting.
+		d.leader.attempt(bg)
 		wg.Go(func() { d.leader.run(bg) })
 	}
 	changes := make(chan watch.Change)
