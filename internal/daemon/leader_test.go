@@ -97,14 +97,46 @@ func TestTwoReplicasOneApplier(t *testing.T) {
 		t.Errorf("%d objects on the platforms, want 2 (created once)", got)
 	}
 
-	// The leader goes away; the other takes over and applies.
+	// The leader goes away; the other takes over and converges at once,
+	// reverting a change made meanwhile without waiting for a trigger.
 	if err := a.stop(); err != nil {
 		t.Fatalf("replica a: %v", err)
 	}
+	shop := remoteID(t, db, syncd.PatchworksConnector, "shop")
+	if err := env.Emu.EditConnector(connectorID(t, shop), map[string]any{"timezone": "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "replica b to take over", func() bool { return b.status(t).Leader })
-	b.sighup()
-	waitFor(t, "replica b's second signal run", func() bool { return signalRuns("replica-b") == 2 })
-	if n := count(t, db, `select count(*) from runs where trigger = 'signal' and actor = 'replica-b' and mode = 'apply'`); n != 1 {
-		t.Errorf("replica b made %d apply runs after taking over, want 1", n)
+	waitFor(t, "replica b's takeover run", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'leader' and actor = 'replica-b' and finished_at is not null`) == 1
+	})
+	if n := count(t, db, `select count(*) from runs where trigger = 'leader' and actor = 'replica-b' and mode = 'apply'`); n != 1 {
+		t.Errorf("replica b's takeover run is not an apply run")
+	}
+	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and actor = 'replica-b' and resource_name = 'shop'`); n != 1 {
+		t.Errorf("replica b applied %d changes to shop after taking over, want 1", n)
+	}
+	noOverlappingRuns(t, db)
+}
+
+// A single replica in apply mode with leader election converges in its
+// very first reconcile: it does not report first and wait for the next
+// trigger because the lock was not taken yet.
+func TestSingleReplicaAppliesAtStartup(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "make/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"))
+	env.Write(t, "patchworks/shop.yaml", testenv.PatchworksDoc("shop", "Shop"))
+	db := pool(t, env)
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeApply, DatabaseURL: env.DB, LeaderInterval: time.Hour})
+	d.waitReady(t)
+	var mode string
+	if err := db.QueryRow(t.Context(), `select mode from runs where trigger = 'startup'`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != string(syncd.ModeApply) {
+		t.Errorf("startup run in mode %q, want apply", mode)
+	}
+	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and action = 'create'`); n != 2 {
+		t.Errorf("%d creates applied at startup, want 2", n)
 	}
 }
