@@ -4,7 +4,10 @@
 -- back is detected by `syncd audit verify`.
 
 CREATE TABLE audit_events (
-    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- id is the row's position in the hash chain, assigned by the writer
+    -- under the chain lock: 1, 2, 3, ... with no gaps, so that a removed
+    -- row shows as a missing id.
+    id                bigint PRIMARY KEY,
     occurred_at       timestamptz NOT NULL,
     run_id            text,
     event_type        text NOT NULL,
@@ -21,13 +24,9 @@ CREATE TABLE audit_events (
     -- event_key is the producer's idempotency key: a replayed event is
     -- written once.
     event_key         text NOT NULL,
-    -- seq is the row's position in the hash chain: 1, 2, 3, ... with no
-    -- gaps, so that a removed row shows as a missing number.
-    seq               bigint NOT NULL,
     prev_hash         text NOT NULL,
     row_hash          text NOT NULL,
     CONSTRAINT audit_events_event_key_key UNIQUE (event_key),
-    CONSTRAINT audit_events_seq_key UNIQUE (seq),
     -- More types are added by a later migration that replaces this check.
     CONSTRAINT audit_events_event_type_check CHECK (event_type IN (
         'run_started', 'run_finished',
@@ -40,17 +39,17 @@ CREATE INDEX audit_events_occurred_at_idx ON audit_events (occurred_at);
 CREATE INDEX audit_events_resource_idx ON audit_events (resource_kind, resource_name, id);
 CREATE INDEX audit_events_run_id_idx ON audit_events (run_id);
 
-COMMENT ON TABLE audit_events IS 'syncd audit log: append-only, hash-chained (row_hash = sha256(prev_hash || canonical row)); see syncd audit verify';
+COMMENT ON TABLE audit_events IS 'syncd audit log: append-only, hash-chained (row_hash = sha256(prev_hash, id, columns)); see syncd audit verify';
 
--- The chain head: the last seq and row_hash written. Writers lock this row
+-- The chain head: the last id and row_hash written. Writers lock this row
 -- while they append, which orders the chain; verify compares it with the
 -- last row, so that rows removed from the end are detected too.
 CREATE TABLE audit_chain (
     id       int PRIMARY KEY CHECK (id = 1),
-    seq      bigint NOT NULL,
+    last_id  bigint NOT NULL,
     row_hash text NOT NULL
 );
-INSERT INTO audit_chain (id, seq, row_hash) VALUES (1, 0, '');
+INSERT INTO audit_chain (id, last_id, row_hash) VALUES (1, 0, '');
 
 CREATE FUNCTION audit_events_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$

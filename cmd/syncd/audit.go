@@ -68,7 +68,6 @@ func (c *auditShowCmd) Run(ctx context.Context, g *Globals) error {
 // eventJSON is the stable JSON shape of an audit row (the table's columns).
 type eventJSON struct {
 	ID               int64               `json:"id"`
-	Seq              int64               `json:"seq"`
 	EventKey         string              `json:"event_key"`
 	OccurredAt       time.Time           `json:"occurred_at"`
 	RunID            string              `json:"run_id"`
@@ -97,7 +96,7 @@ func writeEventsJSON(w io.Writer, events []audit.StoredEvent) error {
 			changes = []syncd.FieldChange{}
 		}
 		out.Events[i] = eventJSON{
-			ID: se.RowID, Seq: se.Seq, EventKey: e.ID, OccurredAt: e.OccurredAt.UTC(), RunID: e.RunID,
+			ID: se.RowID, EventKey: e.ID, OccurredAt: e.OccurredAt.UTC(), RunID: e.RunID,
 			EventType: string(e.Type), ResourceKind: string(e.Kind), ResourceName: e.Name, RemoteID: e.RemoteID,
 			Action: e.Action, Changes: changes, Outcome: e.Outcome, Error: e.Error,
 			ManifestRevision: e.ManifestRevision, Mode: string(e.Mode), Actor: e.Actor,
@@ -156,10 +155,10 @@ func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(w, "audit chain BROKEN: %d rows checked, %d problems\n", rep.Rows, len(rep.Problems))
 	for _, p := range rep.Problems {
 		if p.ID == 0 {
-			fmt.Fprintf(w, "  seq %d: %s\n", p.Seq, p.Reason)
+			fmt.Fprintf(w, "  %s\n", p.Reason)
 			continue
 		}
-		fmt.Fprintf(w, "  row id %d (seq %d): %s\n", p.ID, p.Seq, p.Reason)
+		fmt.Fprintf(w, "  row id %d: %s\n", p.ID, p.Reason)
 	}
 	first := rep.Problems[0]
 	if rep.FirstBroken != 0 {

@@ -101,7 +101,6 @@ func TestAuditCommandOutput(t *testing.T) {
   "events": [
     {
       "id": 6,
-      "seq": 6,
       "event_key": "drift-2-resolved",
       "occurred_at": "2026-03-01T13:30:00Z",
       "run_id": "run-3",
@@ -235,7 +234,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "row id 3") {
 		t.Fatalf("tampered chain: got %v, want exit 1 naming row id 3", err)
 	}
-	if !strings.Contains(out.String(), "row id 3 (seq 3)") {
+	if !strings.Contains(out.String(), "row id 3: row content does not match") {
 		t.Errorf("output does not name the row:\n%s", out.String())
 	}
 }

@@ -82,13 +82,13 @@ func BenchmarkRawCopy(b *testing.B) {
 	conn := connect(b, dsn)
 	ctx := context.Background()
 	cols := []string{
-		"occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
+		"id", "occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
 		"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
-		"event_key", "seq", "prev_hash", "row_hash",
+		"event_key", "prev_hash", "row_hash",
 	}
 	const hash = "0000000000000000000000000000000000000000000000000000000000000000"
 	changes := []byte(`[{"after":"New label","before":"Old label","path":"/label"},{"after":"(sensitive)","before":"(sensitive)","path":"/common/clientSecret","sensitive":true}]`)
-	seq := int64(0)
+	id := int64(0)
 	iter := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -96,9 +96,9 @@ func BenchmarkRawCopy(b *testing.B) {
 		iter++
 		rows := make([][]any, len(evs))
 		for i, e := range evs {
-			seq++
-			rows[i] = []any{e.OccurredAt, e.RunID, string(e.Type), string(e.Kind), e.Name, e.RemoteID,
-				e.Action, changes, e.Outcome, nil, nil, string(e.Mode), e.Actor, e.ID, seq, hash, hash}
+			id++
+			rows[i] = []any{id, e.OccurredAt, e.RunID, string(e.Type), string(e.Kind), e.Name, e.RemoteID,
+				e.Action, changes, e.Outcome, nil, nil, string(e.Mode), e.Actor, e.ID, hash, hash}
 		}
 		b.StartTimer()
 		tx, err := conn.Begin(ctx)

@@ -16,7 +16,7 @@ var auditColumns = []string{
 	"id bigint", "occurred_at timestamp with time zone", "run_id text", "event_type text",
 	"resource_kind text", "resource_name text", "remote_id text", "action text", "changes jsonb",
 	"outcome text", "error text", "manifest_revision text", "mode text", "actor text",
-	"event_key text", "seq bigint", "prev_hash text", "row_hash text",
+	"event_key text", "prev_hash text", "row_hash text",
 }
 
 func columns(t *testing.T, dsn, table string) []string {

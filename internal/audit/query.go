@@ -22,8 +22,7 @@ type Filter struct {
 
 // StoredEvent is an audit row as read back.
 type StoredEvent struct {
-	RowID int64 // audit_events.id
-	Seq   int64 // position in the hash chain
+	RowID int64 // audit_events.id: the row's position in the hash chain
 	Event syncd.Event
 }
 
@@ -40,12 +39,12 @@ func (s *Store) Events(ctx context.Context, f Filter) ([]StoredEvent, error) {
 		limit = f.Limit
 	}
 	rows, err := s.pool.Query(ctx, `
-SELECT id, seq, event_key, occurred_at, run_id, event_type, resource_kind, resource_name, remote_id,
+SELECT id, event_key, occurred_at, run_id, event_type, resource_kind, resource_name, remote_id,
        action, changes, outcome, error, manifest_revision, mode, actor
 FROM audit_events
 WHERE ($1::timestamptz IS NULL OR occurred_at >= $1)
   AND ($2::text IS NULL OR (resource_kind = $2 AND resource_name = $3))
-ORDER BY seq DESC
+ORDER BY id DESC
 LIMIT $4`, since, kind, name, limit)
 	if err != nil {
 		return nil, s.unavailable("query events", err)
@@ -56,7 +55,7 @@ LIMIT $4`, since, kind, name, limit)
 		var changes []byte
 		e := &se.Event
 		var typ string
-		if err := r.Scan(&se.RowID, &se.Seq, &e.ID, &e.OccurredAt, &run, &typ, &kind, &name, &remote,
+		if err := r.Scan(&se.RowID, &e.ID, &e.OccurredAt, &run, &typ, &kind, &name, &remote,
 			&action, &changes, &outcome, &errText, &rev, &mode, &actor); err != nil {
 			return se, err
 		}
@@ -81,14 +80,14 @@ LIMIT $4`, since, kind, name, limit)
 // VerifyReport is the outcome of checking the hash chain.
 type VerifyReport struct {
 	Rows int64 // rows checked
-	// Head is the chain head's seq (audit_chain): the number of rows that
-	// were ever appended.
+	// Head is the chain head's last id (audit_chain): the number of rows
+	// ever appended.
 	Head int64
 	// FirstBroken is the id of the first row where the chain breaks (the
-	// changed row, or the row after a removed one); 0 when intact or when
-	// only rows at the end are missing.
+	// changed row, or the row after removed ones); 0 when the chain is
+	// intact or only rows at the end are missing.
 	FirstBroken int64
-	Problems    []VerifyProblem // the first maxProblems problems, in chain order
+	Problems    []VerifyProblem // the first 100 problems, in chain order
 }
 
 // OK reports an intact chain.
@@ -96,11 +95,10 @@ func (r VerifyReport) OK() bool { return len(r.Problems) == 0 }
 
 // VerifyProblem is one break in the chain.
 type VerifyProblem struct {
-	ID     int64 // row id; 0 for rows missing at the end
-	Seq    int64
+	ID     int64 // the row where the break shows; 0 for rows missing at the end
 	Reason string
-	// MissingFrom and MissingTo are the seq range of removed rows, when
-	// rows were removed.
+	// MissingFrom and MissingTo are the ids of removed rows, when rows were
+	// removed.
 	MissingFrom, MissingTo int64
 }
 
@@ -108,7 +106,7 @@ const maxProblems = 100
 
 // Verify recomputes the hash chain over every row. A row changed behind
 // the append-only trigger's back no longer matches its hash; a removed row
-// leaves a gap in seq and breaks the next row's prev_hash; rows removed
+// leaves a gap in the ids and breaks the next row's prev_hash; rows removed
 // from the end fall short of the chain head.
 func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	var rep VerifyReport
@@ -118,13 +116,13 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
 	var headHash string
-	if err := tx.QueryRow(ctx, `SELECT seq, row_hash FROM audit_chain WHERE id = 1`).Scan(&rep.Head, &headHash); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT last_id, row_hash FROM audit_chain WHERE id = 1`).Scan(&rep.Head, &headHash); err != nil {
 		return rep, s.unavailable("verify: chain head", err)
 	}
 	rows, err := tx.Query(ctx, `
-SELECT id, seq, prev_hash, row_hash, event_key, occurred_at, run_id, event_type, resource_kind, resource_name,
+SELECT id, prev_hash, row_hash, event_key, occurred_at, run_id, event_type, resource_kind, resource_name,
        remote_id, action, changes, outcome, error, manifest_revision, mode, actor
-FROM audit_events ORDER BY seq`)
+FROM audit_events ORDER BY id`)
 	if err != nil {
 		return rep, s.unavailable("verify", err)
 	}
@@ -138,25 +136,25 @@ FROM audit_events ORDER BY seq`)
 		}
 	}
 	var (
-		prevSeq                          int64
+		prevID                           int64
 		prevHash                         string
-		id, seq                          int64
+		id                               int64
 		storedPrev, storedHash, key, typ string
 		at                               time.Time
 		changes                          []byte
 		cols                             [10]pgtype.Text // run_id, kind, name, remote_id, action, outcome, error, revision, mode, actor
 	)
 	for rows.Next() {
-		if err := rows.Scan(&id, &seq, &storedPrev, &storedHash, &key, &at, &cols[0], &typ, &cols[1], &cols[2],
+		if err := rows.Scan(&id, &storedPrev, &storedHash, &key, &at, &cols[0], &typ, &cols[1], &cols[2],
 			&cols[3], &cols[4], &changes, &cols[5], &cols[6], &cols[7], &cols[8], &cols[9]); err != nil {
 			return rep, fmt.Errorf("audit: verify: %w", err)
 		}
 		rep.Rows++
-		if seq != prevSeq+1 {
-			add(VerifyProblem{ID: id, Seq: seq, MissingFrom: prevSeq + 1, MissingTo: seq - 1,
-				Reason: fmt.Sprintf("rows with seq %s are missing (removed)", seqRange(prevSeq+1, seq-1))})
+		if id != prevID+1 {
+			add(VerifyProblem{ID: id, MissingFrom: prevID + 1, MissingTo: id - 1,
+				Reason: fmt.Sprintf("%s missing before it (removed)", idRange(prevID+1, id-1))})
 		} else if storedPrev != prevHash {
-			add(VerifyProblem{ID: id, Seq: seq, Reason: "prev_hash does not match the previous row's row_hash"})
+			add(VerifyProblem{ID: id, Reason: "prev_hash does not match the previous row's row_hash"})
 		}
 		in := hashInput{
 			{key, true}, {at.UTC().Format(hashTimeLayout), true}, text(cols[0]), {typ, true},
@@ -170,31 +168,31 @@ FROM audit_events ORDER BY seq`)
 			}
 			in[8] = hashField{string(c), true}
 		}
-		if hashFields(storedPrev, seq, &in) != storedHash {
-			add(VerifyProblem{ID: id, Seq: seq, Reason: "row content does not match its row_hash (changed)"})
+		if hashFields(storedPrev, id, &in) != storedHash {
+			add(VerifyProblem{ID: id, Reason: "row content does not match its row_hash (changed)"})
 		}
-		prevSeq, prevHash = seq, storedHash
+		prevID, prevHash = id, storedHash
 	}
 	if err := rows.Err(); err != nil {
 		return rep, s.unavailable("verify", err)
 	}
 	switch {
-	case rep.Head > prevSeq:
-		add(VerifyProblem{Seq: prevSeq + 1, MissingFrom: prevSeq + 1, MissingTo: rep.Head,
-			Reason: fmt.Sprintf("rows with seq %s are missing at the end (removed)", seqRange(prevSeq+1, rep.Head))})
-	case rep.Head == prevSeq && headHash != prevHash:
-		add(VerifyProblem{ID: id, Seq: prevSeq, Reason: "last row does not match the chain head (changed)"})
-	case rep.Head < prevSeq:
-		add(VerifyProblem{ID: id, Seq: prevSeq, Reason: "rows beyond the chain head (written around syncd)"})
+	case rep.Head > prevID:
+		add(VerifyProblem{MissingFrom: prevID + 1, MissingTo: rep.Head,
+			Reason: fmt.Sprintf("%s missing at the end (removed)", idRange(prevID+1, rep.Head))})
+	case rep.Head == prevID && headHash != prevHash:
+		add(VerifyProblem{ID: id, Reason: "last row does not match the chain head (changed)"})
+	case rep.Head < prevID:
+		add(VerifyProblem{ID: id, Reason: "rows beyond the chain head (written around syncd)"})
 	}
 	return rep, nil
 }
 
 func text(t pgtype.Text) hashField { return hashField{t.String, t.Valid} }
 
-func seqRange(from, to int64) string {
+func idRange(from, to int64) string {
 	if from == to {
-		return fmt.Sprint(from)
+		return fmt.Sprintf("row id %d", from)
 	}
-	return fmt.Sprintf("%d-%d", from, to)
+	return fmt.Sprintf("row ids %d-%d", from, to)
 }

@@ -125,9 +125,9 @@ func (s *Store) writeDirect(ctx context.Context, rows []row) ([]row, error) {
 
 // auditColumns are the columns written, in CopyFrom order.
 var auditColumns = []string{
-	"occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
+	"id", "occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
 	"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
-	"event_key", "seq", "prev_hash", "row_hash",
+	"event_key", "prev_hash", "row_hash",
 }
 
 // writeRows appends rows in one transaction. Locking the chain head orders
@@ -140,9 +140,9 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 
-	var seq int64
+	var id int64
 	var head string
-	if err := tx.QueryRow(ctx, "SELECT seq, row_hash FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&seq, &head); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT last_id, row_hash FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&id, &head); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(rows))
@@ -173,16 +173,16 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 			continue
 		}
 		seen[r.Key] = true
-		seq++
-		h := rowHash(head, seq, r)
+		id++
+		h := rowHash(head, id, r)
 		var changes any
 		if r.Changes != nil {
 			changes = r.Changes
 		}
 		data = append(data, []any{
-			r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID),
+			id, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID),
 			null(r.Action), changes, null(r.Outcome), null(r.Error), null(r.ManifestRevision),
-			null(r.Mode), null(r.Actor), r.Key, seq, head, h,
+			null(r.Mode), null(r.Actor), r.Key, head, h,
 		})
 		head = h
 	}
@@ -190,7 +190,7 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, pgx.CopyFromRows(data)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET seq = $1, row_hash = $2 WHERE id = 1", seq, head); err != nil {
+		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head); err != nil {
 			return err
 		}
 	}
@@ -405,7 +405,7 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 }
 
 // rowHash chains a row to the one before it (see hashFields).
-func rowHash(prev string, seq int64, r *row) string {
+func rowHash(prev string, id int64, r *row) string {
 	f := hashInput{
 		{r.Key, true},
 		{r.OccurredAt.UTC().Format(hashTimeLayout), true},
@@ -422,7 +422,7 @@ func rowHash(prev string, seq int64, r *row) string {
 		{r.Mode, r.Mode != ""},
 		{r.Actor, r.Actor != ""},
 	}
-	return hashFields(prev, seq, &f)
+	return hashFields(prev, id, &f)
 }
 
 // hashField is one column's value; ok is false for SQL NULL.
@@ -436,17 +436,17 @@ type hashField struct {
 // changes (canonical JSON), outcome, error, manifest_revision, mode, actor.
 type hashInput [14]hashField
 
-// hashFields is sha256 over the previous row's hash, the row's seq and an
+// hashFields is sha256 over the previous row's hash, the row's id and an
 // unambiguous encoding of its columns (length-prefixed, NULL distinct from
 // the empty string), hex-encoded.
-func hashFields(prev string, seq int64, f *hashInput) string {
+func hashFields(prev string, id int64, f *hashInput) string {
 	n := 64 + len(prev)
 	for _, x := range f {
 		n += len(x.s) + 8
 	}
 	buf := make([]byte, 0, n)
 	buf = appendField(buf, prev, true)
-	buf = strconv.AppendInt(buf, seq, 10)
+	buf = strconv.AppendInt(buf, id, 10)
 	buf = append(buf, ';')
 	for _, x := range f {
 		buf = appendField(buf, x.s, x.ok)

@@ -66,12 +66,12 @@ func TestVerify(t *testing.T) {
 			name:        "row removed",
 			tamper:      `DELETE FROM audit_events WHERE id = 2`,
 			wantBroken:  3,
-			wantProblem: "seq 2 are missing",
+			wantProblem: "row id 2 missing",
 		},
 		{
 			name:        "last row removed",
 			tamper:      `DELETE FROM audit_events WHERE id = 5`,
-			wantProblem: "seq 5 are missing at the end",
+			wantProblem: "row id 5 missing at the end",
 		},
 		{
 			name: "row changed and rehashed",
