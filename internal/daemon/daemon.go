@@ -339,9 +339,6 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	if len(set.Errors) > 0 {
 		// Keep the last good desired state; the run records the errors
 		// and plans no delete or replace.
-		for _, e := range set.Errors {
-			log.Warn("manifest invalid", "error", e.Error())
-		}
 		if d.lastGood != nil {
 			use = &desired.Set{Resources: d.lastGood.Resources, Files: d.lastGood.Files, Digest: d.lastGood.Digest, Errors: set.Errors}
 		}
@@ -383,6 +380,12 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 		Revision: watch.Revision(d.opts.ManifestsDir),
 	})
 	elapsed := time.Since(started)
+	if res != nil {
+		log = log.With("run_id", res.RunID)
+	}
+	for _, e := range set.Errors {
+		log.Warn("manifest invalid", "error", e.Error())
+	}
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
