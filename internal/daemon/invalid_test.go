@@ -59,8 +59,8 @@ func TestBrokenManifestIsRecordedAndDeletesNothing(t *testing.T) {
 	waitFor(t, "the signal run to finish", func() bool {
 		return count(t, db, `select count(*) from runs where trigger = 'signal' and finished_at is not null`) == 1
 	})
-	// The daemon's log line about it belongs to the run (the watch run's line is written
-	// before the signal run starts).
+	// The daemon's log line about it belongs to the run (the watch run's
+	// line is written before the signal run starts).
 	for _, line := range strings.Split(d.logs.String(), "\n") {
 		if strings.Contains(line, `msg="manifest invalid"`) && !strings.Contains(line, "run_id=") {
 			t.Errorf("log line without run id: %s", line)
