@@ -179,6 +179,9 @@ func New(opts Options) (*Daemon, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{opts: opts, log: log, wake: make(chan struct{}, 1), metrics: newMetrics()}
+	if opts.Runner != nil && opts.Runner.Engine != nil {
+		d.metrics.requests.stats = opts.Runner.Engine.Stats
+	}
 	d.status.Mode = opts.Mode
 	d.leader = &leader{dsn: opts.DatabaseURL, interval: opts.LeaderInterval, log: log, onChange: func(v bool) {
 		d.metrics.leader.Set(b2f(v))
@@ -393,7 +396,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	} else if res.Report.Failed > 0 {
 		outcome = "failed"
 	}
-	d.metrics.observeRun(t.reason, outcome, elapsed, res)
+	d.metrics.observeRun(t.reason, outcome, elapsed)
 	if err == nil && len(set.Errors) == 0 {
 		d.lastGood = set
 		d.hashes = hashes

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -19,7 +20,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	runs         *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
-	requests     *prometheus.CounterVec
+	requests     *requestsCollector
 	openDrifts   prometheus.Gauge
 	spoolDepth   prometheus.GaugeFunc
 	lastSuccess  prometheus.Gauge
@@ -36,9 +37,8 @@ func newMetrics() *metrics {
 		Name: "syncd_run_duration_seconds", Help: "Duration of reconcile runs.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 	}, []string{"trigger"})
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "syncd_api_requests_total", Help: "Platform API requests by platform and HTTP status (0: no response).",
-	}, []string{"platform", "status"})
+	m.requests = &requestsCollector{desc: prometheus.NewDesc("syncd_api_requests_total",
+		"Platform API requests by platform and HTTP status (0: no response).", []string{"platform", "status"}, nil)}
 	m.openDrifts = prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_open_drifts", Help: "Drifts detected and not yet resolved."})
 	m.lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "syncd_last_successful_scan_timestamp_seconds", Help: "Unix time of the last full scan that finished without error.",
@@ -53,15 +53,28 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) observeRun(trigger, outcome string, d time.Duration, res *reconcile.Result) {
+func (m *metrics) observeRun(trigger, outcome string, d time.Duration) {
 	m.runs.WithLabelValues(trigger, outcome).Inc()
 	m.duration.WithLabelValues(trigger).Observe(d.Seconds())
-	if res == nil {
+}
+
+// requestsCollector reports the platform clients' own cumulative request
+// counts when scraped: reads and writes alike, including those of a run
+// still in flight (a run's Result only carries its planning reads).
+type requestsCollector struct {
+	desc  *prometheus.Desc
+	stats func() []observe.Stats
+}
+
+func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.stats == nil {
 		return
 	}
-	for _, s := range res.Requests {
+	for _, s := range c.stats() {
 		for code, n := range s.ByStatus {
-			m.requests.WithLabelValues(s.Platform, strconv.Itoa(code)).Add(float64(n))
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), s.Platform, strconv.Itoa(code))
 		}
 	}
 }
