@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,4 +140,19 @@ func TestSingleReplicaAppliesAtStartup(t *testing.T) {
 	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and action = 'create'`); n != 2 {
 		t.Errorf("%d creates applied at startup, want 2", n)
 	}
+	// The writes are counted with the reads: Patchworks answers a create 201.
+	if _, metrics := d.get(t, "/metrics"); !strings.Contains(metrics, `syncd_api_requests_total{platform="patchworks",status="201"} 1`) {
+		t.Errorf("/metrics does not count the create:\n%s", grepLines(metrics, "syncd_api_requests_total"))
+	}
+}
+
+// grepLines keeps the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
