@@ -166,7 +166,12 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		}
 	}
 
-	data := make([][]any, 0, len(rows))
+	type chained struct {
+		r          *row
+		id         int64
+		prev, hash string
+	}
+	todo := make([]chained, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if seen[r.Key] {
@@ -175,19 +180,28 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		seen[r.Key] = true
 		id++
 		h := rowHash(head, id, r)
-		var changes any
-		if r.Changes != nil {
-			changes = r.Changes
-		}
-		data = append(data, []any{
-			id, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID),
-			null(r.Action), changes, null(r.Outcome), null(r.Error), null(r.ManifestRevision),
-			null(r.Mode), null(r.Actor), r.Key, head, h,
-		})
+		todo = append(todo, chained{r, id, head, h})
 		head = h
 	}
-	if len(data) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, pgx.CopyFromRows(data)); err != nil {
+	if len(todo) > 0 {
+		// pgx encodes each row as soon as it has it, so one values slice
+		// serves every row.
+		vals := make([]any, len(auditColumns))
+		src := pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
+			c := todo[i]
+			r := c.r
+			var changes any
+			if r.Changes != nil {
+				changes = r.Changes
+			}
+			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
+				c.id, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID)
+			vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] =
+				null(r.Action), changes, null(r.Outcome), null(r.Error), null(r.ManifestRevision), null(r.Mode), null(r.Actor)
+			vals[14], vals[15], vals[16] = r.Key, c.prev, c.hash
+			return vals, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head); err != nil {
@@ -344,21 +358,44 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
+	var buf bytes.Buffer
+	buf.Grow(64 * len(changes))
+	enc := json.NewEncoder(&buf) // escapes exactly like json.Marshal
 	plain := true
-	objs := make([]map[string]any, len(changes))
+	value := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
+	}
+	buf.WriteByte('[')
 	for i, c := range changes {
 		c = redact(c)
-		o := map[string]any{"path": clean(c.Path), "before": c.Before, "after": c.After}
-		if c.Sensitive {
-			o["sensitive"] = true
-		}
-		objs[i] = o
 		plain = plain && isPlainJSON(c.Before) && isPlainJSON(c.After)
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		// The keys of a FieldChange, in sorted order.
+		buf.WriteString(`{"after":`)
+		if err := value(c.After); err != nil {
+			return nil, fmt.Errorf("encode change at %s: %w", c.Path, err)
+		}
+		buf.WriteString(`,"before":`)
+		if err := value(c.Before); err != nil {
+			return nil, fmt.Errorf("encode change at %s: %w", c.Path, err)
+		}
+		buf.WriteString(`,"path":`)
+		if err := value(clean(c.Path)); err != nil {
+			return nil, err
+		}
+		if c.Sensitive {
+			buf.WriteString(`,"sensitive":true`)
+		}
+		buf.WriteByte('}')
 	}
-	b, err := json.Marshal(objs)
-	if err != nil {
-		return nil, fmt.Errorf("encode changes: %w", err)
-	}
+	buf.WriteByte(']')
+	b := buf.Bytes()
 	nul := bytes.Contains(b, []byte(`\u0000`))
 	if nul {
 		// jsonb refuses the NUL character.
