@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,32 @@ func TestRecordRejectsUnknownType(t *testing.T) {
 	s := openStore(t, migratedDB(t), audit.Options{})
 	if err := s.Record(context.Background(), syncd.Event{Type: "made_up"}); err == nil {
 		t.Fatal("recorded an event of an unknown type")
+	}
+}
+
+// TestSpoolRejectsWhatTheDatabaseRefuses: a spooled event the database
+// will never accept (here a type a newer syncd knows) is set aside, and the
+// events behind it are not held up.
+func TestSpoolRejectsWhatTheDatabaseRefuses(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"key":"a","occurred_at":"2026-03-01T12:00:00Z","event_type":"run_started"}
+{"key":"b","occurred_at":"2026-03-01T12:00:01Z","event_type":"from_the_future"}
+not json at all
+{"key":"c","occurred_at":"2026-03-01T12:00:02Z","event_type":"run_finished"}
+`
+	if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, migratedDB(t), audit.Options{SpoolDir: dir})
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff([]string{"a", "c"}, storedKeys(t, s)); diff != "" {
+		t.Errorf("stored (-want +got)\n%s", diff)
+	}
+	rejected, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(rejected), "\n"); n != 2 || !strings.Contains(string(rejected), "from_the_future") {
+		t.Errorf("rejected file:\n%s\nwant the refused event and the undecodable line", rejected)
 	}
 }

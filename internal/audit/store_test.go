@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +148,8 @@ func TestEventsFilter(t *testing.T) {
 // TestNeedsDatabase: what cannot be spooled reports ErrUnavailable when the
 // database is down, and Record still succeeds.
 func TestNeedsDatabase(t *testing.T) {
-	s, err := audit.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable",
+	const password = "pw-s3cret-41"
+	s, err := audit.Open(context.Background(), "postgres://postgres:"+password+"@127.0.0.1:1/x?sslmode=disable",
 		audit.Options{SpoolDir: t.TempDir(), Logger: quietLogger(), FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatalf("Open with the database down: %v", err)
@@ -166,6 +168,9 @@ func TestNeedsDatabase(t *testing.T) {
 	for name, err := range calls {
 		if !errors.Is(err, audit.ErrUnavailable) {
 			t.Errorf("%s: got %v, want ErrUnavailable", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), password) {
+			t.Errorf("%s: the error shows the database password: %v", name, err)
 		}
 	}
 	if s.Healthy() {
@@ -214,5 +219,12 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if rep, err := stores[1].Verify(ctx); err != nil || !rep.OK() {
 		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+func TestOpenHidesPasswordInBadURL(t *testing.T) {
+	_, err := audit.Open(context.Background(), "postgres://u:pw-s3cret-41@host:notaport/db", audit.Options{SpoolDir: t.TempDir()})
+	if err == nil || strings.Contains(err.Error(), "pw-s3cret-41") {
+		t.Fatalf("got %v; want an error without the password", err)
 	}
 }
