@@ -189,12 +189,15 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 // about to be adopted, git is the truth, as in Argo CD's OutOfSync.
 func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request, p *planner.Plan) error {
 	scan := audit.DriftScan{RunID: run.ID, Mode: string(req.Mode), Actor: r.Actor, ManifestRevision: req.Revision,
-		Drifted: map[syncd.Key]audit.DriftObservation{}}
+		Drifted: map[syncd.Key]audit.DriftObservation{}, DesiredHashes: map[syncd.Key]string{}}
 	for _, c := range p.Changes {
 		if c.RemoteID == "" || c.Error != "" || c.Action == planner.ActionDelete || c.Action == planner.ActionCreate {
 			continue
 		}
 		scan.Scanned = append(scan.Scanned, c.Key)
+		// Lets the store tell a drift fixed by a manifest change from one
+		// reverted on the platform.
+		scan.DesiredHashes[c.Key] = c.DesiredHash
 		if Drifted(c) {
 			scan.Drifted[c.Key] = audit.DriftObservation{RemoteID: c.RemoteID, Fields: c.Fields, DesiredHash: c.DesiredHash}
 		}
