@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,7 +31,8 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 		resource string
 		// drift changes the live object out of band; revert undoes it
 		// (nil: the daemon is expected to revert it itself).
-		drift, revert func(t *testing.T, emu *emulator.Server, id string)
+		drift  func(t *testing.T, emu *emulator.Server, id string)
+		revert func(t *testing.T, env *testenv.Env, id string)
 		// reverted checks the live object is as the manifest says again.
 		reverted   func(emu *emulator.Server, id string) bool
 		resolution string
@@ -39,9 +41,27 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			name: "report mode, make label changed and changed back", mode: syncd.ModeReport,
 			kind: syncd.MakeConnection, resource: "alpha",
 			drift:      func(t *testing.T, emu *emulator.Server, id string) { editLabel(t, emu, id, "Alpha (edited by hand)") },
-			revert:     func(t *testing.T, emu *emulator.Server, id string) { editLabel(t, emu, id, "Alpha") },
+			revert:     func(t *testing.T, env *testenv.Env, id string) { editLabel(t, env.Emu, id, "Alpha") },
 			reverted:   func(emu *emulator.Server, id string) bool { c, _ := emu.MakeConnection(id); return c.Label == "Alpha" },
 			resolution: "reverted",
+		},
+		{
+			name: "report mode, manifest changed to what the console did", mode: syncd.ModeReport,
+			kind: syncd.PatchworksConnector, resource: "shop",
+			drift: func(t *testing.T, emu *emulator.Server, id string) {
+				if err := emu.EditConnector(connectorID(t, id), map[string]any{"timezone": "Asia/Tokyo"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			revert: func(t *testing.T, env *testenv.Env, id string) {
+				env.Write(t, "patchworks/shop.yaml", strings.Replace(testenv.PatchworksDoc("shop", "Shop"), "Europe/London", "Asia/Tokyo", 1))
+			},
+			reverted: func(emu *emulator.Server, id string) bool {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				c, _ := emu.Connector(n)
+				return c.Attributes["timezone"] == "Asia/Tokyo"
+			},
+			resolution: "manifest_change",
 		},
 		{
 			name: "apply mode, patchworks timezone reverted by apply", mode: syncd.ModeApply,
@@ -93,7 +113,7 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 				if n := len(events(t, db, detected, string(tc.kind), tc.resource)); n != 1 {
 					t.Errorf("%d drift_detected rows for one open drift, want 1", n)
 				}
-				tc.revert(t, env.Emu, id)
+				tc.revert(t, env, id)
 			}
 			resolved := `e.event_type = 'drift_resolved' and e.resource_kind = $1 and e.resource_name = $2`
 			waitFor(t, "drift_resolved", func() bool {
