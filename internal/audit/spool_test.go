@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/pgtest"
@@ -122,6 +124,76 @@ func TestOutage(t *testing.T) {
 				t.Error("not Healthy() after the database came back")
 			}
 		})
+	}
+
+	t.Run("concurrent producers", func(t *testing.T) {
+		dsn := pgtest.CreateDatabase(t, cluster.URL())
+		s := openStore(t, dsn, audit.Options{BatchSize: 16})
+		ctx := context.Background()
+		const producers, perProducer = 4, 150
+		var g errgroup.Group
+		for p := range producers {
+			g.Go(func() error {
+				for i := range perProducer {
+					e := syncd.Event{ID: fmt.Sprintf("p%d-%04d", p, i), Type: syncd.EventChangePlanned}
+					if err := s.Record(ctx, e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		// Two outages while the producers run.
+		for range 2 {
+			waitStored(t, dsn, 50)
+			cluster.Stop()
+			cluster.Start()
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		flushUntilEmpty(t, s)
+		got := storedKeys(t, s)
+		if len(got) != producers*perProducer {
+			t.Fatalf("%d events stored, want %d", len(got), producers*perProducer)
+		}
+		last := map[string]string{}
+		for _, k := range got {
+			p := k[:2]
+			if k <= last[p] {
+				t.Fatalf("producer %s out of order: %s after %s", p, k, last[p])
+			}
+			last[p] = k
+		}
+		if rep, err := s.Verify(ctx); err != nil || !rep.OK() {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+	})
+}
+
+// waitStored waits until the database holds more than n more events than
+// when it was called (or the producers are done), so that an outage hits a
+// stream in flight.
+func waitStored(t *testing.T, dsn string, n int) {
+	t.Helper()
+	count := func() int {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return -1
+		}
+		defer conn.Close(context.Background())
+		var c int
+		if conn.QueryRow(context.Background(), "select count(*) from audit_events").Scan(&c) != nil {
+			return -1
+		}
+		return c
+	}
+	start := count()
+	for i := 0; i < 200; i++ {
+		if c := count(); c >= start+n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
