@@ -126,7 +126,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s.ping(ctx)
 	if opts.Migrate && s.healthy.Load() {
 		if err := s.Migrate(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
-			s.Close()
+			pool.Close()
+			sp.close()
 			return nil, err
 		}
 	}
