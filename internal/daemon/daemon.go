@@ -245,7 +245,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 
-	bg, stopBG := context.WithCancel(ctx)
+	// The background work (watcher, lock holder) outlives ctx until the
+	// step in flight has finished: releasing the lock at cancellation
+	// would let another replica apply while this one still writes.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	if d.opts.DatabaseURL != "" {
 		// One attempt before the first reconcile, so that a replica that
