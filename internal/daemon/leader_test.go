@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
@@ -155,4 +156,53 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A leader that is stopped mid-apply keeps the lock until its step in
+// flight has finished: the replica taking over never applies while the
+// old leader still writes.
+func TestTakeoverWaitsForTheStepInFlight(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	names := []string{"shop", "erp", "crm"}
+	for _, name := range names {
+		env.Write(t, "patchworks/"+name+".yaml", testenv.PatchworksDoc(name, strings.ToUpper(name)))
+	}
+	db := pool(t, env)
+	replica := func(actor string) daemon.Options {
+		return daemon.Options{
+			Mode: syncd.ModeApply, DatabaseURL: env.DB, LeaderInterval: 50 * time.Millisecond,
+			Runner: reconcile.New(env.Store, env.Providers, env.Hasher, reconcile.Settings{TestConnectors: true, Actor: actor}),
+		}
+	}
+	a := startDaemon(t, env, replica("replica-a"))
+	a.waitReady(t)
+	waitFor(t, "replica a to lead", func() bool { return a.status(t).Leader })
+	b := startDaemon(t, env, replica("replica-b"))
+	b.waitReady(t)
+
+	// Drift on every connector, slow platform calls, and a reconcile of
+	// replica a only (b stays idle, ready to take over at once).
+	for _, name := range names {
+		if err := env.Emu.EditConnector(connectorID(t, remoteID(t, db, syncd.PatchworksConnector, name)), map[string]any{"timezone": "Asia/Tokyo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.Latency = 200 * time.Millisecond })
+	a.sighup()
+	waitFor(t, "replica a's apply to be in flight", func() bool {
+		return count(t, db, `select count(*) from audit_events where event_type = 'change_planned' and outcome = 'pending' and actor = 'replica-a' and action = 'update'`) > 0
+	})
+	if err := a.stop(); err != nil {
+		t.Fatalf("replica a: %v", err)
+	}
+	waitFor(t, "replica b's takeover run", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'leader' and actor = 'replica-b' and finished_at is not null`) == 1
+	})
+	if n := count(t, db, `select count(*) from runs b join runs a on a.actor = 'replica-a'
+		where b.actor = 'replica-b' and b.mode = 'apply' and b.started_at < a.finished_at`); n != 0 {
+		t.Errorf("replica b started %d apply runs before replica a's last run finished", n)
+	}
+	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and action = 'update'`); n != len(names) {
+		t.Errorf("%d updates applied, want %d (each once)", n, len(names))
+	}
 }
