@@ -24,8 +24,8 @@ const (
 // DriftScan is the outcome of one drift scan.
 type DriftScan struct {
 	RunID, Mode, Actor, ManifestRevision string
-	// Scanned lists every resource the scan compared; drift of resources
-	// not listed is left as it is.
+	// Scanned lists every resource the scan compared (keys of Drifted count
+	// as scanned too); drift of resources not scanned is left as it is.
 	Scanned []syncd.Key
 	// Drifted holds the scanned resources whose live state differs.
 	Drifted map[syncd.Key]DriftObservation
@@ -90,7 +90,11 @@ func (s *Store) ScanDrift(ctx context.Context, scan DriftScan) ([]syncd.Event, e
 		if err != nil {
 			return err
 		}
+		// A drifted key was scanned, listed or not.
 		keys := slices.Clone(scan.Scanned)
+		for k := range scan.Drifted {
+			keys = append(keys, k)
+		}
 		slices.SortFunc(keys, syncd.Key.Compare)
 		keys = slices.Compact(keys)
 		for _, key := range keys {
