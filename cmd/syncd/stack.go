@@ -43,7 +43,7 @@ func openStack(ctx context.Context, log *slog.Logger, pf platformFlags, db datab
 	if err != nil {
 		return nil, err
 	}
-	store, err := audit.Open(ctx, db.DatabaseURL, audit.Options{SpoolDir: sf.SpoolDir, Logger: log})
+	store, err := audit.Open(ctx, db.DatabaseURL, audit.Options{SpoolDir: sf.SpoolDir, Logger: log, Migrate: true})
 	if err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}
