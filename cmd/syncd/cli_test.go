@@ -104,6 +104,17 @@ func TestPlanApplyCycle(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stdout, "2 to create") {
 		t.Fatalf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// A plan only reads.
+	for platform, pc := range map[string]emulator.PlatformCounts{"make": e.Emu.Counts().Make, "patchworks": e.Emu.Counts().Patchworks} {
+		for method, n := range pc.ByMethod {
+			if method != "GET" && n > 0 {
+				t.Errorf("plan sent %d %s requests to %s", n, method, platform)
+			}
+		}
+		if pc.Total == 0 {
+			t.Errorf("plan sent no request to %s", platform)
+		}
+	}
 	r = syncdCmd(t, e, nil, "plan", "--format", "json")
 	var js struct {
 		FormatVersion int            `json:"format_version"`
