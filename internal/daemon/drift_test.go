@@ -36,6 +36,8 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 		// reverted checks the live object is as the manifest says again.
 		reverted   func(emu *emulator.Server, id string) bool
 		resolution string
+		// reportOnly sets policy.mode: report on the drifted resource.
+		reportOnly bool
 	}{
 		{
 			name: "report mode, make label changed and changed back", mode: syncd.ModeReport,
@@ -64,6 +66,26 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			resolution: "manifest_change",
 		},
 		{
+			name: "apply mode, policy report: reported, never reverted by syncd", mode: syncd.ModeApply,
+			kind: syncd.PatchworksConnector, resource: "shop", reportOnly: true,
+			drift: func(t *testing.T, emu *emulator.Server, id string) {
+				if err := emu.EditConnector(connectorID(t, id), map[string]any{"timezone": "Asia/Tokyo"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			revert: func(t *testing.T, env *testenv.Env, id string) {
+				if err := env.Emu.EditConnector(connectorID(t, id), map[string]any{"timezone": "Europe/London"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			reverted: func(emu *emulator.Server, id string) bool {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				c, _ := emu.Connector(n)
+				return c.Attributes["timezone"] == "Europe/London"
+			},
+			resolution: "reverted",
+		},
+		{
 			name: "apply mode, patchworks timezone reverted by apply", mode: syncd.ModeApply,
 			kind: syncd.PatchworksConnector, resource: "shop",
 			drift: func(t *testing.T, emu *emulator.Server, id string) {
@@ -85,6 +107,11 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			env.Write(t, "make/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"))
 			env.Write(t, "patchworks/shop.yaml", testenv.PatchworksDoc("shop", "Shop"))
 			applyAll(t, env)
+			if tc.reportOnly {
+				// Created by syncd, then handed over to another team.
+				env.Write(t, "patchworks/shop.yaml", strings.Replace(testenv.PatchworksDoc("shop", "Shop"),
+					"\nspec:\n", "\npolicy:\n  mode: report\nspec:\n", 1))
+			}
 			db := pool(t, env)
 			id := remoteID(t, db, tc.kind, tc.resource)
 
@@ -112,6 +139,9 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 				})
 				if n := len(events(t, db, detected, string(tc.kind), tc.resource)); n != 1 {
 					t.Errorf("%d drift_detected rows for one open drift, want 1", n)
+				}
+				if n := len(events(t, db, `e.event_type in ('change_applied', 'change_failed') and e.resource_name = $1 and r.trigger <> 'test'`, tc.resource)); n != 0 {
+					t.Errorf("%d writes to a drifted resource syncd must only report", n)
 				}
 				tc.revert(t, env, id)
 			}
@@ -146,7 +176,7 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			if n := count(t, db, `select count(*) from audit_events where event_type like 'drift_%' and resource_name <> $1`, tc.resource); n != 0 {
 				t.Errorf("%d drift events for resources that did not drift", n)
 			}
-			if tc.mode == syncd.ModeApply {
+			if tc.mode == syncd.ModeApply && !tc.reportOnly {
 				if n := len(events(t, db, `e.event_type = 'change_applied' and e.resource_name = $1 and r.trigger = 'schedule'`, tc.resource)); n != 1 {
 					t.Errorf("%d change_applied rows reverting the drift, want 1", n)
 				}
