@@ -227,10 +227,13 @@ func (s *Store) isSpooling() bool {
 	return s.spooling
 }
 
-func (s *Store) ping(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+func (s *Store) ping(parent context.Context) {
+	ctx, cancel := context.WithTimeout(parent, 5*time.Second)
 	defer cancel()
 	err := s.pool.Ping(ctx)
+	if err != nil && parent.Err() != nil {
+		return // the store is closing: that says nothing about the database
+	}
 	s.setHealthy(err == nil)
 	if err == nil && s.opts.Migrate && !s.migrated.Load() {
 		if err := s.Migrate(ctx); err != nil {
