@@ -273,9 +273,9 @@ func TestLoadDigest(t *testing.T) {
 		t.Errorf("same content in another directory: digest %s != %s", again, base)
 	}
 	for name, change := range map[string]map[string]string{
-		"manifest":    {"a.yaml": files["a.yaml"] + "# comment\n"},
-		"$file":       {"api.jsonc": "{/* c */}"},
-		"new file":    {"b.yaml": ""},
+		"manifest": {"a.yaml": files["a.yaml"] + "# comment\n"},
+		"$file":    {"api.jsonc": "{/* c */}"},
+		"new file": {"b.yaml": ""},
 	} {
 		if got := digest(t, change); got == base {
 			t.Errorf("changing %s did not change the digest", name)
