@@ -1,0 +1,101 @@
+package syncd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPointers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tokens []string
+		ptr    string
+	}{
+		{"plain", []string{"sections", "api"}, "/sections/api"},
+		{"slash and tilde escaped", []string{"common", "a/b~c"}, "/common/a~1b~0c"},
+		{"empty", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Pointer(tc.tokens...); got != tc.ptr {
+				t.Errorf("Pointer = %q, want %q", got, tc.ptr)
+			}
+			if got := SplitPointer(tc.ptr); !cmp.Equal(got, tc.tokens) {
+				t.Errorf("SplitPointer = %q, want %q", got, tc.tokens)
+			}
+		})
+	}
+}
+
+func TestValueAt(t *testing.T) {
+	spec := map[string]any{"variables": map[string]any{"a/b": map[string]any{"value": "v"}}, "list": []any{1.0, "x"}}
+	for _, tc := range []struct {
+		ptr  string
+		want any
+		ok   bool
+	}{
+		{"/variables/a~1b/value", "v", true},
+		{"/list/1", "x", true},
+		{"/list/2", nil, false},
+		{"/list/-1", nil, false},
+		{"/missing", nil, false},
+	} {
+		got, ok := ValueAt(spec, tc.ptr)
+		if ok != tc.ok || !cmp.Equal(got, tc.want) {
+			t.Errorf("ValueAt(%q) = %v, %v; want %v, %v", tc.ptr, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestSensitive(t *testing.T) {
+	d := &Desired{Key: Key{Kind: MakeConnection, Name: "x"}, Sensitive: []string{"/sections/api/token"}}
+	for ptr, want := range map[string]bool{
+		"/common/clientSecret":      true,
+		"/common/API_KEY":           true,
+		"/common/accessToken/inner": true,
+		"/common/password":          true,
+		"/common/clientId":          false,
+		"/sections/api/token":       true,
+		"/sections/api/token/x":     true,
+		"/sections/api/tokenizer":   false,
+		"/label":                    false,
+	} {
+		if got := d.IsSensitive(ptr); got != want {
+			t.Errorf("IsSensitive(%q) = %v, want %v", ptr, got, want)
+		}
+	}
+	if SensitivePath(PatchworksConnector, "/common/secret") {
+		t.Error("the common-name rule applies to Make only")
+	}
+}
+
+func TestHasherIsKeyedAndHidesValues(t *testing.T) {
+	a, b := NewHasher([]byte("k1")), NewHasher([]byte("k2"))
+	secret := "hunter2-secret"
+	h := a.Hash(secret)
+	if h == b.Hash(secret) {
+		t.Error("hashes under different keys are equal")
+	}
+	if h != a.Hash(secret) || h == a.Hash("other") {
+		t.Error("hash is not a function of the value")
+	}
+	if strings.Contains(h, secret) || !strings.HasPrefix(h, "hmac-sha256:") {
+		t.Errorf("hash %q", h)
+	}
+	if a.Hash(map[string]any{"x": 1.0, "y": 2.0}) != a.Hash(map[string]any{"y": 2.0, "x": 1.0}) {
+		t.Error("map order changes the hash")
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	k, err := ParseKey("MakeConnection/acme-oauth")
+	if err != nil || k != (Key{MakeConnection, "acme-oauth"}) || k.String() != "MakeConnection/acme-oauth" {
+		t.Fatalf("ParseKey = %v, %v", k, err)
+	}
+	for _, bad := range []string{"", "acme", "Nope/x", "MakeConnection/"} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) accepted", bad)
+		}
+	}
+}
