@@ -159,7 +159,6 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		val := strings.TrimSpace(num(f.Value) + " " + f.Unit)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", f.Scenario, f.Name, val, f.Target, verdict(f), f.Note)
 	}
-	fmt.Fprintln(w)
 	r.writeFooter(w, "- ")
 }
 
