@@ -338,6 +338,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	}
 	if l == nil {
 		c.Action = ActionCreate
+		c.Fields = b.createFields(d)
 		return c
 	}
 	b.markMatched(l.Kind, l.RemoteID)

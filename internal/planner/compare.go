@@ -645,3 +645,25 @@ func comparePointers(a, b string) int {
 	}
 	return cmp.Compare(len(ta), len(tb))
 }
+
+// createFields lists what a create will set, as a reviewer wants to see it
+// in a pull request: every top-level field, with Make sections and
+// Patchworks variables one entry each. Before is always null; secrets are
+// redacted as in any change.
+func (b *builder) createFields(d *syncd.Desired) []syncd.FieldChange {
+	r := &resource{b: b, d: d, l: &syncd.Live{Kind: d.Key.Kind, Spec: map[string]any{}}}
+	for k, v := range d.Spec {
+		if readOnlyFields[k] || v == nil {
+			continue // null is what a new object has anyway
+		}
+		if m, ok := v.(map[string]any); ok && (k == "sections" || k == "variables") {
+			for name, sub := range m {
+				r.addField(syncd.Pointer(k, name), nil, sub)
+			}
+			continue
+		}
+		r.addField(syncd.Pointer(k), nil, v)
+	}
+	slices.SortFunc(r.res.fields, func(a, b syncd.FieldChange) int { return comparePointers(a.Path, b.Path) })
+	return r.res.fields
+}

@@ -295,3 +295,32 @@ func FuzzReadPlanFile(f *testing.F) {
 		}
 	})
 }
+
+// TestCreateListsFieldsWithoutSecrets: a create shows what it will set, and
+// the same secrets as the secrets scenario stay hidden when nothing live
+// exists yet.
+func TestCreateListsFieldsWithoutSecrets(t *testing.T) {
+	in, secrets := loadScenario(t, "testdata/scenarios/secrets")
+	in.Live, in.Bindings = nil, nil
+	p := Build(in)
+	if p.Summary.Create != len(in.Desired) {
+		t.Fatalf("want %d creates, got %+v", len(in.Desired), p.Summary)
+	}
+	for _, c := range p.Changes {
+		if len(c.Fields) == 0 {
+			t.Errorf("%s: a create lists no fields", c.Key)
+		}
+		for _, f := range c.Fields {
+			if f.Before != nil {
+				t.Errorf("%s %s: before = %v, want null", c.Key, f.Path, f.Before)
+			}
+		}
+	}
+	for name, text := range renderAll(t, p) {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows secret %q", name, s)
+			}
+		}
+	}
+}
