@@ -316,7 +316,15 @@ func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Chan
 				return c.RemoteID, err
 			}
 		}
-		return c.RemoteID, x.Inventory.Bind(context.WithoutCancel(ctx), x.binding(d, c.RemoteID))
+		after := context.WithoutCancel(ctx)
+		if err := x.Inventory.Bind(after, x.binding(d, c.RemoteID)); err != nil {
+			return c.RemoteID, err
+		}
+		if c.Supersedes != (syncd.Key{}) {
+			// A renamed manifest: the old name no longer owns the object.
+			return c.RemoteID, x.Inventory.Unbind(after, c.Supersedes)
+		}
+		return c.RemoteID, nil
 	case planner.ActionDelete:
 		if err := p.Delete(ctx, c.RemoteID); err != nil && !observe.IsNotFound(err) {
 			return c.RemoteID, err

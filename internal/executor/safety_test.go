@@ -222,3 +222,34 @@ func newRequest(method, url, body string) (*http.Request, error) {
 	}
 	return r, err
 }
+
+// TestRenamedManifestTakesOverItsObject: renaming metadata.name keeps the
+// object (no twin, no prune of the original) and moves the binding.
+func TestRenamedManifestTakesOverItsObject(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	applied(t, e)
+	before := e.Emu.MakeConnections("app-one")
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-renamed", "app-one", "Conn A", "apikey"))
+	res, err := e.Reconcile(t, context.Background(), syncd.ModeApply, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := change(res.Plan, "conn-renamed"); c.Action != planner.ActionAdopt {
+		t.Fatalf("renamed manifest planned as %s, want adopt", c.Action)
+	}
+	after := e.Emu.MakeConnections("app-one")
+	if len(after) != 1 || after[0].Name != before[0].Name {
+		t.Fatalf("objects before %v, after %v", before, after)
+	}
+	b, err := e.Store.Bindings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, old := b[syncd.Key{Kind: syncd.MakeConnection, Name: "conn-a"}]; old || len(b) != 1 {
+		t.Fatalf("inventory after rename: %v", b)
+	}
+	if p := e.Plan(t, true); p.HasChanges() {
+		t.Fatalf("plan after rename not empty: %+v", p.Summary)
+	}
+}

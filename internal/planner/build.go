@@ -311,6 +311,10 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 	case 0:
 		return nil, false
 	case 1:
+		if owner, ok := b.claims[kind][cands[0].RemoteID]; ok && owner != d.Key {
+			c.Supersedes = owner
+			c.Notes = append(c.Notes, fmt.Sprintf("takes over %s from %s, whose manifest is gone (renamed?)", cands[0].RemoteID, owner))
+		}
 		return cands[0], false
 	}
 	ids := make([]string, len(cands))

@@ -41,6 +41,9 @@ type Change struct {
 	// Drift is true when a bound object's live state differs from its
 	// manifest (someone changed it outside syncd or the manifest changed).
 	Drift bool
+	// Supersedes is the inventory key whose object this adopt takes over
+	// (a renamed manifest); the executor drops that binding. Zero if none.
+	Supersedes syncd.Key
 }
 
 // Summary counts changes by action; Blocked counts blocked changes (which
