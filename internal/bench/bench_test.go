@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -282,7 +280,7 @@ func editToPlan(b *testing.B, rep *Report) error {
 		return fmt.Errorf("daemon stopped: %v", err)
 	}
 	startup := time.Now()
-	if err := waitReady(addr, 5*time.Minute); err != nil {
+	if err := testenv.WaitReady(addr, 5*time.Minute); err != nil {
 		return err
 	}
 	rep.Info(sc, "startup full scan", time.Since(startup).Seconds(), "s", "until /readyz")
@@ -381,22 +379,6 @@ func routes(pc emulator.PlatformCounts) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, "; ")
-}
-
-func waitReady(addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("daemon not ready after %s", limit)
 }
 
 // auditThroughput runs internal/audit's own benchmarks (BenchmarkRecorder

@@ -133,7 +133,7 @@ func TestPostgresOutageUnderDaemon(t *testing.T) {
 		}
 	}
 	t.Cleanup(stop)
-	if err := waitReady(<-addrCh, time.Minute); err != nil {
+	if err := testenv.WaitReady(<-addrCh, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 

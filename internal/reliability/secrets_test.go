@@ -19,6 +19,7 @@ import (
 
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/testenv"
 )
 
 // The secrets the scan looks for: the manifests' value, the value after a
@@ -228,7 +229,7 @@ func runDaemon(t *testing.T, s stackEnv, outputs *bytes.Buffer) string {
 		}
 		fmt.Fprintf(outputs, "\n$ syncd run\n%s", out.String())
 	}()
-	if err := waitReady(addr, time.Minute); err != nil {
+	if err := testenv.WaitReady(addr, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // a scheduled scan too

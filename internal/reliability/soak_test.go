@@ -50,7 +50,7 @@ func TestSoak(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	if err := waitReady(<-addrCh, time.Minute); err != nil {
+	if err := testenv.WaitReady(<-addrCh, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 
