@@ -7,6 +7,7 @@ package testenv
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -109,7 +110,7 @@ func New(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	e.Store, err = audit.Open(ctx, e.DB, audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond})
+	e.Store, err = audit.Open(ctx, e.DB, audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
