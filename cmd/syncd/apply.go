@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
@@ -20,13 +22,14 @@ type applyCmd struct {
 	hmacFlag
 	spoolFlag
 
-	AutoApprove      bool   `name:"auto-approve" help:"Apply without asking (required without a terminal)."`
-	Prune            bool   `name:"prune" help:"Delete owned objects whose manifest is gone."`
-	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
-	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
-	RequireFresh     bool   `name:"require-fresh" help:"With a plan file: refuse the whole plan when any object in it went stale."`
-	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
-	PlanFile         string `arg:"" optional:"" name:"PLANFILE" type:"existingfile" help:"A plan saved by 'syncd plan --out'; apply exactly that plan."`
+	AutoApprove      bool          `name:"auto-approve" help:"Apply without asking (required without a terminal)."`
+	Prune            bool          `name:"prune" help:"Delete owned objects whose manifest is gone."`
+	MaxDelete        int           `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
+	AllowMassDelete  bool          `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	RequireFresh     bool          `name:"require-fresh" help:"With a plan file: refuse the whole plan when any object in it went stale."`
+	NoTestConnectors bool          `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
+	LockTimeout      time.Duration `name:"lock-timeout" default:"0s" help:"How long to wait for the apply lock held by a daemon in apply mode or another apply."`
+	PlanFile         string        `arg:"" optional:"" name:"PLANFILE" type:"existingfile" help:"A plan saved by 'syncd plan --out'; apply exactly that plan."`
 }
 
 func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
@@ -51,6 +54,11 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer st.close()
+	release, err := daemon.AcquireApplyLock(ctx, c.DatabaseURL, c.LockTimeout)
+	if err != nil {
+		return err
+	}
+	defer release()
 
 	set, loadErr := desired.Load(c.Manifests, desired.Options{})
 	if set == nil {

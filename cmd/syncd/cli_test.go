@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/testenv"
@@ -263,3 +265,22 @@ const importSeed = `{
     "date_format": "Y-m-d", "rate_limit_unit": "second", "rate_limit_duration": 1}
  ]}
 }`
+
+// TestApplyWaitsForTheApplyLock: a daemon in apply mode (or another apply)
+// holds the lock; `syncd apply` refuses rather than write beside it.
+func TestApplyRefusedWhileAnotherApplies(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	release, err := daemon.AcquireApplyLock(context.Background(), e.DB, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := syncdCmd(t, e, nil, "apply", "--auto-approve")
+	if r.code != 1 || !strings.Contains(r.stderr, "another syncd is applying") || e.Emu.MakeConnectionCount() != 0 {
+		t.Fatalf("apply beside a lock holder: exit %d, objects %d\n%s", r.code, e.Emu.MakeConnectionCount(), r.stderr)
+	}
+	release()
+	if r := syncdCmd(t, e, nil, "apply", "--auto-approve"); r.code != 0 || e.Emu.MakeConnectionCount() != 1 {
+		t.Fatalf("apply after release: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -250,7 +250,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// would let another replica apply while this one still writes.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	if d.opts.DatabaseURL != "" {
+	if d.opts.DatabaseURL != "" && d.opts.Mode == syncd.ModeApply {
+		// Only an applier contends: a report-only daemon must not keep
+		// `syncd apply` (which takes the same lock) from running.
 		// One attempt before the first reconcile, so that a replica that
 		// can lead applies in its startup run instead of reporting.
 		d.leader.attempt(bg)
