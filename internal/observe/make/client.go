@@ -73,6 +73,7 @@ type Config struct {
 type Client struct {
 	t           *transport.Client
 	concurrency int
+	log         *slog.Logger
 }
 
 // New returns a Client for cfg.
@@ -114,7 +115,11 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, concurrency: conc}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{t: t, concurrency: conc, log: log}, nil
 }
 
 // Stats returns the cumulative request counts.

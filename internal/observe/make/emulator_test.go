@@ -332,3 +332,27 @@ func TestEmulatorDeleteLag(t *testing.T) {
 		t.Fatalf("DELETEs = %d, want 1", got)
 	}
 }
+
+// TestEmulatorAbsentAppDoesNotBlockOthers: a manifest naming an app that
+// does not exist (a clean 404 on its list) observes as "no connection
+// there"; the other apps are still observed.
+func TestEmulatorAbsentAppDoesNotBlockOthers(t *testing.T) {
+	env := startEmulator(t)
+	if _, err := env.emu.Seed(emulator.Seed{Make: emulator.SeedMake{Apps: map[string]emulator.SeedApp{
+		"ghost": {Absent: true},
+		"real":  {Connections: []emulator.SeedConnection{{Label: "L", Type: "apikey"}}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := func(app string) observe.Want {
+		return observe.Want{Desired: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: app},
+			Spec: map[string]any{"app": app, "type": "apikey", "label": "L"}}}
+	}
+	snap, err := env.client.Observe(context.Background(), []observe.Want{want("ghost"), want("real")})
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	if len(snap.Objects) != 1 || snap.Objects[0].Spec["app"] != "real" {
+		t.Fatalf("objects = %+v", snap.Objects)
+	}
+}

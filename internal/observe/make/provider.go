@@ -123,6 +123,14 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	for i, app := range apps {
 		g.Go(func() error {
 			conns, err := c.ListConnections(gctx, app)
+			if observe.IsNotFound(err) {
+				// A clean 404: the app does not exist, so it has no
+				// connection. Its resources plan as creates (which fail
+				// with the app's own error) instead of one mistyped app
+				// blocking every other app's plan.
+				c.log.Warn("make: app not found; treating it as empty", "app", app)
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("make: list connections of app %s: %w", app, err)
 			}
