@@ -3,7 +3,6 @@ package desired
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,11 +47,24 @@ type path struct {
 	inSpec bool
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
+// plainKey reports whether k needs no quoting in a field path
+// ([A-Za-z0-9_$-]+). A loop, not a regexp: it runs for every key loaded.
+func plainKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func (p path) key(k string) path {
 	f := k
-	if !plainKey.MatchString(k) {
+	if !plainKey(k) {
 		f = strconv.Quote(k)
 		if p.field != "" {
 			f = "[" + f + "]"
@@ -77,6 +89,24 @@ func (p path) index(i int, tok string) path {
 		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(tok)
 	}
 	return q
+}
+
+// plainDecimal reports -?[1-9][0-9]* or 0: an integer every YAML schema
+// reads the same way (a leading zero may mean octal, so it is left to yaml).
+func plainDecimal(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "0" {
+		return true
+	}
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // deref follows aliases.
@@ -320,6 +350,11 @@ func (d *docState) idString(n *yaml.Node, p path, nullable bool) (t text, null, 
 
 // intValue decodes a YAML integer scalar as the float64 encoding/json uses.
 func (d *docState) intValue(n *yaml.Node, p path) (float64, bool) {
+	if plainDecimal(n.Value) {
+		if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+			return float64(i), true // no decoder needed
+		}
+	}
 	var v any
 	if err := n.Decode(&v); err != nil {
 		d.errorf(n, p, "is not a valid integer")
@@ -365,6 +400,12 @@ func (d *docState) boolean(n *yaml.Node, p path) (bool, bool) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 		d.errorf(n, p, "must be a boolean (true or false), got %s", describe(n))
 		return false, false
+	}
+	switch n.Value { // the common spellings, without building a decoder
+	case "true":
+		return true, true
+	case "false":
+		return false, true
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
