@@ -11,6 +11,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/watch"
 )
 
 type planCmd struct {
@@ -66,7 +67,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if c.Out != "" {
-		if err := savePlan(c.Out, res.Plan, set, c.Prune); err != nil {
+		if err := savePlan(c.Out, c.Manifests, res.Plan, set, c.Prune); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "Saved the plan to %s; apply it with: syncd apply %s\n", c.Out, c.Out)
@@ -96,13 +97,13 @@ func writePlan(f *os.File, p *planner.Plan, format string) error {
 	return planner.WriteText(f, p, useColor(f))
 }
 
-func savePlan(path string, p *planner.Plan, set *desired.Set, prune bool) error {
+func savePlan(path, dir string, p *planner.Plan, set *desired.Set, prune bool) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
-	werr := planner.WritePlanFile(f, p, planner.PlanFileMeta{ManifestsDigest: set.Digest, Prune: prune, CreatedAt: nowUTC()})
+	werr := planner.WritePlanFile(f, p, planner.PlanFileMeta{ManifestsDigest: set.Digest, ManifestRevision: watch.Revision(dir), Prune: prune, CreatedAt: nowUTC()})
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
