@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -250,5 +251,45 @@ func TestFaultsStillConverge(t *testing.T) {
 	}
 	if m, p := countObjects(t, e.Emu); m != 6 || p != 6 {
 		t.Fatalf("make %d, patchworks %d", m, p)
+	}
+}
+
+// rejectFirstPut answers the first PUT with a 400 without sending it.
+type rejectFirstPut struct {
+	inner http.RoundTripper
+	done  atomic.Bool
+}
+
+func (r *rejectFirstPut) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut && r.done.CompareAndSwap(false, true) {
+		return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"detail":"rejected","message":"Bad request","code":"SC400"}`)), Request: req}, nil
+	}
+	return r.inner.RoundTrip(req)
+}
+
+// TestPartlyFailedCreateIsOwned: the connection was created but one of its
+// sections was refused; syncd owns it, so the next apply updates it instead
+// of adopting or duplicating it.
+func TestPartlyFailedCreateIsOwned(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	cfg := e.Config
+	cfg.HTTPClient = &http.Client{Transport: &rejectFirstPut{inner: http.DefaultTransport}}
+	providers, err := engine.Providers(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reconcile.New(e.Store, providers, e.Hasher, reconcile.Settings{})
+	res, err := r.Once(context.Background(), reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t)})
+	if err != nil || res.Report.Failed != 1 {
+		t.Fatalf("first apply: %v %+v", err, res.Report)
+	}
+	if c := change(e.Plan(t, false), "conn-a"); c.Action != planner.ActionUpdate {
+		t.Fatalf("after a partly failed create the plan is %s, want update", c.Action)
+	}
+	converge(t, e, 3)
+	if m, _ := countObjects(t, e.Emu); m != 1 {
+		t.Fatalf("make objects = %d", m)
 	}
 }

@@ -356,6 +356,16 @@ func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Cha
 		}
 	}
 	remoteID, err := p.Create(ctx, d)
+	if err != nil && remoteID != "" {
+		// The object exists but a later step of its creation failed (a
+		// section or common write): own it, so that the next plan updates
+		// it rather than adopting or duplicating it.
+		if berr := x.Inventory.Bind(after, x.binding(d, remoteID)); berr != nil {
+			return remoteID, errors.Join(err, berr)
+		}
+		_ = x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, scrub(err.Error(), d))
+		return remoteID, err
+	}
 	if err != nil {
 		if observe.IsAmbiguous(err) || ctx.Err() != nil {
 			// Leave the intent pending: Recover will find out.
