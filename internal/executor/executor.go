@@ -272,6 +272,13 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	remoteID, err := x.write(ctx, p, c, d)
 	// The outcome is recorded even when the run was cancelled meanwhile.
 	rctx := context.WithoutCancel(ctx)
+	var note string
+	if ie := (*inventoryError)(nil); errors.As(err, &ie) {
+		// The platform write happened; only the inventory lags (the
+		// database is down). The next run reconciles the binding.
+		note, err = "applied; inventory not updated: "+ie.Error(), nil
+		log.Warn("inventory not updated after a write", "action", string(c.Action), "error", ie.Error())
+	}
 	if err != nil {
 		msg := scrub(err.Error(), d)
 		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
@@ -283,7 +290,7 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	}
 	res.Outcome, res.RemoteID = OutcomeApplied, remoteID
 	log.Info("change applied", "action", string(c.Action), "remote_id", remoteID)
-	if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeApplied, c.Key, remoteID, string(c.Action), c.Fields, OutcomeApplied, "")); rerr != nil {
+	if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeApplied, c.Key, remoteID, string(c.Action), c.Fields, OutcomeApplied, note)); rerr != nil {
 		log.Error("audit write failed", "error", rerr)
 	}
 	if len(c.Fields) > 0 && c.Action != planner.ActionCreate && c.Action != planner.ActionDelete && x.Drift != nil {
@@ -296,6 +303,13 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	}
 	return res
 }
+
+// inventoryError is a failure to record a binding after the platform write
+// it describes succeeded.
+type inventoryError struct{ err error }
+
+func (e *inventoryError) Error() string { return e.err.Error() }
+func (e *inventoryError) Unwrap() error { return e.err }
 
 // write performs the platform calls of one change and keeps the inventory
 // and the intent journal in step. It returns the remote id the resource is
@@ -318,18 +332,23 @@ func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Chan
 		}
 		after := context.WithoutCancel(ctx)
 		if err := x.Inventory.Bind(after, x.binding(d, c.RemoteID)); err != nil {
-			return c.RemoteID, err
+			return c.RemoteID, &inventoryError{err}
 		}
 		if c.Supersedes != (syncd.Key{}) {
 			// A renamed manifest: the old name no longer owns the object.
-			return c.RemoteID, x.Inventory.Unbind(after, c.Supersedes)
+			if err := x.Inventory.Unbind(after, c.Supersedes); err != nil {
+				return c.RemoteID, &inventoryError{err}
+			}
 		}
 		return c.RemoteID, nil
 	case planner.ActionDelete:
 		if err := p.Delete(ctx, c.RemoteID); err != nil && !observe.IsNotFound(err) {
 			return c.RemoteID, err
 		}
-		return c.RemoteID, x.Inventory.Unbind(context.WithoutCancel(ctx), c.Key)
+		if err := x.Inventory.Unbind(context.WithoutCancel(ctx), c.Key); err != nil {
+			return c.RemoteID, &inventoryError{err}
+		}
+		return c.RemoteID, nil
 	}
 	return c.RemoteID, fmt.Errorf("unknown action %q", c.Action)
 }

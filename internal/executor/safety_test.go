@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
@@ -251,5 +254,64 @@ func TestRenamedManifestTakesOverItsObject(t *testing.T) {
 	}
 	if p := e.Plan(t, true); p.HasChanges() {
 		t.Fatalf("plan after rename not empty: %+v", p.Summary)
+	}
+}
+
+// TestOutageStillRevertsDriftButNeverCreates: with PostgreSQL down, a
+// daemon-like runner plans from the inventory it read last, reverts drift
+// (its events spool and reach the database later, once), and creates
+// nothing, since a create needs its intent journalled.
+func TestOutageStillRevertsDriftButNeverCreates(t *testing.T) {
+	cluster := pgtest.StartCluster(t)
+	e := testenv.New(t, testenv.Options{DatabaseURL: pgtest.CreateDatabase(t, cluster.URL())})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	applied(t, e)
+	name := e.Emu.MakeConnections("app-one")[0].Name
+	patch(t, e, "/_emulator/make/connections/"+name, `{"label": "Conn A (edited by hand)"}`)
+
+	cluster.Stop()
+	e.Write(t, "b.yaml", testenv.MakeDoc("conn-b", "app-one", "Conn B", "apikey"))
+	res, err := e.Reconcile(t, context.Background(), syncd.ModeApply, true)
+	if err != nil {
+		t.Fatalf("reconcile during the outage: %v", err)
+	}
+	if got := change(res.Plan, "conn-a").Action; got != planner.ActionUpdate {
+		t.Fatalf("conn-a planned as %s during the outage, want update", got)
+	}
+	conns := e.Emu.MakeConnections("app-one")
+	if len(conns) != 1 || conns[0].Label != "Conn A" {
+		t.Fatalf("during the outage: %+v (want the drift reverted and no create)", conns)
+	}
+	if e.Store.SpoolDepth() == 0 {
+		t.Fatal("nothing spooled during the outage")
+	}
+
+	cluster.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for e.Store.Flush(ctx) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("spool never drained")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	db, err := pgx.Connect(ctx, e.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var planned, appliedN int
+	if err := db.QueryRow(ctx, `select
+		count(*) filter (where event_type = 'change_planned' and run_id = $1 and resource_name = 'conn-a'),
+		count(*) filter (where event_type = 'change_applied' and run_id = $1 and resource_name = 'conn-a')
+		from audit_events`, res.RunID).Scan(&planned, &appliedN); err != nil {
+		t.Fatal(err)
+	}
+	if planned != 1 || appliedN != 1 {
+		t.Fatalf("outage run's conn-a events in the database: planned %d, applied %d; want 1 and 1", planned, appliedN)
+	}
+	converge(t, e, 3) // and conn-b is created once the database is back
+	if m, _ := countObjects(t, e.Emu); m != 2 {
+		t.Fatalf("make objects = %d, want 2", m)
 	}
 }

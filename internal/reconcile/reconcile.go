@@ -2,8 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/syncd/syncd/internal/audit"
@@ -24,6 +26,15 @@ type Runner struct {
 	Logger   *slog.Logger
 	Actor    string
 	Now      func() time.Time
+
+	mu           sync.Mutex
+	lastBindings map[syncd.Key]syncd.Binding // the inventory as last read
+}
+
+func (r *Runner) cachedBindings() map[syncd.Key]syncd.Binding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastBindings
 }
 
 // Request is one reconcile's input.
@@ -130,20 +141,35 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 			log.Warn("recover pending creates", "error", err)
 		}
 	}
+	prune := req.Prune
 	bindings, err := r.Store.Bindings(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+		r.mu.Lock()
+		r.lastBindings = bindings
+		r.mu.Unlock()
+	case errors.Is(err, audit.ErrUnavailable) && r.cachedBindings() != nil:
+		// PostgreSQL is down: plan from the inventory last read, so that
+		// drift is still reverted (events spool). No prune, and creates
+		// are refused by the executor until intents can be journalled.
+		log.Warn("database unreachable: planning from the last inventory read; no creates or deletes until it is back", "error", err)
+		bindings, prune = r.cachedBindings(), false
+	default:
 		return fmt.Errorf("read inventory: %w", err)
 	}
 	pr, err := r.Engine.Plan(ctx, engine.PlanRequest{
 		Set: req.Set, Bindings: bindings, Scope: req.Scope,
-		Prune: req.Prune, MaxDelete: req.MaxDelete, AllowMassDelete: req.AllowMassDelete,
+		Prune: prune, MaxDelete: req.MaxDelete, AllowMassDelete: req.AllowMassDelete,
 	})
 	if err != nil {
 		return err
 	}
 	res.Plan, res.Requests = pr.Plan, pr.Requests
 	if err := r.recordDrift(ctx, run, req, pr.Plan); err != nil {
-		return err
+		if !errors.Is(err, audit.ErrUnavailable) {
+			return err
+		}
+		log.Warn("drift not recorded: database unreachable", "error", err)
 	}
 	if apply && req.Saved != nil {
 		res.Refused = req.Saved.restrict(pr.Plan)
@@ -180,6 +206,12 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	}
 	res.Report = r.Executor.Apply(ctx, run, pr.Plan, desiredBy)
 	res.Executed = true
+	// Keep the cached inventory current for a later outage.
+	if b, err := r.Store.Bindings(context.WithoutCancel(ctx)); err == nil {
+		r.mu.Lock()
+		r.lastBindings = b
+		r.mu.Unlock()
+	}
 	return nil
 }
 
