@@ -34,6 +34,9 @@ type applyCmd struct {
 
 func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
+	if err := c.manifestsFlag.check(); err != nil {
+		return err
+	}
 	var saved *reconcile.SavedPlan
 	prune := c.Prune
 	if c.PlanFile != "" {

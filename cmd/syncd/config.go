@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,19 @@ import (
 // manifestsFlag is the manifests directory, shared by every command that loads them.
 type manifestsFlag struct {
 	Manifests string `name:"manifests" env:"SYNCD_MANIFESTS" default:"manifests" help:"Manifests directory."`
+}
+
+// check fails early when the manifests directory cannot be read at all:
+// planning "nothing" from a mistyped path would only hide the mistake.
+func (m manifestsFlag) check() error {
+	st, err := os.Stat(m.Manifests)
+	if err != nil {
+		return fmt.Errorf("manifests directory %s: %w", m.Manifests, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("manifests directory %s: not a directory", m.Manifests)
+	}
+	return nil
 }
 
 // platformFlags configure the platform clients. Tokens are read from the

@@ -30,6 +30,9 @@ type planCmd struct {
 
 func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
+	if err := c.manifestsFlag.check(); err != nil {
+		return err
+	}
 	set, loadErr := desired.Load(c.Manifests, desired.Options{})
 	if set == nil {
 		return loadErr

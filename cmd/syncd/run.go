@@ -29,6 +29,9 @@ type runCmd struct {
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
+	if err := c.manifestsFlag.check(); err != nil {
+		return err
+	}
 	if c.Schedule != "" {
 		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
 			return err
