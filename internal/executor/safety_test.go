@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
@@ -125,6 +126,20 @@ func TestMassDeleteGuard(t *testing.T) {
 	}
 	if _, p := countObjects(t, e.Emu); p != 7 {
 		t.Fatalf("mass delete went through: %d connectors left", p)
+	}
+	// The refusal is in the audit, one blocked change_planned per delete.
+	evs, err := e.Store.Events(context.Background(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := 0
+	for _, ev := range evs {
+		if ev.Event.RunID == res.RunID && ev.Event.Type == syncd.EventChangePlanned && ev.Event.Outcome == "blocked" && ev.Event.Action == "delete" {
+			blocked++
+		}
+	}
+	if blocked != 7 {
+		t.Errorf("blocked deletes in the audit: %d, want 7", blocked)
 	}
 	res, err = e.Runner.Once(context.Background(), reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t), Prune: true, AllowMassDelete: true})
 	if err != nil {

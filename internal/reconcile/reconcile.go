@@ -179,25 +179,28 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
 		execute = false
 	}
-	if !execute {
-		// Nothing will be written: the audit still gets the plan.
-		for _, c := range pr.Plan.Changes {
-			if c.Action == planner.ActionNoop && c.Error == "" {
-				continue
-			}
-			outcome := "planned"
-			switch {
-			case c.Error != "":
-				outcome = "error"
-			case c.Blocked != "":
-				outcome = "blocked"
-			case c.ReportOnly || !apply:
-				outcome = "report_only"
-			}
-			if err := r.record(ctx, run, syncd.EventChangePlanned, c.Key, c.RemoteID, string(c.Action), c.Fields, outcome, firstOf(c.Error, c.Blocked)); err != nil {
-				return fmt.Errorf("audit unavailable: %w", err)
-			}
+	// The audit gets the whole plan: what will not be written is recorded
+	// here (the executor records what it writes, before writing it).
+	for _, c := range pr.Plan.Changes {
+		if c.Action == planner.ActionNoop && c.Error == "" {
+			continue
 		}
+		outcome := "planned"
+		switch {
+		case c.Error != "":
+			outcome = "error"
+		case c.Blocked != "":
+			outcome = "blocked"
+		case c.ReportOnly || !apply:
+			outcome = "report_only"
+		case execute:
+			continue // the executor's own change_planned
+		}
+		if err := r.record(ctx, run, syncd.EventChangePlanned, c.Key, c.RemoteID, string(c.Action), c.Fields, outcome, firstOf(c.Error, c.Blocked)); err != nil {
+			return fmt.Errorf("audit unavailable: %w", err)
+		}
+	}
+	if !execute {
 		return nil
 	}
 	desiredBy := make(map[syncd.Key]*syncd.Desired, len(req.Set.Resources))
