@@ -120,13 +120,9 @@ func writeEventsText(w io.Writer, events []audit.StoredEvent) error {
 		if e.Kind != "" || e.Name != "" {
 			resource = syncd.Key{Kind: e.Kind, Name: e.Name}.String()
 		}
-		paths := make([]string, len(e.Changes))
-		for i, c := range e.Changes {
-			paths[i] = c.Path
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			e.OccurredAt.UTC().Format(time.RFC3339), e.Type, dash(resource), dash(e.RemoteID), dash(e.Action),
-			dash(e.Outcome), dash(e.RunID), dash(strings.Join(paths, ",")), dash(oneLine(e.Error)))
+			dash(e.Outcome), dash(e.RunID), dash(changedPaths(e.Changes)), dash(oneLine(e.Error)))
 	}
 	return tw.Flush()
 }
@@ -172,6 +168,21 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// changedPaths lists the changed fields, the first few only: a create
+// names every field it sets, which would stretch every row of the table
+// (the JSON format has them all).
+func changedPaths(changes []syncd.FieldChange) string {
+	const shown = 3
+	paths := make([]string, 0, shown)
+	for i, c := range changes {
+		if i == shown {
+			return strings.Join(paths, ",") + fmt.Sprintf(",… (+%d)", len(changes)-shown)
+		}
+		paths = append(paths, c.Path)
+	}
+	return strings.Join(paths, ",")
 }
 
 func oneLine(s string) string {
