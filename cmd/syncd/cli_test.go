@@ -10,7 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
@@ -282,5 +286,70 @@ func TestApplyRefusedWhileAnotherApplies(t *testing.T) {
 	release()
 	if r := syncdCmd(t, e, nil, "apply", "--auto-approve"); r.code != 0 || e.Emu.MakeConnectionCount() != 1 {
 		t.Fatalf("apply after release: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestRunSignals: the binary reloads on SIGHUP and exits 0 on SIGTERM.
+func TestRunSignals(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	cmd := exec.Command(syncdBin, "run", "--mode", "report", "--schedule", "", "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(),
+		"SYNCD_MAKE_URL="+e.HTTP.URL+"/api/v2", "SYNCD_MAKE_TOKEN="+emulator.DefaultMakeToken,
+		"SYNCD_PATCHWORKS_URL="+e.HTTP.URL, "SYNCD_PATCHWORKS_TOKEN="+emulator.DefaultPatchworksToken,
+		"SYNCD_DATABASE_URL="+e.DB, "SYNCD_MANIFESTS="+e.Dir, "SYNCD_SPOOL_DIR="+t.TempDir(),
+		"SECRET_A="+testenv.SecretA, "SYNCD_LOG_FORMAT=json")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	runs := func(trigger string) int {
+		db, err := pgx.Connect(context.Background(), e.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close(context.Background())
+		var n int
+		if err := db.QueryRow(context.Background(), `select count(*) from runs where trigger = $1 and finished_at is not null`, trigger).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("the startup run", func() bool { return runs("startup") == 1 })
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a run after SIGHUP", func() bool { return runs("signal") == 1 })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("syncd run after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("syncd run did not stop on SIGTERM")
+	}
+	if strings.Contains(logs.String(), testenv.SecretA) {
+		t.Error("a log line holds the secret")
+	}
+	if !strings.Contains(logs.String(), `"run_id"`) {
+		t.Errorf("json logs carry no run_id:\n%s", logs.String())
 	}
 }
