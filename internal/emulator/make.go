@@ -401,7 +401,12 @@ func (s *Server) makeCreate(w http.ResponseWriter, r *http.Request, app string) 
 		return
 	}
 	c := s.mk.create(app, label, typ)
-	writeJSON(w, http.StatusOK, map[string]any{"appConnection": map[string]any{"name": c.name, "label": c.label, "type": c.typ}})
+	writeJSON(w, http.StatusOK, map[string]any{"appConnection": c.summary()})
+}
+
+// summary is the connection as create and update answer it (seeds/001).
+func (c *makeConn) summary() map[string]any {
+	return map[string]any{"name": c.name, "label": c.label, "type": c.typ}
 }
 
 func (s *Server) makeGet(w http.ResponseWriter, name string) {
@@ -466,7 +471,7 @@ func (s *Server) makePatch(w http.ResponseWriter, r *http.Request, name string) 
 			c.connectedSystemName = nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appConnection": map[string]any{"name": c.name, "label": c.label, "type": c.typ}})
+	writeJSON(w, http.StatusOK, map[string]any{"appConnection": c.summary()})
 }
 
 func (s *Server) makeDelete(w http.ResponseWriter, name string) {
