@@ -8,8 +8,12 @@ WITH_PG  := bash scripts/with-postgres
 
 .PHONY: build test test-short lint vet fmt validate-manifests bench reliability demo clean
 
+# `syncd version` prints these; without them it falls back to Go's build info.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/syncd
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/syncd
 
 test: lint
 	$(WITH_PG) $(GO) test -race -count=1 -timeout 15m $(PKGS)

@@ -76,7 +76,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 			return true
 		}
 		if !isTerminal(os.Stdin) {
-			fmt.Fprintln(os.Stderr, "syncd: not a terminal: pass --auto-approve to apply without confirmation")
+			fmt.Fprintln(os.Stderr, "syncd: standard input is not a terminal, so nobody can confirm: pass --auto-approve to apply without confirmation")
 			return false
 		}
 		return confirm(ctx, os.Stdin, os.Stdout, "Do you want to perform these actions?")

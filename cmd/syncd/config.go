@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/syncd/syncd/internal/engine"
 )
 
@@ -34,10 +36,10 @@ func (m manifestsFlag) check() error {
 // platformFlags configure the platform clients. Tokens are read from the
 // environment only, so that they never show in a process list.
 type platformFlags struct {
-	MakeURL         string `name:"make-url" env:"SYNCD_MAKE_URL" help:"Make base URL including /api/v2."`
-	MakeZone        string `name:"make-zone" env:"SYNCD_MAKE_ZONE" help:"Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url."`
+	MakeURL         string `name:"make-url" env:"SYNCD_MAKE_URL" help:"Make base URL including /api/v2; the API token is read from SYNCD_MAKE_TOKEN."`
+	MakeZone        string `name:"make-zone" env:"SYNCD_MAKE_ZONE" help:"Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url; token in SYNCD_MAKE_TOKEN."`
 	MakeToken       string `name:"make-token" env:"SYNCD_MAKE_TOKEN" hidden:"" help:"Make API token (prefer the environment)."`
-	PatchworksURL   string `name:"patchworks-url" env:"SYNCD_PATCHWORKS_URL" help:"Patchworks base URL (the part before /api/v1)."`
+	PatchworksURL   string `name:"patchworks-url" env:"SYNCD_PATCHWORKS_URL" help:"Patchworks base URL (the part before /api/v1); the API key is read from SYNCD_PATCHWORKS_TOKEN."`
 	PatchworksToken string `name:"patchworks-token" env:"SYNCD_PATCHWORKS_TOKEN" hidden:"" help:"Patchworks API key (prefer the environment)."`
 	MakeRPM         int    `name:"make-rpm" env:"SYNCD_MAKE_RPM" default:"60" help:"Make requests per minute (60 is safe for the smallest plan)."`
 	PatchworksRPM   int    `name:"patchworks-rpm" env:"SYNCD_PATCHWORKS_RPM" default:"600" help:"Patchworks requests per minute."`
@@ -73,10 +75,10 @@ func newLogger(g *Globals, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// isTerminal reports whether f is a character device (a terminal).
+// isTerminal reports whether f is a terminal. A character device is not
+// enough: /dev/null is one too.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // useColor follows https://no-color.org and only colours terminals.

@@ -16,7 +16,8 @@ import (
 // driftCmd lists the open drifts recorded in the audit store.
 type driftCmd struct {
 	databaseFlag
-	Format string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
+	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
+	DetailedExitcode bool   `name:"detailed-exitcode" help:"Exit 2 while drifts are open, 0 when none, 1 on error."`
 
 	out io.Writer        `kong:"-"`
 	now func() time.Time `kong:"-"`
@@ -39,11 +40,16 @@ func (c *driftCmd) Run(ctx context.Context, g *Globals) error {
 	w := writerOr(c.out)
 	switch c.Format {
 	case "json":
-		return writeDriftJSON(w, drifts, now)
+		err = writeDriftJSON(w, drifts, now)
 	case "markdown":
-		return writeDriftMarkdown(w, drifts, now)
+		err = writeDriftMarkdown(w, drifts, now)
+	default:
+		err = writeDriftText(w, drifts, now)
 	}
-	return writeDriftText(w, drifts, now)
+	if err == nil && c.DetailedExitcode && len(drifts) > 0 {
+		return &exitError{code: 2}
+	}
+	return err
 }
 
 // driftPaths lists the fields still drifted, redacted values never shown.

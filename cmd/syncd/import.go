@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -33,7 +34,12 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	p, ok := providers[kind]
 	if !ok {
-		return fmt.Errorf("import: no platform configured for %s (set its URL and token)", kind)
+		return fmt.Errorf("import: %w", engine.NotConfigured(kind))
+	}
+	if pf, ok := p.(observe.Preflighter); ok {
+		if err := pf.Preflight(ctx); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
 	}
 	objs, err := p.ListAll(ctx, c.App)
 	if err != nil {

@@ -43,12 +43,14 @@ type cli struct {
 	Migrate  migrateCmd  `cmd:"" help:"Apply database migrations."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of the manifest format."`
 	Emulator emulatorCmd `cmd:"" help:"Serve both platform APIs from memory, for tests and demos."`
+	Version  versionCmd  `cmd:"" help:"Print the version, the commit and the Go version."`
 }
 
 // Globals are flags every command accepts.
 type Globals struct {
-	LogFormat string `name:"log-format" enum:"text,json" default:"text" env:"SYNCD_LOG_FORMAT" help:"Log format: text or json."`
-	LogLevel  string `name:"log-level" enum:"debug,info,warn,error" default:"info" env:"SYNCD_LOG_LEVEL" help:"Log level."`
+	LogFormat string      `name:"log-format" enum:"text,json" default:"text" env:"SYNCD_LOG_FORMAT" help:"Log format: text or json."`
+	LogLevel  string      `name:"log-level" enum:"debug,info,warn,error" default:"info" env:"SYNCD_LOG_LEVEL" help:"Log level."`
+	Version   versionFlag `name:"version" help:"Print the version, the commit and the Go version, and exit."`
 }
 
 func main() {

@@ -60,6 +60,9 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		log.Warn("no database configured: plan without inventory (no deletes; write-only secrets not compared)")
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	if err := eng.Preflight(ctx); err != nil {
+		return err
+	}
 	res, err := eng.Plan(ctx, engine.PlanRequest{
 		Set: set, Bindings: bindings, Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 	})

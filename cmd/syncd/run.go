@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/syncd/syncd/internal/daemon"
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/watch"
 )
 
 type runCmd struct {
@@ -25,12 +31,20 @@ type runCmd struct {
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
 	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
+	Once             bool   `name:"once" help:"Run one full reconcile exactly as the daemon does (run record, audit, drift opened/resolved, spool), then exit: for cron."`
+	DetailedExitcode bool   `name:"detailed-exitcode" help:"With --once: exit 2 when drift or changes remain, 0 when in sync, 1 on error."`
 }
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
+	}
+	if c.DetailedExitcode && !c.Once {
+		return errors.New("--detailed-exitcode needs --once")
+	}
+	if c.Once {
+		return c.once(ctx, log)
 	}
 	if c.Schedule != "" {
 		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
@@ -64,4 +78,88 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// once runs one full reconcile the way the daemon's scheduled scan does
+// and turns what remains into the exit code.
+func (c *runCmd) once(ctx context.Context, log *slog.Logger) error {
+	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	mode := syncd.Mode(c.Mode)
+	if mode == syncd.ModeApply {
+		// The daemon's writer lock: never write beside a daemon in apply
+		// mode or an apply.
+		release, err := daemon.AcquireApplyLock(ctx, c.DatabaseURL, 0)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	if set == nil {
+		return loadErr
+	}
+	printLoadErrors(set)
+	res, err := st.runner.Once(ctx, reconcile.Request{
+		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune,
+		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Revision: watch.Revision(c.Manifests),
+	})
+	if err != nil {
+		return err
+	}
+	if res.Executed {
+		printReport(res)
+	} else if err := planner.WriteText(os.Stdout, res.Plan, useColor(os.Stdout)); err != nil {
+		return err
+	}
+	unplanned := 0
+	for _, ch := range res.Plan.Changes {
+		if ch.Error != "" {
+			unplanned++
+		}
+	}
+	switch {
+	case loadErr != nil:
+		return &exitError{code: 1, err: errors.New("some manifests failed to load: nothing was deleted or replaced")}
+	case unplanned > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d resource(s) could not be planned", unplanned)}
+	case res.Report.Failed > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d change(s) failed", res.Report.Failed)}
+	}
+	if !c.DetailedExitcode {
+		return nil
+	}
+	remaining, err := remains(ctx, st, res)
+	if err != nil {
+		return err
+	}
+	if remaining != "" {
+		fmt.Fprintln(os.Stderr, remaining)
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// remains says what is still out of sync after a reconcile ("" when
+// nothing is): changes it did not write (report mode, report-only or
+// blocked ones), and drift episodes still open.
+func remains(ctx context.Context, st *stack, res *reconcile.Result) (string, error) {
+	pending := 0
+	for _, ch := range res.Plan.Changes {
+		if ch.Action != planner.ActionNoop && ch.Error == "" && (!res.Executed || ch.ReportOnly || ch.Blocked != "") {
+			pending++
+		}
+	}
+	drifts, err := st.store.OpenDrifts(ctx)
+	if err != nil {
+		return "", fmt.Errorf("open drifts: %w", err)
+	}
+	if pending == 0 && len(drifts) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("Out of sync: %d change(s) not applied, %d open drift(s).", pending, len(drifts)), nil
 }

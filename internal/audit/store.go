@@ -88,10 +88,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if err := CheckDatabaseURL(dsn); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors may quote the URL, password included.
-		return nil, errors.New("audit: invalid database URL")
+		return nil, errors.New("audit: invalid database URL (want postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME or key=value pairs)")
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
@@ -101,8 +104,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	if opts.ReadOnly {
+		// A reader has no spool to fall back on: a database it cannot
+		// reach is the answer.
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := pool.Ping(pctx)
+		cancel()
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("audit: the database at %s is unreachable: %w (%v)", endpoint(cfg), ErrUnavailable, err)
+		}
 		s := &Store{pool: pool, opts: opts, log: opts.Logger.With("component", "audit"), readOnly: true}
-		s.ping(ctx)
+		s.setHealthy(true)
 		return s, nil
 	}
 	sp, err := openSpool(opts.SpoolDir)
@@ -248,6 +260,8 @@ func (s *Store) setHealthy(ok bool) {
 	switch {
 	case ok && !was && !first:
 		s.log.Info("audit database reachable again")
+	case !ok && (was || first) && s.readOnly:
+		s.log.Warn("audit database unreachable")
 	case !ok && (was || first):
 		s.log.Warn("audit database unreachable; events go to the spool", "spool", s.opts.SpoolDir)
 	}

@@ -273,6 +273,15 @@ func (s *Server) serveMake(w http.ResponseWriter, r *http.Request, info *reqInfo
 		return
 	}
 	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v2/"), "/")
+	if len(segs) == 2 && segs[0] == "sdk" && segs[1] == "apps" {
+		info.route = "/sdk/apps"
+		if r.Method != http.MethodGet {
+			makeMethodNotAllowed(w, r)
+			return
+		}
+		s.makeApps(w)
+		return
+	}
 	if len(segs) < 4 || segs[0] != "sdk" || segs[1] != "apps" || slices.Contains(segs, "") {
 		makeNotFound(w, "Route "+r.URL.Path)
 		return
@@ -336,6 +345,25 @@ func (s *Server) serveMake(w http.ResponseWriter, r *http.Request, info *reqInfo
 	default:
 		makeNotFound(w, "Route "+r.URL.Path)
 	}
+}
+
+// makeApps lists the organisation's SDK apps (GET /sdk/apps): every app
+// the emulator knows that is not marked absent, by name.
+func (s *Server) makeApps(w http.ResponseWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.mk.apps))
+	for name, a := range s.mk.apps {
+		if !a.absent {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	apps := make([]any, len(names))
+	for i, name := range names {
+		apps[i] = map[string]any{"name": name, "label": name, "version": 1}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
 }
 
 func (s *Server) makeList(w http.ResponseWriter, app string) {

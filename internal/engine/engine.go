@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -19,6 +21,9 @@ type Engine struct {
 	Providers map[syncd.Kind]observe.Provider
 	Hasher    syncd.Hasher
 	Logger    *slog.Logger
+
+	mu     sync.Mutex
+	passed map[syncd.Kind]bool // platforms whose preflight succeeded
 }
 
 // PlanRequest is one planning step's input.
@@ -46,7 +51,7 @@ type PlanResult struct {
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error) {
 	before := e.Stats()
 	wants := e.Wants(req)
-	live, gone, err := e.Observe(ctx, wants)
+	live, gone, unreadable, err := e.observe(ctx, wants)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +66,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		MaxDelete:       req.MaxDelete,
 		AllowMassDelete: req.AllowMassDelete,
 		Scope:           req.Scope,
+		Unreadable:      unreadable,
 	}
 	p := planner.Build(in)
 	return &PlanResult{Plan: p, Snapshot: live, Requests: statsSince(e.Stats(), before)}, nil
@@ -102,6 +108,11 @@ func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]observe.Want {
 
 // Observe reads every platform that has wants, in parallel.
 func (e *Engine) Observe(ctx context.Context, wants map[syncd.Kind][]observe.Want) ([]syncd.Live, map[syncd.Kind][]string, error) {
+	live, gone, _, err := e.observe(ctx, wants)
+	return live, gone, err
+}
+
+func (e *Engine) observe(ctx context.Context, wants map[syncd.Kind][]observe.Want) ([]syncd.Live, map[syncd.Kind][]string, map[syncd.Key]string, error) {
 	kinds := make([]syncd.Kind, 0, len(wants))
 	for k, w := range wants {
 		if len(w) > 0 {
@@ -114,7 +125,7 @@ func (e *Engine) Observe(ctx context.Context, wants map[syncd.Kind][]observe.Wan
 	for i, k := range kinds {
 		p, ok := e.Providers[k]
 		if !ok {
-			return nil, nil, fmt.Errorf("no platform configured for %s (set its URL and token)", k)
+			return nil, nil, nil, NotConfigured(k)
 		}
 		g.Go(func() error {
 			s, err := p.Observe(gctx, wants[k])
@@ -126,17 +137,75 @@ func (e *Engine) Observe(ctx context.Context, wants map[syncd.Kind][]observe.Wan
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var live []syncd.Live
 	gone := map[syncd.Kind][]string{}
+	var unreadable map[syncd.Key]string
 	for i, s := range snaps {
 		live = append(live, s.Objects...)
 		if len(s.Gone) > 0 {
 			gone[kinds[i]] = s.Gone
 		}
+		for k, why := range s.Unreadable {
+			if unreadable == nil {
+				unreadable = map[syncd.Key]string{}
+			}
+			unreadable[k] = why
+		}
 	}
-	return live, gone, nil
+	return live, gone, unreadable, nil
+}
+
+// NotConfigured is the error for a resource of a kind whose platform has
+// no URL: it names the settings to make.
+func NotConfigured(k syncd.Kind) error {
+	switch k {
+	case syncd.MakeConnection:
+		return fmt.Errorf("no platform configured for %s: set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN", k)
+	case syncd.PatchworksConnector:
+		return fmt.Errorf("no platform configured for %s: set SYNCD_PATCHWORKS_URL and SYNCD_PATCHWORKS_TOKEN", k)
+	}
+	return fmt.Errorf("no platform configured for %s (set its URL and token)", k)
+}
+
+// Preflight checks every configured platform once with a cheap
+// authenticated read (observe.Preflighter), in parallel, before anything is
+// planned: a base URL that does not answer like the platform, or a rejected
+// token, is an error naming the URL, the status and the likely fix. A
+// platform that passed is not checked again by this Engine (its URL and
+// token cannot change during a process); one that failed is checked again
+// next time.
+func (e *Engine) Preflight(ctx context.Context) error {
+	var kinds []syncd.Kind
+	e.mu.Lock()
+	for _, k := range syncd.Kinds {
+		if _, ok := e.Providers[k]; ok && !e.passed[k] {
+			kinds = append(kinds, k)
+		}
+	}
+	e.mu.Unlock()
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, k := range kinds {
+		pf, ok := e.Providers[k].(observe.Preflighter)
+		if !ok {
+			continue
+		}
+		wg.Go(func() { errs[i] = pf.Preflight(ctx) })
+	}
+	wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, k := range kinds {
+		if errs[i] == nil {
+			if e.passed == nil {
+				e.passed = map[syncd.Kind]bool{}
+			}
+			e.passed[k] = true
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Stats returns every provider's cumulative request counts, sorted by platform.

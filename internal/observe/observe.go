@@ -37,6 +37,10 @@ type Snapshot struct {
 	Objects []syncd.Live
 	// Gone lists RemoteIDs that were asked for and answered a clean 404.
 	Gone []string
+	// Unreadable holds the wanted resources whose live state could not be
+	// read, with why (e.g. a Make app whose connection list answers 404).
+	// The planner plans each as an error, never as a create.
+	Unreadable map[syncd.Key]string
 }
 
 // Provider is one platform's client.
@@ -74,6 +78,37 @@ type Provider interface {
 
 	// Stats returns the cumulative request counts of this client.
 	Stats() Stats
+}
+
+// Preflighter is implemented by providers that can check, with one cheap
+// authenticated read, that their base URL answers like the platform and
+// that the token is accepted. The engine runs it before planning, so that
+// a misconfiguration fails the run instead of planning every object as a
+// create.
+type Preflighter interface {
+	Preflight(ctx context.Context) error
+}
+
+// PreflightError is a failed preflight: what was asked, what answered,
+// and what the user most likely has to fix.
+type PreflightError struct {
+	Platform string
+	URL      string // the full URL requested (no query, no credentials)
+	Status   int    // 0 when no response arrived
+	Problem  string // what was wrong with the answer
+	Fix      string // the likely fix, naming the setting
+}
+
+func (e *PreflightError) Error() string {
+	s := fmt.Sprintf("%s: preflight GET %s", e.Platform, e.URL)
+	if e.Status != 0 {
+		s += fmt.Sprintf(" answered HTTP %d", e.Status)
+	}
+	s += ": " + e.Problem
+	if e.Fix != "" {
+		s += "; " + e.Fix
+	}
+	return s
 }
 
 // Stats are a client's cumulative request counts.

@@ -33,6 +33,9 @@ type Input struct {
 	// Scope, when non-nil, limits the plan to these keys (the daemon's
 	// partial re-plan): nothing outside it is planned, deleted included.
 	Scope []syncd.Key
+	// Unreadable holds resources whose live state could not be read, with
+	// why: each is planned as an error, never as a create.
+	Unreadable map[syncd.Key]string
 }
 
 // Reasons shown for the safety rules of SPEC §4.
@@ -333,6 +336,11 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 		NaturalKey:  d.NaturalKey(),
 		DesiredHash: b.enc.desiredHash(b.h, d),
 		ReportOnly:  d.Policy.Mode == syncd.ModeReport,
+	}
+	if why := b.in.Unreadable[d.Key]; why != "" {
+		c.Error = why
+		c.Action = ActionNoop
+		return c
 	}
 	l, bound := b.match(d, &c)
 	if c.Error != "" {

@@ -62,7 +62,9 @@ type Result struct {
 	Plan     *planner.Plan
 	Report   executor.Report
 	Executed bool
-	Refused  []string // saved-plan changes refused as stale
+	// Cancelled: Approve declined a plan with changes; nothing was written.
+	Cancelled bool
+	Refused   []string // saved-plan changes refused as stale
 	Requests []observe.Stats
 }
 
@@ -105,6 +107,8 @@ func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
 		outcome, errText = "error", runErr.Error()
 	case res.Report.Failed > 0:
 		outcome = "failed"
+	case res.Cancelled:
+		outcome = "cancelled"
 	case len(req.Set.Errors) > 0:
 		outcome = "manifest_invalid"
 	}
@@ -132,6 +136,11 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		if err := r.record(ctx, run, syncd.EventManifestInvalid, syncd.Key{}, "", "", nil, "invalid", e.Error()); err != nil {
 			return fmt.Errorf("audit unavailable: %w", err)
 		}
+	}
+	// A misconfigured platform (wrong base URL, rejected token) fails the
+	// run before anything is planned: never "create everything".
+	if err := r.Engine.Preflight(ctx); err != nil {
+		return err
 	}
 	apply := req.Mode == syncd.ModeApply
 	if apply {
@@ -165,7 +174,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		return err
 	}
 	res.Plan, res.Requests = pr.Plan, pr.Requests
-	if err := r.recordDrift(ctx, run, req, pr.Plan); err != nil {
+	if err := r.recordDrift(ctx, log, run, req, pr.Plan); err != nil {
 		if !errors.Is(err, audit.ErrUnavailable) {
 			return err
 		}
@@ -177,7 +186,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	}
 	execute := apply && pr.Plan.HasChanges()
 	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
-		execute = false
+		execute, res.Cancelled = false, true
 	}
 	// The audit gets the whole plan: what will not be written is recorded
 	// here (the executor records what it writes, before writing it).
@@ -222,7 +231,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 // planned without error was scanned; those whose live state differs from
 // their manifest have drifted — whether syncd wrote them before or they are
 // about to be adopted, git is the truth, as in Argo CD's OutOfSync.
-func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request, p *planner.Plan) error {
+func (r *Runner) recordDrift(ctx context.Context, log *slog.Logger, run executor.Run, req Request, p *planner.Plan) error {
 	scan := audit.DriftScan{RunID: run.ID, Mode: string(req.Mode), Actor: r.Actor, ManifestRevision: req.Revision,
 		Drifted: map[syncd.Key]audit.DriftObservation{}, DesiredHashes: map[syncd.Key]string{}}
 	for _, c := range p.Changes {
@@ -240,10 +249,30 @@ func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request,
 	if len(scan.Scanned) == 0 {
 		return nil
 	}
-	if _, err := r.Store.ScanDrift(ctx, scan); err != nil {
+	events, err := r.Store.ScanDrift(ctx, scan)
+	if err != nil {
 		return fmt.Errorf("record drift: %w", err)
 	}
+	logDriftEvents(log, events)
 	return nil
+}
+
+// logDriftEvents logs each drift episode opened or resolved: the resource,
+// its remote id and the field paths, never a value (secret or not).
+func logDriftEvents(log *slog.Logger, events []syncd.Event) {
+	for _, e := range events {
+		paths := make([]string, len(e.Changes))
+		for i, f := range e.Changes {
+			paths[i] = f.Path
+		}
+		attrs := []any{"resource", syncd.Key{Kind: e.Kind, Name: e.Name}.String(), "remote_id", e.RemoteID, "fields", paths}
+		switch e.Type {
+		case syncd.EventDriftDetected:
+			log.Warn("drift opened", attrs...)
+		case syncd.EventDriftResolved:
+			log.Info("drift resolved", append(attrs, "how", e.Outcome)...)
+		}
+	}
 }
 
 // Drifted reports whether an existing object differs from its manifest.

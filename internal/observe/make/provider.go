@@ -118,17 +118,17 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	}
 	slices.Sort(apps)
 	lists := make([][]Connection, len(apps))
+	missing := make([]bool, len(apps))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.concurrency)
 	for i, app := range apps {
 		g.Go(func() error {
 			conns, err := c.ListConnections(gctx, app)
 			if observe.IsNotFound(err) {
-				// A clean 404: the app does not exist, so it has no
-				// connection. Its resources plan as creates (which fail
-				// with the app's own error) instead of one mistyped app
-				// blocking every other app's plan.
-				c.log.Warn("make: app not found; treating it as empty", "app", app)
+				// A clean 404: the app does not exist (or the token's
+				// organisation cannot see it). Its resources are errors,
+				// never creates; the other apps still plan.
+				missing[i] = true
 				return nil
 			}
 			if err != nil {
@@ -140,6 +140,22 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	}
 	if err := g.Wait(); err != nil {
 		return observe.Snapshot{}, err
+	}
+	var unreadable map[syncd.Key]string
+	for i, app := range apps {
+		if !missing[i] {
+			continue
+		}
+		why := c.appNotFound(app)
+		c.log.Error(why)
+		for _, w := range wants {
+			if w.Desired != nil && str(w.Desired.Spec, "app") == app {
+				if unreadable == nil {
+					unreadable = map[syncd.Key]string{}
+				}
+				unreadable[w.Desired.Key] = why
+			}
+		}
 	}
 
 	objects := map[string]*object{}
@@ -159,6 +175,9 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	byID := map[string]bool{} // names asked for by RemoteID
 	toGet := map[string]*declared{}
 	for _, w := range wants {
+		if w.Desired != nil && unreadable[w.Desired.Key] != "" {
+			continue
+		}
 		want := declaredOf(w.Desired)
 		name := w.RemoteID
 		if name == "" && w.Desired != nil {
@@ -229,7 +248,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 		return observe.Snapshot{}, err
 	}
 
-	var snap observe.Snapshot
+	snap := observe.Snapshot{Unreadable: unreadable}
 	for name, o := range objects {
 		if o.gone {
 			if byID[name] {
@@ -517,6 +536,12 @@ func (c *Client) Delete(ctx context.Context, remoteID string) error {
 	return fmt.Errorf("make: delete connection %s: %w", remoteID, err)
 }
 
+// appNotFound says that app's connection list answered a clean 404, where.
+func (c *Client) appNotFound(app string) string {
+	return fmt.Sprintf("make: app %q not found: GET %s%s answered 404; check spec.app (the SDK app's name in this zone) and SYNCD_MAKE_URL/SYNCD_MAKE_ZONE",
+		app, c.t.BaseURL(), appPath(app))
+}
+
 // ListAll reads every connection of app with everything: the connection
 // itself (for connectedSystemName), all six sections and common data.
 func (c *Client) ListAll(ctx context.Context, app string) ([]syncd.Live, error) {
@@ -524,6 +549,9 @@ func (c *Client) ListAll(ctx context.Context, app string) ([]syncd.Live, error) 
 		return nil, errors.New("make: list all: an app name is required")
 	}
 	conns, err := c.ListConnections(ctx, app)
+	if observe.IsNotFound(err) {
+		return nil, errors.New(c.appNotFound(app))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("make: list connections of app %s: %w", app, err)
 	}

@@ -147,6 +147,9 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
+// BaseURL is the prefix of every request path, as configured.
+func (c *Client) BaseURL() string { return c.base }
+
 // Request is one API call. Path is relative to the base URL and already
 // escaped.
 type Request struct {
