@@ -65,7 +65,7 @@ type Result struct {
 	// Cancelled: Approve declined a plan with changes; nothing was written.
 	Cancelled bool
 	Refused   []string // saved-plan changes refused as stale
-	Requests []observe.Stats
+	Requests  []observe.Stats
 }
 
 func (r *Runner) log() *slog.Logger {
