@@ -21,7 +21,7 @@ type auditCmd struct {
 
 type auditShowCmd struct {
 	databaseFlag
-	Since    time.Duration `name:"since" placeholder:"DUR" help:"Only events of the last DUR (e.g. 30m, 24h)."`
+	Since    sinceDuration `name:"since" placeholder:"DUR" help:"Only events of the last DUR (e.g. 30m, 24h, 1d, 2w)."`
 	Resource string        `name:"resource" placeholder:"KIND/NAME" help:"Only events about this resource."`
 	Limit    int           `name:"limit" default:"0" help:"Only the newest N events (0: all)."`
 	Format   string        `name:"format" enum:"text,json" default:"text" help:"Output format: text or json."`
@@ -40,14 +40,14 @@ func (c *auditShowCmd) Run(ctx context.Context, g *Globals) error {
 		f.Key = &key
 	}
 	if c.Since < 0 {
-		return fmt.Errorf("--since %s: want a positive duration", c.Since)
+		return fmt.Errorf("--since %s: want a positive duration", time.Duration(c.Since))
 	}
 	if c.Since > 0 {
 		now := time.Now
 		if c.now != nil {
 			now = c.now
 		}
-		f.Since = now().Add(-c.Since)
+		f.Since = now().Add(-time.Duration(c.Since))
 	}
 	f.Limit = c.Limit
 	store, err := c.openReader(ctx, g)

@@ -87,7 +87,7 @@ func TestAuditCommandOutput(t *testing.T) {
 		},
 		{
 			name: "since and resource",
-			cmd:  auditShowCmd{databaseFlag: db, Format: "text", Since: 90 * time.Minute, Resource: "PatchworksConnector/shopify", now: now},
+			cmd:  auditShowCmd{databaseFlag: db, Format: "text", Since: sinceDuration(90 * time.Minute), Resource: "PatchworksConnector/shopify", now: now},
 			want: `TIME                  EVENT           RESOURCE                     REMOTE ID  ACTION  OUTCOME  RUN    CHANGED    ERROR
 2026-03-01T13:00:00Z  drift_detected  PatchworksConnector/shopify  17         -       open     run-2  /timezone  -
 2026-03-01T13:30:00Z  drift_resolved  PatchworksConnector/shopify  17         -       apply    run-3  /timezone  -
@@ -256,6 +256,15 @@ func TestAuditCommandLine(t *testing.T) {
 		{[]string{"audit", "--resource", "nonsense"}, 1},
 		{[]string{"drift", "--format", "markdown"}, 0},
 		{[]string{"migrate", "--database-url", dsn}, 0},
+		{[]string{"audit", "--since", "1d"}, 0},
+		{[]string{"audit", "--since", "2w"}, 0},
+		{[]string{"audit", "--since", "1w3d12h"}, 0},
+		{[]string{"audit", "--since", "3x"}, 1},
+		{[]string{"drift", "--detailed-exitcode"}, 2},
+		{[]string{"drift"}, 0},
+		{[]string{"version"}, 0},
+		{[]string{"--version"}, 0},
+		{[]string{"drift", "--database-url", "mysql://db.example/syncd"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -263,5 +272,32 @@ func TestAuditCommandLine(t *testing.T) {
 				t.Errorf("exit code %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30m", 30 * time.Minute, true},
+		{"24h", 24 * time.Hour, true},
+		{"1d", 24 * time.Hour, true},
+		{"2w", 14 * 24 * time.Hour, true},
+		{"1w3d", 10 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"", 0, false},
+		{"d", 0, false},
+		{"1x", 0, false},
+		{"-1d", 0, false},
+		{"0d", 0, false},
+		{"1d1w", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
 	}
 }

@@ -286,6 +286,12 @@ func TestLoadErrors(t *testing.T) {
 			want:  []wantErr{{File: "a.yaml", Line: 10, Col: 19, Field: "spec.common.clientSecret", Msg: "environment variable ACME_SECRET is not set"}},
 		},
 		{
+			name:  "empty env reference",
+			files: map[string]string{"a.yaml": with(makeDoc, "  common:", "    clientSecret: ${env:ACME_SECRET}")},
+			env:   map[string]string{"ACME_SECRET": ""},
+			want:  []wantErr{{File: "a.yaml", Line: 10, Col: 19, Field: "spec.common.clientSecret", Msg: "environment variable ACME_SECRET is set but empty"}},
+		},
+		{
 			name:  "invalid env name",
 			files: map[string]string{"a.yaml": with(makeDoc, "  common:", "    clientSecret: ${env:1-A}")},
 			want:  []wantErr{{File: "a.yaml", Line: 10, Col: 19, Field: "spec.common.clientSecret", Msg: `invalid environment variable name "1-A"`}},

@@ -45,6 +45,11 @@ func (d *docState) resolve(n *yaml.Node, p path, s string) (text, bool, bool) {
 			d.errorf(n, p, "environment variable %s is not set (referenced as ${env:%s})", arg, arg)
 			return text{}, false, false
 		}
+		if v == "" {
+			// NAME= is as unset as no NAME: an empty secret is never meant.
+			d.errorf(n, p, "environment variable %s is set but empty (referenced as ${env:%s})", arg, arg)
+			return text{}, false, false
+		}
 		d.markSensitive(p.ptr)
 		return text{s: v, secret: true}, false, true
 	case "file":
