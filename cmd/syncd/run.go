@@ -108,6 +108,9 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger) error {
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})
+	if res != nil {
+		reconcile.LogDrift(log.With("run_id", res.RunID), res.DriftEvents)
+	}
 	if err != nil {
 		return err
 	}

@@ -390,6 +390,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	elapsed := time.Since(started)
 	if res != nil {
 		log = log.With("run_id", res.RunID)
+		reconcile.LogDrift(log, res.DriftEvents)
 	}
 	for _, e := range set.Errors {
 		log.Warn("manifest invalid", "error", e.Error())

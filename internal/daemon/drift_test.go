@@ -183,6 +183,16 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			}
 			noSecrets(t, "daemon log", d.logs.String())
 			noOverlappingRuns(t, db)
+			// The daemon logs the drift it opened and the one it resolved,
+			// by resource and field path.
+			logs := d.logs.String()
+			res := string(tc.kind) + "/" + tc.resource
+			if !strings.Contains(logs, `msg="drift opened"`) || !strings.Contains(logs, "resource="+res) {
+				t.Errorf("no log line for the drift opened on %s:\n%s", res, logs)
+			}
+			if tc.resolution != "apply" && (!strings.Contains(logs, `msg="drift resolved"`) || !strings.Contains(logs, "how="+tc.resolution)) {
+				t.Errorf("no log line for the drift resolved (%s):\n%s", tc.resolution, logs)
+			}
 		})
 	}
 }

@@ -65,7 +65,10 @@ type Result struct {
 	// Cancelled: Approve declined a plan with changes; nothing was written.
 	Cancelled bool
 	Refused   []string // saved-plan changes refused as stale
-	Requests  []observe.Stats
+	// DriftEvents are the drift episodes this run opened or resolved
+	// (drift_detected, drift_resolved), for the caller to log.
+	DriftEvents []syncd.Event
+	Requests    []observe.Stats
 }
 
 func (r *Runner) log() *slog.Logger {
@@ -174,7 +177,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		return err
 	}
 	res.Plan, res.Requests = pr.Plan, pr.Requests
-	if err := r.recordDrift(ctx, log, run, req, pr.Plan); err != nil {
+	if err := r.recordDrift(ctx, run, req, res); err != nil {
 		if !errors.Is(err, audit.ErrUnavailable) {
 			return err
 		}
@@ -231,7 +234,8 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 // planned without error was scanned; those whose live state differs from
 // their manifest have drifted — whether syncd wrote them before or they are
 // about to be adopted, git is the truth, as in Argo CD's OutOfSync.
-func (r *Runner) recordDrift(ctx context.Context, log *slog.Logger, run executor.Run, req Request, p *planner.Plan) error {
+func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request, res *Result) error {
+	p := res.Plan
 	scan := audit.DriftScan{RunID: run.ID, Mode: string(req.Mode), Actor: r.Actor, ManifestRevision: req.Revision,
 		Drifted: map[syncd.Key]audit.DriftObservation{}, DesiredHashes: map[syncd.Key]string{}}
 	for _, c := range p.Changes {
@@ -253,13 +257,13 @@ func (r *Runner) recordDrift(ctx context.Context, log *slog.Logger, run executor
 	if err != nil {
 		return fmt.Errorf("record drift: %w", err)
 	}
-	logDriftEvents(log, events)
+	res.DriftEvents = events
 	return nil
 }
 
-// logDriftEvents logs each drift episode opened or resolved: the resource,
+// LogDrift logs each drift episode a run opened or resolved: the resource,
 // its remote id and the field paths, never a value (secret or not).
-func logDriftEvents(log *slog.Logger, events []syncd.Event) {
+func LogDrift(log *slog.Logger, events []syncd.Event) {
 	for _, e := range events {
 		paths := make([]string, len(e.Changes))
 		for i, f := range e.Changes {
