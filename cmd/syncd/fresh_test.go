@@ -78,3 +78,22 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedDatabaseURL: the error names the wrong part, never the
+// password, in every command that takes a database.
+func TestMalformedDatabaseURL(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	for _, tt := range []struct{ url, want string }{
+		{"mysql://u:hunter2@db.example/syncd", `scheme is "mysql"`},
+		{"postgres://u:hunter2@db.example:5x32/syncd", `port "5x32"`},
+		{"db.example/syncd", "no scheme"},
+	} {
+		for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}, {"run", "--once"}, {"drift"}, {"audit"}, {"migrate"}} {
+			r := syncdCmd(t, e, map[string]string{"SYNCD_DATABASE_URL": tt.url}, args...)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "hunter2") {
+				t.Errorf("%v with %s: exit %d\n%s", args, tt.url, r.code, r.stderr)
+			}
+		}
+	}
+}

@@ -34,6 +34,9 @@ func (d databaseFlag) requireDatabase() (string, error) {
 	if d.DatabaseURL == "" {
 		return "", errors.New("no database: set SYNCD_DATABASE_URL (or DATABASE_URL, or --database-url)")
 	}
+	if err := audit.CheckDatabaseURL(d.DatabaseURL); err != nil {
+		return "", err
+	}
 	return d.DatabaseURL, nil
 }
 

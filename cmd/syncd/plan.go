@@ -48,6 +48,9 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if c.DatabaseURL != "" {
+		if err := audit.CheckDatabaseURL(c.DatabaseURL); err != nil {
+			return err
+		}
 		inv, key, err := audit.ReadInventory(ctx, c.DatabaseURL)
 		if err != nil {
 			return fmt.Errorf("read inventory: %w", err)
