@@ -5,7 +5,9 @@
 // deleted connection still shows in the next Knobs.DeleteLag lists of its
 // app; GET then answers 404), stores sections as raw JSONC text and returns
 // it verbatim as application/jsonc (a section never written reads as [] or
-// {}), keeps common data as a JSON object locked once its app is approved;
+// {}), keeps common data as a JSON object locked once its app is approved,
+// and lists the apps it knows (not marked absent) on GET /sdk/apps as
+// {"apps": [{name, label, version}]} (syncd's preflight; shape assumed);
 // Patchworks assigns integer ids, pages Laravel-style (page, per_page
 // 1..100, default DefaultPerPage), filters by filter[name] and filter[id]
 // ("a,b" means in), sorts by name, adds variables only with
