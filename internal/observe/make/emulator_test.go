@@ -334,8 +334,9 @@ func TestEmulatorDeleteLag(t *testing.T) {
 }
 
 // TestEmulatorAbsentAppDoesNotBlockOthers: a manifest naming an app that
-// does not exist (a clean 404 on its list) observes as "no connection
-// there"; the other apps are still observed.
+// does not exist (a clean 404 on its list) is unreadable — an error naming
+// the app, the URL and spec.app, never "no connection there", which would
+// plan a create; the other apps are still observed.
 func TestEmulatorAbsentAppDoesNotBlockOthers(t *testing.T) {
 	env := startEmulator(t)
 	if _, err := env.emu.Seed(emulator.Seed{Make: emulator.SeedMake{Apps: map[string]emulator.SeedApp{
@@ -354,5 +355,14 @@ func TestEmulatorAbsentAppDoesNotBlockOthers(t *testing.T) {
 	}
 	if len(snap.Objects) != 1 || snap.Objects[0].Spec["app"] != "real" {
 		t.Fatalf("objects = %+v", snap.Objects)
+	}
+	why := snap.Unreadable[syncd.Key{Kind: syncd.MakeConnection, Name: "ghost"}]
+	for _, w := range []string{`"ghost"`, env.base + "/sdk/apps/ghost/connections", "404", "check spec.app"} {
+		if !strings.Contains(why, w) {
+			t.Errorf("unreadable reason lacks %q: %q", w, why)
+		}
+	}
+	if len(snap.Unreadable) != 1 {
+		t.Errorf("unreadable = %v, want only ghost", snap.Unreadable)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/syncd"
 )
 
 func TestPreflight(t *testing.T) {
@@ -56,32 +55,12 @@ func TestPreflight(t *testing.T) {
 	}
 }
 
-// TestObserveMissingApp: a clean 404 on an app's list makes that app's
-// wants unreadable (an error naming the app, the URL and spec.app), never
-// absent; another app is observed as usual.
-func TestObserveMissingApp(t *testing.T) {
+// TestListAllMissingApp: import of an app whose list answers 404 fails,
+// naming spec.app, instead of importing nothing.
+func TestListAllMissingApp(t *testing.T) {
 	env := startEmulator(t)
-	seed, err := emulator.ParseSeed([]byte(`{"make": {"apps": {"ghost": {"absent": true}, "real": {"connections": [{"label": "L", "type": "apikey"}]}}}}`))
-	if err != nil {
+	if _, err := env.emu.Seed(emulator.Seed{Make: emulator.SeedMake{Apps: map[string]emulator.SeedApp{"ghost": {Absent: true}}}}); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := env.emu.Seed(seed); err != nil {
-		t.Fatal(err)
-	}
-	ghost := &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "g"}, Spec: map[string]any{"app": "ghost", "type": "apikey", "label": "L"}}
-	real := &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "r"}, Spec: map[string]any{"app": "real", "type": "apikey", "label": "L"}}
-	snap, err := env.client.Observe(context.Background(), []observe.Want{{Desired: ghost}, {Desired: real}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	why := snap.Unreadable[ghost.Key]
-	for _, w := range []string{`"ghost"`, env.base + "/sdk/apps/ghost/connections", "404", "check spec.app"} {
-		if !strings.Contains(why, w) {
-			t.Errorf("unreadable reason lacks %q: %q", w, why)
-		}
-	}
-	if _, bad := snap.Unreadable[real.Key]; bad || len(snap.Objects) != 1 {
-		t.Errorf("the real app: unreadable %v, objects %v", snap.Unreadable, snap.Objects)
 	}
 	if _, err := env.client.ListAll(context.Background(), "ghost"); err == nil || !strings.Contains(err.Error(), "check spec.app") {
 		t.Errorf("ListAll of a missing app: %v", err)
