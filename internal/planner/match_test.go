@@ -62,6 +62,14 @@ func TestMatching(t *testing.T) {
 			want: []outcome{{Name: "a", Action: ActionUpdate, RemoteID: "1"}},
 		},
 		{
+			name: "an unreadable resource is an error, not a create, even when bound",
+			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "")},
+				Bindings:   bindings("b", "7"),
+				Gone:       map[syncd.Kind][]string{syncd.PatchworksConnector: {"7"}},
+				Unreadable: map[syncd.Key]string{{Kind: syncd.PatchworksConnector, Name: "a"}: "app missing", {Kind: syncd.PatchworksConnector, Name: "b"}: "app missing"}},
+			want: []outcome{{Name: "a", Action: ActionNoop, Error: "app missing"}, {Name: "b", Action: ActionNoop, Error: "app missing"}},
+		},
+		{
 			name: "an object another manifest names as externalId is not taken by natural key",
 			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "1")},
 				Live: []syncd.Live{pwLive("1", "A")}},
