@@ -511,22 +511,20 @@ func (h *handler) runs(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "runs", p)
 }
 
-// requestCount adds up a run's stored request counts: a list of
-// {"Platform": ..., "ByStatus": {"200": n}} objects.
+// requestCount adds up a run's stored request counts: platform -> HTTP
+// status -> count, as the runs table holds them.
 func requestCount(v any) int64 {
 	raw, ok := v.(json.RawMessage)
 	if !ok {
 		return 0
 	}
-	var stats []struct {
-		ByStatus map[string]int64
-	}
-	if json.Unmarshal(raw, &stats) != nil {
+	var byPlatform map[string]map[string]int64
+	if json.Unmarshal(raw, &byPlatform) != nil {
 		return 0
 	}
 	var n int64
-	for _, s := range stats {
-		for _, c := range s.ByStatus {
+	for _, byStatus := range byPlatform {
+		for _, c := range byStatus {
 			n += c
 		}
 	}

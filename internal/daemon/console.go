@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/http"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -30,7 +31,11 @@ type consoleState struct {
 func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set) {
 	cs := consoleState{revision: watch.Revision(d.opts.ManifestsDir)}
 	for _, r := range used.Resources {
-		cs.declared = append(cs.declared, console.Declared{Key: r.Key, File: r.Source.File})
+		file := r.Source.File
+		if rel, err := filepath.Rel(d.opts.ManifestsDir, file); err == nil && filepath.IsLocal(rel) {
+			file = filepath.ToSlash(rel)
+		}
+		cs.declared = append(cs.declared, console.Declared{Key: r.Key, File: file})
 	}
 	for _, e := range loaded.Errors {
 		cs.loadErrors = append(cs.loadErrors, e.Error())
