@@ -385,10 +385,10 @@ func (h *handler) resource(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			p.Warning = h.queryFailed("drift history", err)
 		}
-		for i := range eps {
-			if eps[i].Resolution == "" {
-				open = append(open, eps[i])
-				d.Open = &eps[i]
+		for _, ep := range eps {
+			if ep.Resolution == "" {
+				open = append(open, ep)
+				d.Open = &ep
 			}
 		}
 		slices.Reverse(eps)

@@ -142,6 +142,8 @@ func fixture() (console.Status, *fakeStore) {
 	}
 	store := &fakeStore{touched: map[string][]syncd.Key{"run-00": {alpha, shop}}}
 	store.drifts = []audit.Drift{
+		{ID: 0, Key: alpha, RemoteID: "app-one", FirstSeen: t0.Add(-96 * time.Hour), LastSeen: t0.Add(-95 * time.Hour), ResolvedAt: t0.Add(-94 * time.Hour), Resolution: "apply",
+			Fields: []audit.DriftField{{FieldChange: syncd.FieldChange{Path: "/type", Before: "oauth", After: "apikey"}}}},
 		{ID: 1, Key: shop, RemoteID: "7", FirstSeen: t0.Add(-48 * time.Hour), LastSeen: t0.Add(-47 * time.Hour), ResolvedAt: t0.Add(-46 * time.Hour), Resolution: "reverted",
 			Fields: []audit.DriftField{{FieldChange: syncd.FieldChange{Path: "/timezone", Before: "Asia/Tokyo", After: "UTC"}}}},
 		{ID: 2, Key: alpha, RemoteID: "app-one", FirstSeen: t0.Add(-time.Hour), LastSeen: t0, Occurrences: 12,
@@ -198,8 +200,9 @@ func TestPages(t *testing.T) {
 		{name: "drifted resource", path: "/resources/MakeConnection/alpha", code: 200,
 			want: []string{"state-drifted", "<code>/label</code>", `<code class="live">&#34;Alpha (edited)&#34;</code>`, `<code class="declared">&#34;Alpha&#34;</code>`,
 				"<code>/common/clientSecret</code>", `<code class="live">(sensitive)</code>`, "12 scan(s)",
-				"will be updated in place [drift]", "(sensitive, changed)", "drift detected", "by ci@runner", "revision <code title=\"feedface\">"},
-			not: []string{"Plan:"}},
+				"will be updated in place [drift]", "(sensitive, changed)", "drift detected", "by ci@runner", "revision <code title=\"feedface\">",
+				"<td>apply</td>"},
+			not: []string{"Plan:", `<th scope="row"><code>/type</code>`}},
 		{name: "pending resource", path: "/resources/PatchworksConnector/shop", code: 200,
 			want: []string{"state-pending", "No open drift.", "/timezone: &#34;UTC&#34; -&gt; &#34;Europe/London&#34;", "reverted"}},
 		{name: "resource with a planning error", path: "/resources/PatchworksConnector/gamma", code: 200,
