@@ -363,7 +363,7 @@ type resourceData struct {
 	Open      *audit.Drift
 	Pending   string // the plan's text for this resource; "" when nothing is pending
 	Episodes  []audit.Drift
-	History   []audit.StoredEvent
+	History   []historyEntry
 	Declared  bool
 	HistoryOK bool
 }
@@ -398,7 +398,7 @@ func (h *handler) resource(w http.ResponseWriter, r *http.Request) {
 			p.Warning = h.queryFailed("history", err)
 		}
 		slices.Reverse(evs)
-		d.History, d.HistoryOK = evs, err == nil
+		d.History, d.HistoryOK = collapse(evs), err == nil
 	}
 	found := false
 	for _, row := range rows(st, open) {
@@ -421,6 +421,43 @@ func (h *handler) resource(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Data = d
 	h.render(w, r, http.StatusOK, "resource", p)
+}
+
+// historyEntry is one line of a resource's history: an event, or a run of
+// identical ones in a row (a report-only daemon plans the same change at
+// every scan), shown once with how many and since when.
+type historyEntry struct {
+	audit.StoredEvent
+	Repeats int       // events in the run; 1 for a single event
+	Since   time.Time // the oldest one's time when Repeats > 1
+}
+
+// collapse groups consecutive events, newest first, that differ only in
+// time and run.
+func collapse(evs []audit.StoredEvent) []historyEntry {
+	var out []historyEntry
+	for _, e := range evs {
+		if n := len(out); n > 0 && sameEvent(out[n-1].Event, e.Event) {
+			out[n-1].Repeats++
+			out[n-1].Since = e.Event.OccurredAt
+			continue
+		}
+		out = append(out, historyEntry{StoredEvent: e, Repeats: 1})
+	}
+	return out
+}
+
+func sameEvent(a, b syncd.Event) bool {
+	if a.Type != b.Type || a.Action != b.Action || a.Outcome != b.Outcome || a.Error != b.Error ||
+		a.ManifestRevision != b.ManifestRevision || a.Actor != b.Actor || len(a.Changes) != len(b.Changes) {
+		return false
+	}
+	for i := range a.Changes {
+		if a.Changes[i].Path != b.Changes[i].Path {
+			return false
+		}
+	}
+	return true
 }
 
 // planText renders one change the way `syncd plan` shows it, without the

@@ -156,6 +156,12 @@ func fixture() (console.Status, *fakeStore) {
 		{RowID: 1, Event: syncd.Event{Type: syncd.EventChangeApplied, Kind: alpha.Kind, Name: alpha.Name, Action: "create", Outcome: "applied", OccurredAt: t0.Add(-72 * time.Hour), Actor: "ci@runner", ManifestRevision: "feedface", RunID: "run-29"}},
 		{RowID: 2, Event: syncd.Event{Type: syncd.EventDriftDetected, Kind: alpha.Kind, Name: alpha.Name, Outcome: "open", OccurredAt: t0.Add(-time.Hour), Actor: "syncd@host", RunID: "run-01",
 			Changes: []syncd.FieldChange{{Path: "/label"}, {Path: "/common/clientSecret", Sensitive: true}}}},
+		{RowID: 3, Event: syncd.Event{Type: syncd.EventChangePlanned, Kind: alpha.Kind, Name: alpha.Name, Action: "update", Outcome: "report_only", OccurredAt: t0.Add(-50 * time.Minute), RunID: "run-02",
+			Changes: []syncd.FieldChange{{Path: "/label"}}}},
+		{RowID: 4, Event: syncd.Event{Type: syncd.EventChangePlanned, Kind: alpha.Kind, Name: alpha.Name, Action: "update", Outcome: "report_only", OccurredAt: t0.Add(-40 * time.Minute), RunID: "run-03",
+			Changes: []syncd.FieldChange{{Path: "/label"}}}},
+		{RowID: 5, Event: syncd.Event{Type: syncd.EventChangePlanned, Kind: alpha.Kind, Name: alpha.Name, Action: "update", Outcome: "report_only", OccurredAt: t0.Add(-30 * time.Minute), RunID: "run-04",
+			Changes: []syncd.FieldChange{{Path: "/label"}}}},
 	}
 	for i := range 30 {
 		store.runs = append(store.runs, audit.Run{
@@ -189,7 +195,7 @@ func TestPages(t *testing.T) {
 				"0123456789ab", "2026-03-01 12:05:00 UTC", "API requests made</dt><dd>4", `href="/resources/MakeConnection/alpha"`},
 			not: []string{"PatchworksConnector/shop</a> <small>"}},
 		{name: "all resources", path: "/resources", code: 200,
-			want: []string{"4 of 4 resources", "MakeConnection/alpha", "MakeConnection/beta", "PatchworksConnector/shop", "PatchworksConnector/gamma", "make/beta.yaml", "drift detected <time"}},
+			want: []string{"4 of 4 resources", "MakeConnection/alpha", "MakeConnection/beta", "PatchworksConnector/shop", "PatchworksConnector/gamma", "make/beta.yaml", "change planned <time"}},
 		{name: "filter by state", path: "/resources?state=drifted", code: 200,
 			want: []string{"1 of 4 resources", "MakeConnection/alpha"}, not: []string{"MakeConnection/beta", "PatchworksConnector/shop<"}},
 		{name: "filter by kind", path: "/resources?kind=PatchworksConnector", code: 200,
@@ -201,7 +207,8 @@ func TestPages(t *testing.T) {
 			want: []string{"state-drifted", "<code>/label</code>", `<code class="live">&#34;Alpha (edited)&#34;</code>`, `<code class="declared">&#34;Alpha&#34;</code>`,
 				"<code>/common/clientSecret</code>", `<code class="live">(sensitive)</code>`, "12 scan(s)",
 				"will be updated in place [drift]", "(sensitive, changed)", "drift detected", "by ci@runner", "revision <code title=\"feedface\">",
-				"<td>apply</td>"},
+				"<td>apply</td>",
+				"change planned</strong> · update · <span class=\"outcome outcome-report_only\">report_only</span> · <span class=\"repeats\">3 times in a row, since <time datetime=\"2026-03-01T11:10:00Z\">2026-03-01 11:10:00 UTC</time></span>\n<br><small>last <time datetime=\"2026-03-01T11:30:00Z\">"},
 			not: []string{"Plan:", `<th scope="row"><code>/type</code>`}},
 		{name: "pending resource", path: "/resources/PatchworksConnector/shop", code: 200,
 			want: []string{"state-pending", "No open drift.", "/timezone: &#34;UTC&#34; -&gt; &#34;Europe/London&#34;", "reverted"}},
