@@ -200,7 +200,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"resources", "/resources", "MakeConnection/alpha"},
 		{"resources-filtered", "/resources?kind=PatchworksConnector&state=in+sync&q=shop", "PatchworksConnector/shop"},
 		{"resource", "/resources/MakeConnection/alpha", "No open drift."},
-		{"runs", "/runs", "startup"},
+		{"runs", "/runs", `id="run-`},
 		{"drift", "/drift", "No drift recorded."},
 	}
 	for _, p := range pages {
@@ -260,7 +260,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Every page again, now with drift and a pending change: screenshots,
 	// no secret, labelled controls, and no sideways scrolling on a phone.
 	pages = append(pages, struct{ name, path, want string }{"resource-secret", "/resources/PatchworksConnector/shop", "(sensitive)"})
-	pages[3].want, pages[5].want = "Open drift", "MakeConnection/alpha"
+	pages[3].want, pages[4].want, pages[5].want = "Open drift", `<a href="/resources/MakeConnection/alpha">`, "MakeConnection/alpha"
 	pages[2].path, pages[2].want = "/resources?state=drifted", "MakeConnection/alpha"
 	for _, p := range pages {
 		html := visit(t, ctx, base, p.path)
