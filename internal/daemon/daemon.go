@@ -109,6 +109,7 @@ type Daemon struct {
 	hashes   map[syncd.Key]string
 	status   Status
 	ready    bool
+	console  consoleState
 }
 
 // Status is what /v1/status serves.
@@ -408,6 +409,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 		d.hashes = hashes
 	}
 	d.refreshStatus(ctx, t, mode, started, elapsed, res, err, scope)
+	d.noteConsole(res, set, use)
 }
 
 func b2f(b bool) float64 {

@@ -112,6 +112,7 @@ func (d *Daemon) handler() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(s)
 	})
+	mux.Handle("/", d.consoleHandler()) // the web console (internal/console)
 	return mux
 }
 

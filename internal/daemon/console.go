@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"net/http"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/syncd/syncd/internal/console"
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/watch"
+)
+
+// consoleState is what the web console shows beyond /v1/status: the last
+// plan and the declared resources (keys and files only, never a spec).
+// Guarded by Daemon.mu.
+type consoleState struct {
+	plan       *planner.Plan
+	declared   []console.Declared
+	loadErrors []string
+	revision   string
+	requests   int64
+}
+
+// noteConsole keeps a finished step's plan and manifests for the console.
+// used is the desired set the step planned from (the last good one when
+// loaded has errors).
+func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set) {
+	cs := consoleState{revision: watch.Revision(d.opts.ManifestsDir)}
+	for _, r := range used.Resources {
+		file := r.Source.File
+		if rel, err := filepath.Rel(d.opts.ManifestsDir, file); err == nil && filepath.IsLocal(rel) {
+			file = filepath.ToSlash(rel)
+		}
+		cs.declared = append(cs.declared, console.Declared{Key: r.Key, File: file})
+	}
+	for _, e := range loaded.Errors {
+		cs.loadErrors = append(cs.loadErrors, e.Error())
+	}
+	if res != nil {
+		for _, s := range res.Requests {
+			cs.requests += s.Total()
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	prev := d.console
+	cs.plan = mergePlans(prev.plan, resPlan(res), used)
+	d.console = cs
+}
+
+func resPlan(res *reconcile.Result) *planner.Plan {
+	if res == nil {
+		return nil
+	}
+	return res.Plan
+}
+
+// mergePlans lays a run's plan over the previous one: a run scoped to the
+// changed manifests plans only those, and the other declared resources keep
+// what the previous plan said of them.
+func mergePlans(prev, cur *planner.Plan, used *desired.Set) *planner.Plan {
+	if cur == nil {
+		return prev
+	}
+	if prev == nil {
+		return cur
+	}
+	declared := make(map[syncd.Key]bool, len(used.Resources))
+	for _, r := range used.Resources {
+		declared[r.Key] = true
+	}
+	planned := make(map[syncd.Key]bool, len(cur.Changes))
+	for _, c := range cur.Changes {
+		planned[c.Key] = true
+	}
+	out := &planner.Plan{Changes: slices.Clone(cur.Changes), Summary: cur.Summary, LoadFailed: cur.LoadFailed}
+	for _, c := range prev.Changes {
+		if !planned[c.Key] && declared[c.Key] {
+			out.Changes = append(out.Changes, c)
+		}
+	}
+	slices.SortFunc(out.Changes, func(a, b planner.Change) int { return a.Key.Compare(b.Key) })
+	return out
+}
+
+// ConsoleStatus is the daemon's state for the web console.
+func (d *Daemon) ConsoleStatus() console.Status {
+	leader := d.IsLeader()
+	d.mu.Lock()
+	st, cs := d.status, d.console
+	d.mu.Unlock()
+	out := console.Status{
+		Mode: d.opts.Mode, Leader: leader, Schedule: d.opts.Schedule, Revision: cs.revision,
+		Plan: cs.plan, Declared: cs.declared, LoadErrors: cs.loadErrors,
+	}
+	if d.opts.Store != nil {
+		out.SpoolDepth = d.opts.Store.SpoolDepth()
+	}
+	if d.opts.Schedule != "" {
+		if s, err := ValidateSchedule(d.opts.Schedule); err == nil {
+			out.NextScan = s.Next(time.Now()).UTC()
+		}
+	}
+	if r := st.LastRun; r != nil {
+		out.LastRun = &console.LastRun{
+			ID: r.ID, Trigger: r.Trigger, Mode: r.Mode, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+			Outcome: r.Outcome, Error: r.Error, Applied: r.Applied, Failed: r.Failed, Requests: cs.requests,
+		}
+	}
+	return out
+}
+
+// consoleHandler serves the web console (mounted at / by handler).
+func (d *Daemon) consoleHandler() http.Handler {
+	var store console.Store
+	if d.opts.Store != nil {
+		store = d.opts.Store
+	}
+	return console.New(d, store, console.Options{Logger: d.log})
+}
