@@ -10,7 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -36,7 +36,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	if !ok {
 		return fmt.Errorf("import: %w", engine.NotConfigured(kind))
 	}
-	if pf, ok := p.(observe.Preflighter); ok {
+	if pf, ok := p.(platform.Preflighter); ok {
 		if err := pf.Preflight(ctx); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}

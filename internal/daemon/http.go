@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -63,7 +63,7 @@ func (m *metrics) observeRun(trigger, outcome string, d time.Duration) {
 // still in flight (a run's Result only carries its planning reads).
 type requestsCollector struct {
 	desc  *prometheus.Desc
-	stats func() []observe.Stats
+	stats func() []platform.Stats
 }
 
 func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }

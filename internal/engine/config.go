@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/syncd/syncd/internal/observe"
-	makeapi "github.com/syncd/syncd/internal/observe/make"
-	"github.com/syncd/syncd/internal/observe/patchworks"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
+	"github.com/syncd/syncd/internal/platform/patchworks"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -33,13 +33,13 @@ type Config struct {
 // Providers builds a client for every platform that is configured. A
 // platform with neither URL nor zone is left out; planning a resource of
 // its kind then fails with a clear error.
-func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
-	out := map[syncd.Kind]observe.Provider{}
+func Providers(cfg Config) (map[syncd.Kind]platform.Provider, error) {
+	out := map[syncd.Kind]platform.Provider{}
 	if cfg.MakeURL != "" || cfg.MakeZone != "" {
 		if cfg.MakeToken == "" {
 			return nil, errors.New("make: SYNCD_MAKE_TOKEN is not set")
 		}
-		c, err := makeapi.New(makeapi.Config{
+		c, err := makeplatform.New(makeplatform.Config{
 			BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
 			RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
 			Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,

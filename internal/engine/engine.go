@@ -11,14 +11,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/syncd/syncd/internal/desired"
-	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Engine observes and plans.
 type Engine struct {
-	Providers map[syncd.Kind]observe.Provider
+	Providers map[syncd.Kind]platform.Provider
 	Hasher    syncd.Hasher
 	Logger    *slog.Logger
 
@@ -44,7 +44,7 @@ type PlanRequest struct {
 type PlanResult struct {
 	Plan     *planner.Plan
 	Snapshot []syncd.Live
-	Requests []observe.Stats // per platform, requests made by this step
+	Requests []platform.Stats // per platform, requests made by this step
 }
 
 // Plan observes what req needs and builds the plan.
@@ -75,16 +75,16 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 // Wants lists, per kind, the remote objects a plan for req must read: every
 // desired resource in scope (by binding, externalId or natural key) and,
 // when pruning a full scope, every inventory object whose manifest is gone.
-func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]observe.Want {
+func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]platform.Want {
 	inScope := func(k syncd.Key) bool { return req.Scope == nil || slices.Contains(req.Scope, k) }
-	wants := map[syncd.Kind][]observe.Want{}
+	wants := map[syncd.Kind][]platform.Want{}
 	have := map[syncd.Key]bool{}
 	for _, d := range req.Set.Resources {
 		have[d.Key] = true
 		if !inScope(d.Key) {
 			continue
 		}
-		w := observe.Want{Desired: d, RemoteID: d.ExternalID}
+		w := platform.Want{Desired: d, RemoteID: d.ExternalID}
 		if b, ok := req.Bindings[d.Key]; ok && b.RemoteID != "" {
 			w.RemoteID = b.RemoteID
 		}
@@ -100,19 +100,19 @@ func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]observe.Want {
 			if have[k] {
 				continue
 			}
-			wants[k.Kind] = append(wants[k.Kind], observe.Want{RemoteID: req.Bindings[k].RemoteID})
+			wants[k.Kind] = append(wants[k.Kind], platform.Want{RemoteID: req.Bindings[k].RemoteID})
 		}
 	}
 	return wants
 }
 
 // Observe reads every platform that has wants, in parallel.
-func (e *Engine) Observe(ctx context.Context, wants map[syncd.Kind][]observe.Want) ([]syncd.Live, map[syncd.Kind][]string, error) {
+func (e *Engine) Observe(ctx context.Context, wants map[syncd.Kind][]platform.Want) ([]syncd.Live, map[syncd.Kind][]string, error) {
 	live, gone, _, err := e.observe(ctx, wants)
 	return live, gone, err
 }
 
-func (e *Engine) observe(ctx context.Context, wants map[syncd.Kind][]observe.Want) ([]syncd.Live, map[syncd.Kind][]string, map[syncd.Key]string, error) {
+func (e *Engine) observe(ctx context.Context, wants map[syncd.Kind][]platform.Want) ([]syncd.Live, map[syncd.Kind][]string, map[syncd.Key]string, error) {
 	kinds := make([]syncd.Kind, 0, len(wants))
 	for k, w := range wants {
 		if len(w) > 0 {
@@ -120,7 +120,7 @@ func (e *Engine) observe(ctx context.Context, wants map[syncd.Kind][]observe.Wan
 		}
 	}
 	slices.Sort(kinds)
-	snaps := make([]observe.Snapshot, len(kinds))
+	snaps := make([]platform.Snapshot, len(kinds))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, k := range kinds {
 		p, ok := e.Providers[k]
@@ -170,7 +170,7 @@ func NotConfigured(k syncd.Kind) error {
 }
 
 // Preflight checks every configured platform once with a cheap
-// authenticated read (observe.Preflighter), in parallel, before anything is
+// authenticated read (platform.Preflighter), in parallel, before anything is
 // planned: a base URL that does not answer like the platform, or a rejected
 // token, is an error naming the URL, the status and the likely fix. A
 // platform that passed is not checked again by this Engine (its URL and
@@ -188,7 +188,7 @@ func (e *Engine) Preflight(ctx context.Context) error {
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
 	for i, k := range kinds {
-		pf, ok := e.Providers[k].(observe.Preflighter)
+		pf, ok := e.Providers[k].(platform.Preflighter)
 		if !ok {
 			continue
 		}
@@ -209,8 +209,8 @@ func (e *Engine) Preflight(ctx context.Context) error {
 }
 
 // Stats returns every provider's cumulative request counts, sorted by platform.
-func (e *Engine) Stats() []observe.Stats {
-	var out []observe.Stats
+func (e *Engine) Stats() []platform.Stats {
+	var out []platform.Stats
 	for _, k := range syncd.Kinds {
 		if p, ok := e.Providers[k]; ok {
 			out = append(out, p.Stats())
@@ -219,10 +219,10 @@ func (e *Engine) Stats() []observe.Stats {
 	return out
 }
 
-func statsSince(now, before []observe.Stats) []observe.Stats {
-	out := make([]observe.Stats, len(now))
+func statsSince(now, before []platform.Stats) []platform.Stats {
+	out := make([]platform.Stats, len(now))
 	for i, s := range now {
-		var b observe.Stats
+		var b platform.Stats
 		for _, x := range before {
 			if x.Platform == s.Platform {
 				b = x

@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/desired"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -25,7 +25,7 @@ func TestWants(t *testing.T) {
 		Name     string
 		RemoteID string
 	}
-	flatten := func(w map[syncd.Kind][]observe.Want) map[syncd.Kind][]want {
+	flatten := func(w map[syncd.Kind][]platform.Want) map[syncd.Kind][]want {
 		out := map[syncd.Kind][]want{}
 		for k, ws := range w {
 			for _, x := range ws {

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -77,7 +77,7 @@ const (
 // Executor applies plans. Fields are set by the caller; Drift and Logger
 // may be nil.
 type Executor struct {
-	Providers      map[syncd.Kind]observe.Provider
+	Providers      map[syncd.Kind]platform.Provider
 	Recorder       Recorder
 	Inventory      Inventory
 	Journal        Journal
@@ -314,7 +314,7 @@ func (e *inventoryError) Unwrap() error { return e.err }
 // write performs the platform calls of one change and keeps the inventory
 // and the intent journal in step. It returns the remote id the resource is
 // bound to afterwards.
-func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired) (string, error) {
+func (x *Executor) write(ctx context.Context, p platform.Provider, c planner.Change, d *syncd.Desired) (string, error) {
 	switch c.Action {
 	case planner.ActionCreate:
 		return x.create(ctx, p, c, d, "")
@@ -342,7 +342,7 @@ func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Chan
 		}
 		return c.RemoteID, nil
 	case planner.ActionDelete:
-		if err := p.Delete(ctx, c.RemoteID); err != nil && !observe.IsNotFound(err) {
+		if err := p.Delete(ctx, c.RemoteID); err != nil && !platform.IsNotFound(err) {
 			return c.RemoteID, err
 		}
 		if err := x.Inventory.Unbind(context.WithoutCancel(ctx), c.Key); err != nil {
@@ -356,7 +356,7 @@ func (x *Executor) write(ctx context.Context, p observe.Provider, c planner.Chan
 // create journals the intent, deletes the replaced object (old != ""),
 // creates the new one and binds it. A replace deletes first because two
 // connections with one label would make the natural key ambiguous.
-func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired, old string) (string, error) {
+func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Change, d *syncd.Desired, old string) (string, error) {
 	if x.Journal == nil {
 		return "", errors.New("no intent journal: refusing to create without one")
 	}
@@ -366,7 +366,7 @@ func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Cha
 	}
 	after := context.WithoutCancel(ctx)
 	if old != "" {
-		if err := p.Delete(ctx, old); err != nil && !observe.IsNotFound(err) {
+		if err := p.Delete(ctx, old); err != nil && !platform.IsNotFound(err) {
 			_ = x.Journal.FinishIntent(after, id, IntentFailed, "", scrub(err.Error(), d))
 			return old, fmt.Errorf("delete %s before re-create: %w", old, err)
 		}
@@ -386,7 +386,7 @@ func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Cha
 		return remoteID, err
 	}
 	if err != nil {
-		if observe.IsAmbiguous(err) || ctx.Err() != nil {
+		if platform.IsAmbiguous(err) || ctx.Err() != nil {
 			// Leave the intent pending: Recover will find out.
 			return "", err
 		}
@@ -412,7 +412,7 @@ func (x *Executor) binding(d *syncd.Desired, remoteID string) syncd.Binding {
 	return syncd.Binding{Key: d.Key, RemoteID: remoteID, Hashes: h}
 }
 
-func (x *Executor) probe(ctx context.Context, run Run, p observe.Provider, c planner.Change, remoteID string) {
+func (x *Executor) probe(ctx context.Context, run Run, p platform.Provider, c planner.Change, remoteID string) {
 	t, ok := p.(connectorTester)
 	if !ok || !x.TestConnectors || remoteID == "" {
 		return

@@ -7,7 +7,7 @@ import (
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -21,7 +21,7 @@ type Settings struct {
 
 // New wires a Runner: engine and executor over providers, with the audit
 // store as recorder, inventory, intent journal and drift resolver.
-func New(store *audit.Store, providers map[syncd.Kind]observe.Provider, hasher syncd.Hasher, s Settings) *Runner {
+func New(store *audit.Store, providers map[syncd.Kind]platform.Provider, hasher syncd.Hasher, s Settings) *Runner {
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: s.Logger}
 	x := &executor.Executor{
 		Providers: providers, Recorder: store, Inventory: store, Journal: Journal{store}, Drift: store,

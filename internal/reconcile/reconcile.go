@@ -12,8 +12,8 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
-	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -68,7 +68,7 @@ type Result struct {
 	// DriftEvents are the drift episodes this run opened or resolved
 	// (drift_detected, drift_resolved), for the caller to log.
 	DriftEvents []syncd.Event
-	Requests    []observe.Stats
+	Requests    []platform.Stats
 }
 
 func (r *Runner) log() *slog.Logger {
@@ -305,7 +305,7 @@ func firstOf(s ...string) string {
 	return ""
 }
 
-func requestsJSON(stats []observe.Stats) map[string]map[string]int64 {
+func requestsJSON(stats []platform.Stats) map[string]map[string]int64 {
 	out := map[string]map[string]int64{}
 	for _, s := range stats {
 		m := map[string]int64{}

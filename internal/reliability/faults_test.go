@@ -9,8 +9,8 @@ import (
 	"github.com/syncd/syncd/internal/bench"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/executor"
-	"github.com/syncd/syncd/internal/observe/transport"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/desired"
-	makeapi "github.com/syncd/syncd/internal/observe/make"
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
 )
 
 var jsoncSeeds = []string{
@@ -34,7 +34,7 @@ func FuzzSectionJSONC(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := makeapi.ParseJSONC(data)
+		v, err := makeplatform.ParseJSONC(data)
 		if json.Valid(data) {
 			var want any
 			if jerr := json.Unmarshal(data, &want); jerr == nil {
@@ -53,7 +53,7 @@ func FuzzSectionJSONC(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parsed value does not marshal: %v", err)
 		}
-		again, err := makeapi.ParseJSONC(b)
+		again, err := makeplatform.ParseJSONC(b)
 		if err != nil {
 			t.Fatalf("re-parse of %s: %v", b, err)
 		}
@@ -106,7 +106,7 @@ func FuzzSectionFile(f *testing.F) {
 			t.Fatalf("%d resources", len(set.Resources))
 		}
 		sections, _ := set.Resources[0].Spec["sections"].(map[string]any)
-		want, err := makeapi.ParseJSONC(data)
+		want, err := makeplatform.ParseJSONC(data)
 		if err != nil {
 			t.Fatalf("the loader accepted %q, the Make client refuses it: %v", data, err)
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/syncd/syncd/internal/bench"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
-	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -63,7 +63,7 @@ func (r *tally) write(op string, k syncd.Key) {
 
 // guarded checks, at every write, that the tally holds its announcement.
 type guarded struct {
-	observe.Provider
+	platform.Provider
 	t *tally
 }
 

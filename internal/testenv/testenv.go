@@ -19,10 +19,10 @@ import (
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -57,7 +57,7 @@ type Env struct {
 	SpoolDir  string
 	Dir       string // manifests directory
 	Store     *audit.Store
-	Providers map[syncd.Kind]observe.Provider
+	Providers map[syncd.Kind]platform.Provider
 	Hasher    syncd.Hasher
 	Engine    *engine.Engine
 	Executor  *executor.Executor

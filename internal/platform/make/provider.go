@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"cmp"
@@ -12,12 +12,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-var _ observe.Provider = (*Client)(nil)
+var _ platform.Provider = (*Client)(nil)
 
 func (c *Client) Kind() syncd.Kind { return syncd.MakeConnection }
 
@@ -107,7 +107,7 @@ func (o *object) live() syncd.Live {
 // per connection when connectedSystemName is declared (the list lacks it)
 // and per RemoteID the lists did not show. A natural key that matches
 // several connections fetches nothing: the planner reports it.
-func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Snapshot, error) {
+func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.Snapshot, error) {
 	var apps []string
 	for _, w := range wants {
 		if w.Desired != nil {
@@ -124,7 +124,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	for i, app := range apps {
 		g.Go(func() error {
 			conns, err := c.ListConnections(gctx, app)
-			if observe.IsNotFound(err) {
+			if platform.IsNotFound(err) {
 				// A clean 404: the app does not exist (or the token's
 				// organisation cannot see it). Its resources are errors,
 				// never creates; the other apps still plan.
@@ -139,7 +139,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return observe.Snapshot{}, err
+		return platform.Snapshot{}, err
 	}
 	var unreadable map[syncd.Key]string
 	for i, app := range apps {
@@ -222,7 +222,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 	for name, want := range toGet {
 		g.Go(func() error {
 			conn, err := c.GetConnection(gctx, name)
-			if observe.IsNotFound(err) {
+			if platform.IsNotFound(err) {
 				gmu.Lock()
 				gone = append(gone, name)
 				gmu.Unlock()
@@ -242,13 +242,13 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return observe.Snapshot{}, err
+		return platform.Snapshot{}, err
 	}
 	if err := c.fetchDetails(ctx, objects); err != nil {
-		return observe.Snapshot{}, err
+		return platform.Snapshot{}, err
 	}
 
-	snap := observe.Snapshot{Unreadable: unreadable}
+	snap := platform.Snapshot{Unreadable: unreadable}
 	for name, o := range objects {
 		if o.gone {
 			if byID[name] {
@@ -288,7 +288,7 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 		run := func(what string, f func() error) {
 			g.Go(func() error {
 				err := f()
-				if observe.IsNotFound(err) {
+				if platform.IsNotFound(err) {
 					o.mu.Lock()
 					o.gone = true
 					o.mu.Unlock()
@@ -384,7 +384,7 @@ func (c *Client) create(ctx context.Context, d *syncd.Desired) (string, error) {
 	if err == nil {
 		return conn.Name, nil
 	}
-	if !observe.IsAmbiguous(err) {
+	if !platform.IsAmbiguous(err) {
 		return "", fmt.Errorf("make: create connection %q in app %s: %w", label, app, err)
 	}
 	found, lerr := c.Lookup(ctx, d)
@@ -530,7 +530,7 @@ func (c *Client) writeFields(ctx context.Context, name string, d *syncd.Desired,
 // still list it for a while: callers must not delete it again.
 func (c *Client) Delete(ctx context.Context, remoteID string) error {
 	err := c.DeleteConnection(ctx, remoteID)
-	if err == nil || observe.IsNotFound(err) {
+	if err == nil || platform.IsNotFound(err) {
 		return nil
 	}
 	return fmt.Errorf("make: delete connection %s: %w", remoteID, err)
@@ -549,7 +549,7 @@ func (c *Client) ListAll(ctx context.Context, app string) ([]syncd.Live, error) 
 		return nil, errors.New("make: list all: an app name is required")
 	}
 	conns, err := c.ListConnections(ctx, app)
-	if observe.IsNotFound(err) {
+	if platform.IsNotFound(err) {
 		return nil, errors.New(c.appNotFound(app))
 	}
 	if err != nil {

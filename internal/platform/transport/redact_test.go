@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -35,16 +35,16 @@ func TestSecretValues(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	secrets := []string{"hush-hush"}
-	api := &observe.APIError{Platform: "make", Op: "PUT /x", Status: 400, Kind: observe.KindInvalid,
+	api := &platform.APIError{Platform: "make", Op: "PUT /x", Status: 400, Kind: platform.KindInvalid,
 		Message: "bad value hush-hush", Fields: map[string][]string{"v": {"hush-hush is wrong"}}}
 	tests := []struct {
 		name string
 		err  error
-		kind observe.ErrorKind
+		kind platform.ErrorKind
 	}{
-		{"api error", api, observe.KindInvalid},
-		{"wrapped api error", fmt.Errorf("make: set common: %w", api), observe.KindInvalid},
-		{"plain", errors.New("x hush-hush"), observe.KindTransient},
+		{"api error", api, platform.KindInvalid},
+		{"wrapped api error", fmt.Errorf("make: set common: %w", api), platform.KindInvalid},
+		{"plain", errors.New("x hush-hush"), platform.KindTransient},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,10 +52,10 @@ func TestRedact(t *testing.T) {
 			if strings.Contains(got.Error(), "hush-hush") {
 				t.Fatalf("redacted error still has the secret: %v", got)
 			}
-			if observe.KindOf(got) != tt.kind {
-				t.Fatalf("kind = %v, want %v", observe.KindOf(got), tt.kind)
+			if platform.KindOf(got) != tt.kind {
+				t.Fatalf("kind = %v, want %v", platform.KindOf(got), tt.kind)
 			}
-			var ae *observe.APIError
+			var ae *platform.APIError
 			if errors.As(got, &ae) {
 				for _, m := range ae.Fields {
 					if strings.Contains(strings.Join(m, " "), "hush-hush") {

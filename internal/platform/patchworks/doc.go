@@ -1,6 +1,6 @@
 // Package patchworks is the client of the Patchworks Core API v1
 // connectors endpoints (a connector is an "instance" in the dashboard) and
-// syncd's observe.Provider for PatchworksConnector. Each endpoint is one
+// syncd's platform.Provider for PatchworksConnector. Each endpoint is one
 // method (paginated list with filter/include/sort, create, get, update,
 // delete, test); Observe reads the whole list with include=variables at 100
 // per page and GETs only RemoteIDs the list did not show. Live specs are

@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -80,7 +80,7 @@ func TestEndpoints(t *testing.T) {
 	if conn2.Name != "crm2" {
 		t.Fatalf("second connection named %q, want crm2", conn2.Name)
 	}
-	if _, err := c.CreateConnection(ctx, "crm", "bad", "x"); observe.KindOf(err) != observe.KindInvalid || !strings.Contains(err.Error(), "Invalid connection type") {
+	if _, err := c.CreateConnection(ctx, "crm", "bad", "x"); platform.KindOf(err) != platform.KindInvalid || !strings.Contains(err.Error(), "Invalid connection type") {
 		t.Fatalf("bad type: %v", err)
 	}
 
@@ -113,7 +113,7 @@ func TestEndpoints(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"url": "https://x", "method": "GET"}, val); diff != "" {
 		t.Fatalf("parsed section (-want +got):\n%s", diff)
 	}
-	if err := c.SetSection(ctx, "crm", "api", "{nope"); observe.KindOf(err) != observe.KindInvalid || !strings.Contains(err.Error(), "in JSONC at position") {
+	if err := c.SetSection(ctx, "crm", "api", "{nope"); platform.KindOf(err) != platform.KindInvalid || !strings.Contains(err.Error(), "in JSONC at position") {
 		t.Fatalf("malformed section: %v", err)
 	}
 	if err := c.SetSection(ctx, "crm", "bogus", "{}"); err == nil {
@@ -147,7 +147,7 @@ func TestEndpoints(t *testing.T) {
 	}
 	f.set(func() { f.locked = true })
 	err = c.SetCommon(ctx, "crm", map[string]any{"clientId": "id-2"})
-	if observe.KindOf(err) != observe.KindConflict || !strings.Contains(err.Error(), "locked") {
+	if platform.KindOf(err) != platform.KindConflict || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("locked common: %v", err)
 	}
 	if n := f.count("PUT /sdk/apps/connections/crm/common"); n != 2 {
@@ -165,13 +165,13 @@ func TestEndpoints(t *testing.T) {
 	if err := c.DeleteConnection(ctx, "crm"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteConnection(ctx, "crm"); !observe.IsNotFound(err) {
+	if err := c.DeleteConnection(ctx, "crm"); !platform.IsNotFound(err) {
 		t.Fatalf("second delete: %v, want not found", err)
 	}
 	if err := c.Delete(ctx, "crm"); err != nil {
 		t.Fatalf("provider delete of a gone connection: %v", err)
 	}
-	if _, err := c.GetConnection(ctx, "crm"); !observe.IsNotFound(err) {
+	if _, err := c.GetConnection(ctx, "crm"); !platform.IsNotFound(err) {
 		t.Fatalf("get deleted: %v", err)
 	}
 }
@@ -190,11 +190,11 @@ func desired(app, label, typ string, sections map[string]any, common map[string]
 func TestObserveRequestCount(t *testing.T) {
 	ctx := context.Background()
 	f, c := startFake(t)
-	var wants []observe.Want
+	var wants []platform.Want
 	for i := range 10 {
 		label := fmt.Sprintf("Conn %d", i)
 		f.add("crm", label, "oauth")
-		wants = append(wants, observe.Want{Desired: desired("crm", label, "oauth",
+		wants = append(wants, platform.Want{Desired: desired("crm", label, "oauth",
 			map[string]any{"api": map[string]any{}, "parameters": []any{}}, nil)})
 	}
 	f.add("crm", "Unmanaged", "basic")
@@ -227,7 +227,7 @@ func TestObserveMatching(t *testing.T) {
 	f.add("erp", "Other", "basic")
 	withCSN := desired("crm", "Solo", "basic", nil, map[string]any{"x": "y"})
 	withCSN.Spec["connectedSystemName"] = nil
-	wants := []observe.Want{
+	wants := []platform.Want{
 		{Desired: desired("crm", "Dup", "oauth", map[string]any{"api": map[string]any{}}, nil)}, // ambiguous: nothing fetched
 		{Desired: withCSN}, // natural key: GET + common
 		{RemoteID: "erp"},  // delete candidate not listed: GET
@@ -271,7 +271,7 @@ func TestObserveSectionGoneMeanwhile(t *testing.T) {
 		}
 		return false
 	}
-	snap, err := c.Observe(context.Background(), []observe.Want{{RemoteID: "crm", Desired: desired("crm", "A", "basic", map[string]any{"api": map[string]any{}}, nil)}})
+	snap, err := c.Observe(context.Background(), []platform.Want{{RemoteID: "crm", Desired: desired("crm", "A", "basic", map[string]any{"api": map[string]any{}}, nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,8 +292,8 @@ func TestObserveErrorsNeverLookLikeDeletion(t *testing.T) {
 				}
 				return false
 			}
-			_, err := c.Observe(context.Background(), []observe.Want{{RemoteID: "other"}})
-			if err == nil || observe.IsNotFound(err) {
+			_, err := c.Observe(context.Background(), []platform.Want{{RemoteID: "other"}})
+			if err == nil || platform.IsNotFound(err) {
 				t.Fatalf("Observe error = %v, want a non-404 error", err)
 			}
 		})
@@ -309,7 +309,7 @@ func TestHTMLNotFoundIsNotGone(t *testing.T) {
 		return true
 	}
 	err := c.DeleteConnection(context.Background(), "x")
-	if observe.IsNotFound(err) {
+	if platform.IsNotFound(err) {
 		t.Fatal("an HTML 404 was taken for a deleted object")
 	}
 	if err := c.Delete(context.Background(), "x"); err == nil {
@@ -336,7 +336,7 @@ func TestCreateWritesEverything(t *testing.T) {
 	if got := f.body("POST /sdk/apps/crm/connections"); got != `{"label":"Main","type":"apikey"}` {
 		t.Errorf("create body %s", got)
 	}
-	snap, err := c.Observe(ctx, []observe.Want{{Desired: d, RemoteID: name}})
+	snap, err := c.Observe(ctx, []platform.Want{{Desired: d, RemoteID: name}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,8 +436,8 @@ func TestErrorsHideSecrets(t *testing.T) {
 			t.Fatalf("error %q contains %q", err, s)
 		}
 	}
-	if observe.KindOf(err) != observe.KindInvalid {
-		t.Fatalf("kind = %v", observe.KindOf(err))
+	if platform.KindOf(err) != platform.KindInvalid {
+		t.Fatalf("kind = %v", platform.KindOf(err))
 	}
 }
 
@@ -448,8 +448,8 @@ func TestPersistent5xx(t *testing.T) {
 		return true
 	}
 	_, err := c.ListConnections(context.Background(), "crm")
-	var ae *observe.APIError
-	if !errors.As(err, &ae) || ae.Kind != observe.KindTransient || ae.Op != "GET /sdk/apps/crm/connections" || ae.Status != 503 {
+	var ae *platform.APIError
+	if !errors.As(err, &ae) || ae.Kind != platform.KindTransient || ae.Op != "GET /sdk/apps/crm/connections" || ae.Status != 503 {
 		t.Fatalf("error = %#v", err)
 	}
 	if !strings.Contains(err.Error(), "GET /sdk/apps/crm/connections") || !strings.Contains(err.Error(), "3 attempts") {
@@ -465,7 +465,7 @@ func TestUnauthorized(t *testing.T) {
 	srv := httptestServer(t, f)
 	c, _ := New(Config{BaseURL: srv + "/api/v2", Token: "wrong-token-value", RequestsPerMinute: 600000, Retry: testRetry})
 	_, err := c.ListConnections(context.Background(), "crm")
-	if observe.KindOf(err) != observe.KindUnauthorized || strings.Contains(err.Error(), "wrong-token-value") {
+	if platform.KindOf(err) != platform.KindUnauthorized || strings.Contains(err.Error(), "wrong-token-value") {
 		t.Fatalf("error = %v", err)
 	}
 }

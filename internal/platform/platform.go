@@ -1,5 +1,5 @@
-// Package observe is the provider contract between syncd's engine and the
-// platform clients (Make in observe/make, Patchworks in observe/patchworks).
+// Package platform is the contract between syncd's core and each platform
+// (Make in platform/make, Patchworks in platform/patchworks).
 //
 // A Provider reads a platform's live state and writes desired state to it.
 // Reads have no side effects. Writes say on each method whether they are safe
@@ -7,7 +7,7 @@
 // intent journal and a natural-key lookup. Only a clean 404 means an object is
 // gone: every other failure is an error and never makes an object look
 // deleted.
-package observe
+package platform
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/emulator"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 )
 
 func TestPreflight(t *testing.T) {
@@ -39,7 +39,7 @@ func TestPreflight(t *testing.T) {
 				}
 				return
 			}
-			var pe *observe.PreflightError
+			var pe *platform.PreflightError
 			if !errors.As(err, &pe) || pe.Status != tt.status {
 				t.Fatalf("preflight: %v, want a PreflightError with status %d", err, tt.status)
 			}

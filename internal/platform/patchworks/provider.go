@@ -11,12 +11,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-var _ observe.Provider = (*Client)(nil)
+var _ platform.Provider = (*Client)(nil)
 
 func (c *Client) Kind() syncd.Kind { return syncd.PatchworksConnector }
 
@@ -121,13 +121,13 @@ func sortLive(l []syncd.Live) {
 
 // Observe lists every connector with its variables, 100 per page, and GETs
 // only the RemoteIDs the listing did not show (a clean 404 makes them Gone).
-func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Snapshot, error) {
+func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.Snapshot, error) {
 	conns, err := c.ListAllConnectors(ctx, ListOptions{Include: withVariables})
 	if err != nil {
-		return observe.Snapshot{}, fmt.Errorf("patchworks: list connectors: %w", err)
+		return platform.Snapshot{}, fmt.Errorf("patchworks: list connectors: %w", err)
 	}
 	listed := map[string]bool{}
-	var snap observe.Snapshot
+	var snap platform.Snapshot
 	for _, conn := range conns {
 		l := live(conn)
 		listed[l.RemoteID] = true
@@ -148,7 +148,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case observe.IsNotFound(err):
+			case platform.IsNotFound(err):
 				snap.Gone = append(snap.Gone, id)
 			case err != nil:
 				return fmt.Errorf("patchworks: get connector %s: %w", id, err)
@@ -159,7 +159,7 @@ func (c *Client) Observe(ctx context.Context, wants []observe.Want) (observe.Sna
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return observe.Snapshot{}, err
+		return platform.Snapshot{}, err
 	}
 	sortLive(snap.Objects)
 	slices.Sort(snap.Gone)
@@ -245,10 +245,10 @@ func (c *Client) create(ctx context.Context, d *syncd.Desired) (string, error) {
 			return id, nil
 		}
 		// Created, but the answer does not say which: find it.
-		err = &observe.APIError{Platform: platform, Op: "POST /connectors", Status: 200,
-			Kind: observe.KindTransient, Message: "the answer has no id", Ambiguous: true}
+		err = &platform.APIError{Platform: platformName, Op: "POST /connectors", Status: 200,
+			Kind: platform.KindTransient, Message: "the answer has no id", Ambiguous: true}
 	}
-	if !observe.IsAmbiguous(err) {
+	if !platform.IsAmbiguous(err) {
 		return "", fmt.Errorf("patchworks: create connector %q: %w", name, err)
 	}
 	found, lerr := c.Lookup(ctx, d)
@@ -321,7 +321,7 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 // Delete removes a connector; one already gone is success.
 func (c *Client) Delete(ctx context.Context, remoteID string) error {
 	err := c.DeleteConnector(ctx, remoteID)
-	if err == nil || observe.IsNotFound(err) {
+	if err == nil || platform.IsNotFound(err) {
 		return nil
 	}
 	return fmt.Errorf("patchworks: delete connector %s: %w", remoteID, err)

@@ -1,5 +1,5 @@
-// Package makeapi is the client of Make's Web API v2 "SDK Apps >
-// Connections" and syncd's observe.Provider for MakeConnection. Each
+// Package make is the client of Make's Web API v2 "SDK Apps >
+// Connections" and syncd's platform.Provider for MakeConnection. Each
 // endpoint is one method (list, create, get, update, delete, get/set of the
 // six JSONC sections, get/set of common data, recreate); the Provider
 // methods combine them with the fewest requests: Observe lists each app
@@ -10,4 +10,4 @@
 // is not, and after an ambiguous failure it looks the connection up by app,
 // label and type before it posts again. Errors are classified in one place
 // (classify) and never carry a token or a secret value.
-package makeapi
+package make

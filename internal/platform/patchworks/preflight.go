@@ -6,20 +6,20 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
 const fixURL = "SYNCD_PATCHWORKS_URL must be the Patchworks Core API host, the part before /api/v1 (e.g. https://core.wearepatchworks.com)"
 
-var _ observe.Preflighter = (*Client)(nil)
+var _ platform.Preflighter = (*Client)(nil)
 
 // Preflight checks with one GET of a one-item connector page that the base
 // URL answers like the Patchworks API and that the key is accepted.
 func (c *Client) Preflight(ctx context.Context) error {
 	req := transport.Request{Method: http.MethodGet, Path: "/connectors", Query: url.Values{"per_page": {"1"}}}
 	resp := c.t.Do(ctx, req)
-	e := &observe.PreflightError{Platform: platform, URL: c.t.BaseURL() + "/connectors", Status: resp.Status}
+	e := &platform.PreflightError{Platform: platformName, URL: c.t.BaseURL() + "/connectors", Status: resp.Status}
 	switch s := resp.Status; {
 	case s == 0:
 		if err := ctx.Err(); err != nil {

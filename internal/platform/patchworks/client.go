@@ -15,11 +15,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
-const platform = "patchworks"
+const platformName = "patchworks"
 
 // DefaultRequestsPerMinute is an assumption: Patchworks does not publish
 // its Core API limit, and Laravel's throttle is configured per app. 600/min
@@ -70,7 +70,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/api/v1") + "/api/v1"
 	t, err := transport.New(transport.Config{
-		Platform:          platform,
+		Platform:          platformName,
 		BaseURL:           base,
 		Authorization:     cfg.Token,
 		Header:            http.Header{"Accept": {"application/json"}},
@@ -89,7 +89,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Stats returns the cumulative request counts.
-func (c *Client) Stats() observe.Stats { return c.t.Stats() }
+func (c *Client) Stats() platform.Stats { return c.t.Stats() }
 
 // Connector is a connector object as the API returns it (decoded JSON).
 type Connector = map[string]any
@@ -184,7 +184,7 @@ func (c *Client) do(ctx context.Context, req transport.Request) (*transport.Resp
 }
 
 func decodeErr(op string, resp *transport.Response, err error) error {
-	return &observe.APIError{Platform: platform, Op: op, Status: resp.Status, Kind: observe.KindTransient,
+	return &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Kind: platform.KindTransient,
 		Message: "response is not the expected JSON: " + jsonErrText(err)}
 }
 
@@ -216,8 +216,8 @@ func (c *Client) ListConnectors(ctx context.Context, opts ListOptions) (Page, er
 		return Page{}, decodeErr(req.Op(), resp, err)
 	}
 	if body.Data == nil {
-		return Page{}, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-			Kind: observe.KindTransient, Message: "response has no data list"}
+		return Page{}, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+			Kind: platform.KindTransient, Message: "response has no data list"}
 	}
 	c.vars.remember(*body.Data)
 	return Page{Data: *body.Data, Meta: body.Meta, Links: body.Links}, nil
@@ -323,8 +323,8 @@ func dataOf(op string, resp *transport.Response) (Connector, error) {
 	if json.Unmarshal(resp.Body, &bare) == nil && bare["id"] != nil {
 		return bare, nil
 	}
-	return nil, &observe.APIError{Platform: platform, Op: op, Status: resp.Status,
-		Kind: observe.KindTransient, Message: "response has no data object"}
+	return nil, &platform.APIError{Platform: platformName, Op: op, Status: resp.Status,
+		Kind: platform.KindTransient, Message: "response has no data object"}
 }
 
 // CreateConnector posts fields (variables as a list) and returns the new
@@ -342,7 +342,7 @@ func (c *Client) CreateConnector(ctx context.Context, fields map[string]any) (Co
 	conn, err := dataOf(req.Op(), resp)
 	if err != nil {
 		// The create took; only its answer is unreadable.
-		var ae *observe.APIError
+		var ae *platform.APIError
 		if errors.As(err, &ae) {
 			ae.Ambiguous = true
 		}

@@ -7,17 +7,17 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
 // classify is the one place where a Patchworks response becomes an error:
 // nil for a 2xx, a context error when the caller gave up, an
-// *observe.APIError otherwise. Only a 404 that is an API answer (not an
+// *platform.APIError otherwise. Only a 404 that is an API answer (not an
 // HTML page from a proxy or a wrong base URL) is KindNotFound.
 func classify(op string, resp *transport.Response) error {
 	if resp.Status == 0 {
-		return resp.NoResponse(platform, op)
+		return resp.NoResponse(platformName, op)
 	}
 	if resp.Status >= 200 && resp.Status < 300 {
 		return nil
@@ -27,40 +27,40 @@ func classify(op string, resp *transport.Response) error {
 		Errors  map[string][]string `json:"errors"`
 	}
 	_ = json.Unmarshal(resp.Body, &body) // a body of another shape leaves the message empty, never echoed
-	e := &observe.APIError{Platform: platform, Op: op, Status: resp.Status, Message: strings.TrimSpace(body.Message)}
+	e := &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Message: strings.TrimSpace(body.Message)}
 	switch s := resp.Status; {
 	case s == http.StatusNotFound:
-		e.Kind = observe.KindNotFound
+		e.Kind = platform.KindNotFound
 		switch {
 		case strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html"):
-			e.Kind = observe.KindInvalid
+			e.Kind = platform.KindInvalid
 			e.Message = "an HTML page, not an API answer: is the base URL right?"
 		case strings.HasPrefix(e.Message, "The route "):
 			// Laravel's answer for a path it has no route for: the
 			// URL is wrong, the object may well exist.
-			e.Kind = observe.KindInvalid
+			e.Kind = platform.KindInvalid
 			e.Message += " (is the base URL right?)"
 		}
 	case s == http.StatusUnauthorized:
-		e.Kind = observe.KindUnauthorized
+		e.Kind = platform.KindUnauthorized
 	case s == http.StatusForbidden:
-		e.Kind = observe.KindForbidden
+		e.Kind = platform.KindForbidden
 	case s == http.StatusTooManyRequests:
-		e.Kind = observe.KindRateLimited
+		e.Kind = platform.KindRateLimited
 		e.RetryAfter = resp.RetryAfter()
 	case s == http.StatusConflict:
-		e.Kind = observe.KindConflict
+		e.Kind = platform.KindConflict
 	case strings.HasPrefix(op, http.MethodDelete+" ") && s < 500 && inUse(e.Message):
 		// An instance used by a process flow cannot be deleted.
-		e.Kind = observe.KindConflict
+		e.Kind = platform.KindConflict
 	case s >= 500:
-		e.Kind = observe.KindTransient
+		e.Kind = platform.KindTransient
 		e.Ambiguous = transport.IsWrite(op)
 		if resp.Attempts > 1 {
 			e.Message = strings.TrimPrefix(e.Message+fmt.Sprintf("; gave up after %d attempts", resp.Attempts), "; ")
 		}
 	default:
-		e.Kind = observe.KindInvalid
+		e.Kind = platform.KindInvalid
 		if len(body.Errors) > 0 {
 			e.Fields = body.Errors
 			if sum := fieldSummary(body.Errors); e.Message == "" {

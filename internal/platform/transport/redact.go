@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -52,7 +52,7 @@ func SecretValues(d *syncd.Desired) []string {
 }
 
 // Redact replaces every secret in err's text by syncd.Redacted. An
-// *observe.APIError keeps its type and fields so that callers can still
+// *platform.APIError keeps its type and fields so that callers can still
 // classify it; any other error becomes a plain one with the redacted text.
 func Redact(err error, secrets []string) error {
 	if err == nil || len(secrets) == 0 {
@@ -68,7 +68,7 @@ func Redact(err error, secrets []string) error {
 	if scrub(text) == text {
 		return err
 	}
-	var ae *observe.APIError
+	var ae *platform.APIError
 	if errors.As(err, &ae) && ae.Error() == text {
 		c := *ae
 		c.Message = scrub(c.Message)

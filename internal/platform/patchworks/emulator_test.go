@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/emulator"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -99,7 +99,7 @@ func TestEmulatorObserve250(t *testing.T) {
 	}
 	env.emu.ResetCounts()
 	before := env.client.Stats()
-	wants := []observe.Want{{RemoteID: strconv.FormatInt(res.Patchworks[0], 10), Desired: desiredConnector("Connector 000")}}
+	wants := []platform.Want{{RemoteID: strconv.FormatInt(res.Patchworks[0], 10), Desired: desiredConnector("Connector 000")}}
 	snap, err := env.client.Observe(ctx, wants)
 	if err != nil {
 		t.Fatal(err)
@@ -195,21 +195,21 @@ func TestEmulatorEndpointsAndProvider(t *testing.T) {
 
 	// In use: refused as a conflict; then deleted; again is success.
 	env.emu.EditConnector(mustInt(t, id), map[string]any{"in_use": true})
-	if err := c.Delete(ctx, id); observe.KindOf(err) != observe.KindConflict {
+	if err := c.Delete(ctx, id); platform.KindOf(err) != platform.KindConflict {
 		t.Fatalf("delete in use: %v", err)
 	}
 	env.emu.EditConnector(mustInt(t, id), map[string]any{"in_use": false})
 	if err := c.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteConnector(ctx, id); !observe.IsNotFound(err) {
+	if err := c.DeleteConnector(ctx, id); !platform.IsNotFound(err) {
 		t.Fatalf("raw delete of a gone connector: %v", err)
 	}
 	if err := c.Delete(ctx, id); err != nil {
 		t.Fatalf("provider delete of a gone connector: %v", err)
 	}
 
-	snap, err := c.Observe(ctx, []observe.Want{{RemoteID: id}, {RemoteID: "999"}})
+	snap, err := c.Observe(ctx, []platform.Want{{RemoteID: id}, {RemoteID: "999"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +221,8 @@ func TestEmulatorEndpointsAndProvider(t *testing.T) {
 	bad := desiredConnector("x")
 	delete(bad.Spec, "timezone")
 	_, err = c.Create(ctx, bad)
-	var ae *observe.APIError
-	if !errorsAs(err, &ae) || ae.Kind != observe.KindInvalid || len(ae.Fields["timezone"]) == 0 {
+	var ae *platform.APIError
+	if !errorsAs(err, &ae) || ae.Kind != platform.KindInvalid || len(ae.Fields["timezone"]) == 0 {
 		t.Fatalf("invalid create: %v", err)
 	}
 	if strings.Contains(err.Error(), "tok-very-secret-1") {
@@ -256,11 +256,11 @@ func TestEmulatorRetries(t *testing.T) {
 				}
 				return
 			}
-			if observe.KindOf(err) != observe.KindTransient || !strings.Contains(err.Error(), "GET /connectors/"+id) {
+			if platform.KindOf(err) != platform.KindTransient || !strings.Contains(err.Error(), "GET /connectors/"+id) {
 				t.Fatalf("error %v: want a transient error naming the request", err)
 			}
 			// Persistent failure never makes the object look deleted.
-			if _, err := env.client.Observe(context.Background(), []observe.Want{{RemoteID: id}}); err == nil || observe.IsNotFound(err) {
+			if _, err := env.client.Observe(context.Background(), []platform.Want{{RemoteID: id}}); err == nil || platform.IsNotFound(err) {
 				t.Fatalf("observe under 5xx: %v", err)
 			}
 		})
@@ -295,7 +295,7 @@ func TestEmulatorErrorsCarryNoSecrets(t *testing.T) {
 	}
 	env.failFirst(1000, func(k *emulator.Knobs, on bool) { k.FailRate = b2f(on) })
 	err = env.client.Update(context.Background(), id, desiredConnector("A"), []string{"/variables/api_token/value"})
-	if err == nil || !observe.IsAmbiguous(err) {
+	if err == nil || !platform.IsAmbiguous(err) {
 		t.Fatalf("update under 5xx: %v", err)
 	}
 	_, cerr := env.client.Create(context.Background(), desiredConnector("B"))
@@ -312,7 +312,7 @@ func TestEmulatorErrorsCarryNoSecrets(t *testing.T) {
 	wrong, _ := New(Config{BaseURL: env.url, Token: "wrong-key-777", RequestsPerMinute: 600000, Retry: testRetry})
 	env.failFirst(0, func(k *emulator.Knobs, on bool) { k.FailRate = 0 })
 	_, err = wrong.ListConnectors(context.Background(), ListOptions{})
-	if observe.KindOf(err) != observe.KindUnauthorized || strings.Contains(err.Error(), "wrong-key-777") {
+	if platform.KindOf(err) != platform.KindUnauthorized || strings.Contains(err.Error(), "wrong-key-777") {
 		t.Fatalf("wrong key: %v", err)
 	}
 }
@@ -326,4 +326,4 @@ func mustInt(t *testing.T, id string) int64 {
 	return n
 }
 
-func errorsAs(err error, target **observe.APIError) bool { return errors.As(err, target) }
+func errorsAs(err error, target **platform.APIError) bool { return errors.As(err, target) }

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 )
 
 // Defaults used when a Config field is zero.
@@ -196,9 +196,9 @@ type Response struct {
 // NoResponse is the error for a request that got no HTTP answer: the
 // caller's own cancellation as such, anything else (refused, reset, timed
 // out) as a transient APIError, ambiguous when a write was sent.
-func (r *Response) NoResponse(platform, op string) error {
+func (r *Response) NoResponse(name, op string) error {
 	if r.Canceled {
-		return fmt.Errorf("%s: %s: %w", platform, op, r.Err)
+		return fmt.Errorf("%s: %s: %w", name, op, r.Err)
 	}
 	msg := "no response"
 	if r.Err != nil {
@@ -207,7 +207,7 @@ func (r *Response) NoResponse(platform, op string) error {
 	if r.Attempts > 1 {
 		msg += fmt.Sprintf(" (after %d attempts)", r.Attempts)
 	}
-	return &observe.APIError{Platform: platform, Op: op, Kind: observe.KindTransient,
+	return &platform.APIError{Platform: name, Op: op, Kind: platform.KindTransient,
 		Message: msg, Ambiguous: IsWrite(op) && r.Sent}
 }
 
@@ -243,14 +243,14 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // Stats returns the cumulative attempt counts by status.
-func (c *Client) Stats() observe.Stats {
+func (c *Client) Stats() platform.Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := make(map[int]int64, len(c.byStatus))
 	for k, v := range c.byStatus {
 		m[k] = v
 	}
-	return observe.Stats{Platform: c.cfg.Platform, ByStatus: m}
+	return platform.Stats{Platform: c.cfg.Platform, ByStatus: m}
 }
 
 func (c *Client) pause(d time.Duration) {

@@ -1,12 +1,12 @@
-package makeapi
+package make
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
 // preflightPath lists the organisation's SDK apps: the cheapest read that
@@ -16,14 +16,14 @@ const preflightPath = "/sdk/apps"
 
 const fixURL = "SYNCD_MAKE_URL must be Make's API base including /api/v2 (e.g. https://eu1.make.com/api/v2), or set SYNCD_MAKE_ZONE instead"
 
-var _ observe.Preflighter = (*Client)(nil)
+var _ platform.Preflighter = (*Client)(nil)
 
 // Preflight checks with one GET that the base URL answers like Make's API
 // and that the token is accepted.
 func (c *Client) Preflight(ctx context.Context) error {
 	req := transport.Request{Method: http.MethodGet, Path: preflightPath}
 	resp := c.t.Do(ctx, req)
-	e := &observe.PreflightError{Platform: platform, URL: c.t.BaseURL() + preflightPath, Status: resp.Status}
+	e := &platform.PreflightError{Platform: platformName, URL: c.t.BaseURL() + preflightPath, Status: resp.Status}
 	switch s := resp.Status; {
 	case s == 0:
 		if err := ctx.Err(); err != nil {

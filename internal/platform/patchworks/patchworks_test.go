@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -164,31 +164,31 @@ func TestErrorClassification(t *testing.T) {
 		status    int
 		body      string
 		ctype     string
-		kind      observe.ErrorKind
+		kind      platform.ErrorKind
 		fields    map[string][]string
 		ambiguous bool
 		msgHas    string
 	}{
 		{name: "422 with fields", method: "PUT", status: 422,
 			body: `{"message": "The name field is required.", "errors": {"name": ["The name field is required."]}}`,
-			kind: observe.KindInvalid, fields: map[string][]string{"name": {"The name field is required."}}, msgHas: "name field"},
-		{name: "401", method: "GET", status: 401, body: `{"message": "Unauthenticated."}`, kind: observe.KindUnauthorized, msgHas: "Unauthenticated."},
-		{name: "403", method: "GET", status: 403, body: `{"message": "This action is unauthorized."}`, kind: observe.KindForbidden},
-		{name: "clean 404", method: "GET", status: 404, body: `{"message": "No query results for model."}`, kind: observe.KindNotFound},
-		{name: "html 404", method: "GET", status: 404, body: `<html>nope</html>`, ctype: "text/html", kind: observe.KindInvalid},
-		{name: "laravel route 404", method: "GET", status: 404, body: `{"message": "The route api/v9/connectors/1 could not be found."}`, kind: observe.KindInvalid, msgHas: "base URL"},
-		{name: "400 bad include", method: "GET", status: 400, body: `{"message": "Requested include(s) x are not allowed."}`, kind: observe.KindInvalid},
-		{name: "409 in use", method: "DELETE", status: 409, body: `{"message": "Connector is used by a process flow."}`, kind: observe.KindConflict},
-		{name: "422 in use on delete", method: "DELETE", status: 422, body: `{"message": "This instance is in use by a process flow."}`, kind: observe.KindConflict},
-		{name: "500 on write is ambiguous", method: "PUT", status: 500, body: `{"message": "Server Error"}`, kind: observe.KindTransient, ambiguous: true},
-		{name: "500 on read", method: "GET", status: 500, body: `{"message": "Server Error"}`, kind: observe.KindTransient},
-		{name: "429", method: "POST", status: 429, body: `{"message": "Too Many Attempts."}`, kind: observe.KindRateLimited},
+			kind: platform.KindInvalid, fields: map[string][]string{"name": {"The name field is required."}}, msgHas: "name field"},
+		{name: "401", method: "GET", status: 401, body: `{"message": "Unauthenticated."}`, kind: platform.KindUnauthorized, msgHas: "Unauthenticated."},
+		{name: "403", method: "GET", status: 403, body: `{"message": "This action is unauthorized."}`, kind: platform.KindForbidden},
+		{name: "clean 404", method: "GET", status: 404, body: `{"message": "No query results for model."}`, kind: platform.KindNotFound},
+		{name: "html 404", method: "GET", status: 404, body: `<html>nope</html>`, ctype: "text/html", kind: platform.KindInvalid},
+		{name: "laravel route 404", method: "GET", status: 404, body: `{"message": "The route api/v9/connectors/1 could not be found."}`, kind: platform.KindInvalid, msgHas: "base URL"},
+		{name: "400 bad include", method: "GET", status: 400, body: `{"message": "Requested include(s) x are not allowed."}`, kind: platform.KindInvalid},
+		{name: "409 in use", method: "DELETE", status: 409, body: `{"message": "Connector is used by a process flow."}`, kind: platform.KindConflict},
+		{name: "422 in use on delete", method: "DELETE", status: 422, body: `{"message": "This instance is in use by a process flow."}`, kind: platform.KindConflict},
+		{name: "500 on write is ambiguous", method: "PUT", status: 500, body: `{"message": "Server Error"}`, kind: platform.KindTransient, ambiguous: true},
+		{name: "500 on read", method: "GET", status: 500, body: `{"message": "Server Error"}`, kind: platform.KindTransient},
+		{name: "429", method: "POST", status: 429, body: `{"message": "Too Many Attempts."}`, kind: platform.KindRateLimited},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := &transport.Response{Status: tt.status, Header: http.Header{"Content-Type": {cmpOr(tt.ctype, "application/json")}}, Body: []byte(tt.body)}
 			err := classify(tt.method+" /connectors/1", resp)
-			var ae *observe.APIError
+			var ae *platform.APIError
 			if !errors.As(err, &ae) {
 				t.Fatalf("not an APIError: %v", err)
 			}
@@ -217,7 +217,7 @@ func TestUnauthenticated(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c, _ := New(Config{BaseURL: srv.URL, Token: "wrong-key-123", RequestsPerMinute: 600000, Retry: testRetry})
 	_, err := c.ListConnectors(context.Background(), ListOptions{})
-	if observe.KindOf(err) != observe.KindUnauthorized || strings.Contains(err.Error(), "wrong-key-123") {
+	if platform.KindOf(err) != platform.KindUnauthorized || strings.Contains(err.Error(), "wrong-key-123") {
 		t.Fatalf("error = %v", err)
 	}
 }

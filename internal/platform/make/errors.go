@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"encoding/json"
@@ -6,52 +6,52 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
 // classify is the one place where a Make response becomes an error: nil for
-// a 2xx, a context error when the caller gave up, an *observe.APIError
+// a 2xx, a context error when the caller gave up, an *platform.APIError
 // otherwise. Only a 404 that is an API answer is KindNotFound, so a wrong
 // base URL behind an HTML error page never makes objects look deleted.
 func classify(op string, resp *transport.Response) error {
 	if resp.Status == 0 {
-		return resp.NoResponse(platform, op)
+		return resp.NoResponse(platformName, op)
 	}
 	if resp.Status >= 200 && resp.Status < 300 {
 		return nil
 	}
-	e := &observe.APIError{Platform: platform, Op: op, Status: resp.Status, Message: errorMessage(resp.Body)}
+	e := &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Message: errorMessage(resp.Body)}
 	locked := strings.Contains(strings.ToLower(e.Message), "lock")
 	switch s := resp.Status; {
 	case s == http.StatusNotFound:
-		e.Kind = observe.KindNotFound
+		e.Kind = platform.KindNotFound
 		if strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html") {
-			e.Kind = observe.KindInvalid
+			e.Kind = platform.KindInvalid
 			e.Message = "an HTML page, not an API answer: is the base URL right?"
 		}
 	case s == http.StatusUnauthorized:
-		e.Kind = observe.KindUnauthorized
+		e.Kind = platform.KindUnauthorized
 	case (s == http.StatusForbidden || s == http.StatusBadRequest) && locked:
 		// Common data is locked once the app is approved: retrying or
 		// rewording cannot help, a person must act.
-		e.Kind = observe.KindConflict
+		e.Kind = platform.KindConflict
 		e.Message = "blocked: the data is locked (approved app): " + e.Message
 	case s == http.StatusForbidden:
-		e.Kind = observe.KindForbidden
+		e.Kind = platform.KindForbidden
 	case s == http.StatusTooManyRequests:
-		e.Kind = observe.KindRateLimited
+		e.Kind = platform.KindRateLimited
 		e.RetryAfter = resp.RetryAfter()
 	case s == http.StatusConflict:
-		e.Kind = observe.KindConflict
+		e.Kind = platform.KindConflict
 	case s >= 500:
-		e.Kind = observe.KindTransient
+		e.Kind = platform.KindTransient
 		e.Ambiguous = transport.IsWrite(op)
 		if resp.Attempts > 1 {
 			e.Message = strings.TrimPrefix(e.Message+fmt.Sprintf("; gave up after %d attempts", resp.Attempts), "; ")
 		}
 	default:
-		e.Kind = observe.KindInvalid
+		e.Kind = platform.KindInvalid
 	}
 	return e
 }

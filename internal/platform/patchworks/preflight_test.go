@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 )
 
 func TestPreflight(t *testing.T) {
@@ -37,7 +37,7 @@ func TestPreflight(t *testing.T) {
 				}
 				return
 			}
-			var pe *observe.PreflightError
+			var pe *platform.PreflightError
 			if !errors.As(err, &pe) || pe.Status != tt.status {
 				t.Fatalf("preflight: %v, want a PreflightError with status %d", err, tt.status)
 			}

@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 
 	"github.com/tailscale/hujson"
 
-	"github.com/syncd/syncd/internal/observe"
-	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
-const platform = "make"
+const platformName = "make"
 
 // DefaultRequestsPerMinute is the Core plan's organisation limit, the
 // smallest Make sells, so the default never trips a 429 on any plan.
@@ -100,7 +100,7 @@ func New(cfg Config) (*Client, error) {
 		conc = transport.DefaultMaxConcurrency
 	}
 	t, err := transport.New(transport.Config{
-		Platform:          platform,
+		Platform:          platformName,
 		BaseURL:           base,
 		Authorization:     "Token " + cfg.Token,
 		Header:            http.Header{"Accept": {"*/*"}},
@@ -123,7 +123,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Stats returns the cumulative request counts.
-func (c *Client) Stats() observe.Stats { return c.t.Stats() }
+func (c *Client) Stats() platform.Stats { return c.t.Stats() }
 
 // Connection is a connection as the list, get, create and update endpoints
 // return it.
@@ -192,8 +192,8 @@ func (c *Client) do(ctx context.Context, req transport.Request, out any) (*trans
 	if out != nil {
 		if err := json.Unmarshal(resp.Body, out); err != nil {
 			// A write answered 2xx took effect even if its answer is unreadable.
-			return resp, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-				Kind: observe.KindTransient, Message: "response is not the expected JSON: " + jsonErrText(err),
+			return resp, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+				Kind: platform.KindTransient, Message: "response is not the expected JSON: " + jsonErrText(err),
 				Ambiguous: req.Method != http.MethodGet}
 		}
 	}
@@ -229,8 +229,8 @@ func (c *Client) ListConnections(ctx context.Context, app string) ([]Connection,
 	case body.Connections != nil:
 		return *body.Connections, nil
 	}
-	return nil, &observe.APIError{Platform: platform, Op: req.Op(), Status: http.StatusOK,
-		Kind: observe.KindTransient, Message: "response has neither appConnections nor connections"}
+	return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: http.StatusOK,
+		Kind: platform.KindTransient, Message: "response has neither appConnections nor connections"}
 }
 
 type connEnvelope struct {
@@ -241,8 +241,8 @@ type connEnvelope struct {
 // an error; after a write it is ambiguous, since the write took.
 func (e connEnvelope) get(op string) (Connection, error) {
 	if e.AppConnection == nil || e.AppConnection.Name == "" {
-		return Connection{}, &observe.APIError{Platform: platform, Op: op, Status: http.StatusOK,
-			Kind: observe.KindTransient, Message: "response has no named appConnection",
+		return Connection{}, &platform.APIError{Platform: platformName, Op: op, Status: http.StatusOK,
+			Kind: platform.KindTransient, Message: "response has no named appConnection",
 			Ambiguous: !strings.HasPrefix(op, http.MethodGet+" ")}
 	}
 	return *e.AppConnection, nil
@@ -328,8 +328,8 @@ func (c *Client) GetSection(ctx context.Context, name, section string) (raw stri
 	}
 	value, err = ParseJSONC(resp.Body)
 	if err != nil {
-		return "", nil, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-			Kind: observe.KindTransient, Message: "section is not valid JSONC: " + err.Error()}
+		return "", nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+			Kind: platform.KindTransient, Message: "section is not valid JSONC: " + err.Error()}
 	}
 	if value == nil {
 		value = EmptySection(section)
@@ -384,8 +384,8 @@ func (c *Client) GetCommon(ctx context.Context, name string) (map[string]any, er
 	var v any
 	if len(strings.TrimSpace(string(resp.Body))) > 0 {
 		if err := json.Unmarshal(resp.Body, &v); err != nil {
-			return nil, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-				Kind: observe.KindTransient, Message: "common data is not JSON: " + jsonErrText(err)}
+			return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+				Kind: platform.KindTransient, Message: "common data is not JSON: " + jsonErrText(err)}
 		}
 	}
 	switch v := v.(type) {
@@ -399,8 +399,8 @@ func (c *Client) GetCommon(ctx context.Context, name string) (map[string]any, er
 			return map[string]any{}, nil
 		}
 	}
-	return nil, &observe.APIError{Platform: platform, Op: req.Op(), Status: resp.Status,
-		Kind: observe.KindTransient, Message: "common data is not an object"}
+	return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+		Kind: platform.KindTransient, Message: "common data is not an object"}
 }
 
 // SetCommon replaces a connection's common data. Once the app is approved

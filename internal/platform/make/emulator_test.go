@@ -1,4 +1,4 @@
-package makeapi
+package make
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/emulator"
-	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -81,7 +81,7 @@ func TestEmulatorEndpoints(t *testing.T) {
 	if err != nil || len(list) != 2 {
 		t.Fatalf("list: %+v, %v", list, err)
 	}
-	if _, err := c.CreateConnection(ctx, "acme", "oauth2", "Bad"); observe.KindOf(err) != observe.KindInvalid {
+	if _, err := c.CreateConnection(ctx, "acme", "oauth2", "Bad"); platform.KindOf(err) != platform.KindInvalid {
 		t.Fatalf("bad type: %v", err)
 	}
 
@@ -110,7 +110,7 @@ func TestEmulatorEndpoints(t *testing.T) {
 	if diff := cmp.Diff(wantVal, val); diff != "" {
 		t.Fatalf("parsed (-want +got):\n%s", diff)
 	}
-	if err := c.SetSection(ctx, a.Name, "parameters", "[{"); observe.KindOf(err) != observe.KindInvalid {
+	if err := c.SetSection(ctx, a.Name, "parameters", "[{"); platform.KindOf(err) != platform.KindInvalid {
 		t.Fatalf("malformed JSONC: %v", err)
 	}
 	for _, s := range Sections {
@@ -128,8 +128,8 @@ func TestEmulatorEndpoints(t *testing.T) {
 	}
 	env.emu.SetApproved("acme", true)
 	err = c.SetCommon(ctx, a.Name, map[string]any{"clientId": "other"})
-	if observe.KindOf(err) != observe.KindConflict {
-		t.Fatalf("locked common: %v (kind %v)", err, observe.KindOf(err))
+	if platform.KindOf(err) != platform.KindConflict {
+		t.Fatalf("locked common: %v (kind %v)", err, platform.KindOf(err))
 	}
 	env.emu.SetApproved("acme", false)
 
@@ -141,7 +141,7 @@ func TestEmulatorEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Make deletes lazily: the next list may still show it; a GET does not.
-	if _, err := c.GetConnection(ctx, b.Name); !observe.IsNotFound(err) {
+	if _, err := c.GetConnection(ctx, b.Name); !platform.IsNotFound(err) {
 		t.Fatalf("get after delete: %v", err)
 	}
 	if err := c.Delete(ctx, b.Name); err != nil {
@@ -158,12 +158,12 @@ func TestEmulatorObserveCost(t *testing.T) {
 	var seed emulator.Seed
 	seed.Make.Apps = map[string]emulator.SeedApp{"acme": {}}
 	app := seed.Make.Apps["acme"]
-	var wants []observe.Want
+	var wants []platform.Want
 	for i := range 10 {
 		label := fmt.Sprintf("Connection %02d", i)
 		app.Connections = append(app.Connections, emulator.SeedConnection{Label: label, Type: "oauth",
 			Sections: map[string]json.RawMessage{"api": json.RawMessage(`"{\n // c\n \"url\": \"x\"\n}"`), "scope": json.RawMessage(`["read"]`)}})
-		wants = append(wants, observe.Want{Desired: desired("acme", label, "oauth",
+		wants = append(wants, platform.Want{Desired: desired("acme", label, "oauth",
 			map[string]any{"api": map[string]any{"url": "x"}, "scope": []any{"read"}}, nil)})
 	}
 	seed.Make.Apps["acme"] = app
@@ -238,7 +238,7 @@ func TestEmulatorRetries(t *testing.T) {
 				}
 				return
 			}
-			if observe.KindOf(err) != observe.KindTransient || !strings.Contains(err.Error(), "GET /sdk/apps/acme/connections") {
+			if platform.KindOf(err) != platform.KindTransient || !strings.Contains(err.Error(), "GET /sdk/apps/acme/connections") {
 				t.Fatalf("error %v: want a transient error naming the request", err)
 			}
 			if strings.Contains(err.Error(), emuToken) {
@@ -292,7 +292,7 @@ func TestEmulatorErrorsCarryNoSecrets(t *testing.T) {
 			t.Fatalf("error %q contains %q", err, s)
 		}
 	}
-	if !observe.IsAmbiguous(err) {
+	if !platform.IsAmbiguous(err) {
 		t.Fatalf("a 5xx on a write must be ambiguous: %v", err)
 	}
 
@@ -303,7 +303,7 @@ func TestEmulatorErrorsCarryNoSecrets(t *testing.T) {
 	env.failFirst(0, func(k *emulator.Knobs, on bool) { k.FailRate = 0 })
 	wrong, _ := New(Config{BaseURL: env.base, Token: "wrong-tok-999", RequestsPerMinute: 600000, Retry: testRetry})
 	_, err = wrong.ListConnections(context.Background(), "acme")
-	if observe.KindOf(err) != observe.KindUnauthorized || strings.Contains(err.Error(), "wrong-tok-999") {
+	if platform.KindOf(err) != platform.KindUnauthorized || strings.Contains(err.Error(), "wrong-tok-999") {
 		t.Fatalf("wrong token: %v", err)
 	}
 }
@@ -321,7 +321,7 @@ func TestEmulatorDeleteLag(t *testing.T) {
 	}
 	// The next list still shows the deleted connection; its details
 	// answer 404, so it must not be matched (nor planned as existing).
-	snap, err := env.client.Observe(ctx, []observe.Want{{Desired: d, RemoteID: name}})
+	snap, err := env.client.Observe(ctx, []platform.Want{{Desired: d, RemoteID: name}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,11 +345,11 @@ func TestEmulatorAbsentAppDoesNotBlockOthers(t *testing.T) {
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	want := func(app string) observe.Want {
-		return observe.Want{Desired: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: app},
+	want := func(app string) platform.Want {
+		return platform.Want{Desired: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: app},
 			Spec: map[string]any{"app": app, "type": "apikey", "label": "L"}}}
 	}
-	snap, err := env.client.Observe(context.Background(), []observe.Want{want("ghost"), want("real")})
+	snap, err := env.client.Observe(context.Background(), []platform.Want{want("ghost"), want("real")})
 	if err != nil {
 		t.Fatalf("Observe: %v", err)
 	}
