@@ -11,6 +11,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -32,6 +33,10 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	pl, ok := registry.For(kind)
+	if !ok {
+		return fmt.Errorf("import: no platform registered for kind %s", kind)
+	}
 	p, ok := providers[kind]
 	if !ok {
 		return fmt.Errorf("import: %w", engine.NotConfigured(kind))
@@ -51,7 +56,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	used := map[string]int{}
 	for _, l := range objs {
-		name := desired.NameFor(l.NaturalKey())
+		name := desired.NameFor(pl.NaturalKey(l.Spec))
 		if n := used[name]; n > 0 {
 			name = fmt.Sprintf("%s-%d", strings.TrimRight(name[:min(len(name), 58)], "-"), n+1)
 		}

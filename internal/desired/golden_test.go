@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -64,7 +65,8 @@ func render(set *Set, dir string) string {
 	rel := func(p string) string { return strings.TrimPrefix(p, filepath.ToSlash(dir)+"/") }
 	for _, d := range set.Resources {
 		fmt.Fprintf(&b, "== %s (%s:%d)\n", d.Key, rel(d.Source.File), d.Source.Line)
-		fmt.Fprintf(&b, "natural key: %q\n", d.NaturalKey())
+		pl, _ := registry.For(d.Key.Kind)
+		fmt.Fprintf(&b, "natural key: %q\n", pl.NaturalKey(d.Spec))
 		if d.ExternalID != "" {
 			fmt.Fprintf(&b, "externalId: %s\n", d.ExternalID)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -242,7 +243,13 @@ func (l *loader) finish() (*Set, error) {
 			}
 		}
 		if r.keyAt != nil {
-			nk := string(r.d.Key.Kind) + "\x00" + r.d.NaturalKey()
+			pl, ok := registry.For(r.d.Key.Kind)
+			if !ok {
+				l.addError(r.file, r.keyAt, "kind", "no platform registered for kind %s", r.d.Key.Kind)
+				r.bad = true
+				continue
+			}
+			nk := string(r.d.Key.Kind) + "\x00" + pl.NaturalKey(r.d.Spec)
 			if first, ok := natural[nk]; ok {
 				what := "natural key"
 				if r.d.Key.Kind == syncd.MakeConnection {
@@ -250,7 +257,7 @@ func (l *loader) finish() (*Set, error) {
 				}
 				shown := ""
 				if !r.keySens && !first.keySens {
-					shown = fmt.Sprintf(" %q", r.d.NaturalKey())
+					shown = fmt.Sprintf(" %q", pl.NaturalKey(r.d.Spec))
 				}
 				l.addError(r.file, r.keyAt, naturalKeyField(r.d.Key.Kind), "duplicate %s %s%s: also used by %s at %s:%d",
 					r.d.Key.Kind, what, shown, first.d.Key.Name, first.file, first.keyAt.Line)

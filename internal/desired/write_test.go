@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -129,7 +130,8 @@ func TestWriteManifestRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			name := NameFor(tt.live.NaturalKey())
+			pl, _ := registry.For(tt.live.Kind)
+			name := NameFor(pl.NaturalKey(tt.live.Spec))
 			if tt.live.Kind == syncd.MakeConnection && tt.live.Spec["type"] == "oauth" {
 				name = "acme-oauth"
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -67,6 +68,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		AllowMassDelete: req.AllowMassDelete,
 		Scope:           req.Scope,
 		Unreadable:      unreadable,
+		Rules:           registry.Rules(),
 	}
 	p := planner.Build(in)
 	return &PlanResult{Plan: p, Snapshot: live, Requests: statsSince(e.Stats(), before)}, nil
@@ -159,15 +161,7 @@ func (e *Engine) observe(ctx context.Context, wants map[syncd.Kind][]platform.Wa
 
 // NotConfigured is the error for a resource of a kind whose platform has
 // no URL: it names the settings to make.
-func NotConfigured(k syncd.Kind) error {
-	switch k {
-	case syncd.MakeConnection:
-		return fmt.Errorf("no platform configured for %s: set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN", k)
-	case syncd.PatchworksConnector:
-		return fmt.Errorf("no platform configured for %s: set SYNCD_PATCHWORKS_URL and SYNCD_PATCHWORKS_TOKEN", k)
-	}
-	return fmt.Errorf("no platform configured for %s (set its URL and token)", k)
-}
+func NotConfigured(k syncd.Kind) error { return registry.NotConfigured(k) }
 
 // Preflight checks every configured platform once with a cheap
 // authenticated read (platform.Preflighter), in parallel, before anything is
@@ -179,8 +173,8 @@ func NotConfigured(k syncd.Kind) error {
 func (e *Engine) Preflight(ctx context.Context) error {
 	var kinds []syncd.Kind
 	e.mu.Lock()
-	for _, k := range syncd.Kinds {
-		if _, ok := e.Providers[k]; ok && !e.passed[k] {
+	for _, pl := range registry.All() {
+		if k := pl.Kind(); e.Providers[k] != nil && !e.passed[k] {
 			kinds = append(kinds, k)
 		}
 	}
@@ -211,8 +205,8 @@ func (e *Engine) Preflight(ctx context.Context) error {
 // Stats returns every provider's cumulative request counts, sorted by platform.
 func (e *Engine) Stats() []platform.Stats {
 	var out []platform.Stats
-	for _, k := range syncd.Kinds {
-		if p, ok := e.Providers[k]; ok {
+	for _, pl := range registry.All() {
+		if p, ok := e.Providers[pl.Kind()]; ok {
 			out = append(out, p.Stats())
 		}
 	}

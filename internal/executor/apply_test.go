@@ -16,6 +16,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
@@ -201,7 +202,7 @@ func TestCrashAtEveryWriteNeverDuplicates(t *testing.T) {
 				t.Fatal(err)
 			}
 			ds := deadStore{ct: ct, Recorder: e.Store, Inventory: e.Store, Journal: reconcile.Journal{Store: e.Store}}
-			crashing := &executor.Executor{Providers: providers, Recorder: ds, Inventory: ds, Journal: ds, Hasher: e.Hasher, Concurrency: 2}
+			crashing := &executor.Executor{Providers: providers, Rules: registry.Rules(), Recorder: ds, Inventory: ds, Journal: ds, Hasher: e.Hasher, Concurrency: 2}
 			plan := e.Plan(t, false)
 			desired := map[syncd.Key]*syncd.Desired{}
 			for _, d := range e.Load(t).Resources {

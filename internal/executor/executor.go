@@ -77,7 +77,10 @@ const (
 // Executor applies plans. Fields are set by the caller; Drift and Logger
 // may be nil.
 type Executor struct {
-	Providers      map[syncd.Kind]platform.Provider
+	Providers map[syncd.Kind]platform.Provider
+	// Rules give each kind's natural key and its reverse (the registry
+	// supplies them); a create of a kind without rules is refused.
+	Rules          map[syncd.Kind]syncd.Rules
 	Recorder       Recorder
 	Inventory      Inventory
 	Journal        Journal
@@ -155,7 +158,11 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 	if !ok {
 		return fmt.Errorf("no platform configured for %s", in.Key.Kind)
 	}
-	found, err := p.Lookup(ctx, lookupDesired(in))
+	rules, ok := x.Rules[in.Key.Kind]
+	if !ok {
+		return fmt.Errorf("no platform registered for kind %s", in.Key.Kind)
+	}
+	found, err := p.Lookup(ctx, &syncd.Desired{Key: in.Key, Spec: rules.KeySpec(in.NaturalKey)})
 	if err != nil {
 		return fmt.Errorf("look up %q: %w", in.NaturalKey, err)
 	}
@@ -181,20 +188,6 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 		}
 		return fmt.Errorf("natural key %q matches %d objects (%s); resolve by hand", in.NaturalKey, len(found), strings.Join(ids, ", "))
 	}
-}
-
-// lookupDesired builds the minimal resource a provider's Lookup needs from
-// a journalled natural key.
-func lookupDesired(in Intent) *syncd.Desired {
-	spec := map[string]any{}
-	switch in.Key.Kind {
-	case syncd.MakeConnection:
-		app, label, _ := strings.Cut(in.NaturalKey, "/")
-		spec["app"], spec["label"] = app, label
-	default:
-		spec["name"] = in.NaturalKey
-	}
-	return &syncd.Desired{Key: in.Key, Spec: spec}
 }
 
 // Apply carries out every actionable change of p. desired maps keys to the
@@ -360,7 +353,11 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 	if x.Journal == nil {
 		return "", errors.New("no intent journal: refusing to create without one")
 	}
-	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.NaturalKey(), Action: string(c.Action), OldRemoteID: old})
+	rules, ok := x.Rules[c.Key.Kind]
+	if !ok {
+		return old, fmt.Errorf("no platform registered for kind %s: refusing to create without its natural key", c.Key.Kind)
+	}
+	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: rules.NaturalKey(d.Spec), Action: string(c.Action), OldRemoteID: old})
 	if err != nil {
 		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
 	}

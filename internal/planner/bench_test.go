@@ -15,7 +15,7 @@ import (
 // connectors, with realistic specs (1–5 KB each), all bound, and every
 // tenth one with differences in its live state.
 func benchInput(tb testing.TB, n int) (Input, int) {
-	in := Input{Bindings: map[syncd.Key]syncd.Binding{}, Hasher: testHasher}
+	in := Input{Rules: testRules, Bindings: map[syncd.Key]syncd.Binding{}, Hasher: testHasher}
 	size := 0
 	for i := range n {
 		var d *syncd.Desired

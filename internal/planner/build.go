@@ -36,6 +36,10 @@ type Input struct {
 	// Unreadable holds resources whose live state could not be read, with
 	// why: each is planned as an error, never as a create.
 	Unreadable map[syncd.Key]string
+	// Rules are each kind's identity, comparison and sensitivity rules,
+	// from its platform (the registry supplies them). A resource of a kind
+	// without rules is planned as an error: there is no default comparison.
+	Rules map[syncd.Kind]syncd.Rules
 }
 
 // Reasons shown for the safety rules of SPEC §4.
@@ -48,36 +52,6 @@ const (
 // DefaultMaxDelete is the --max-delete used when none is given: 5, or 10% of
 // the inventory, whichever is larger.
 func DefaultMaxDelete(inventory int) int { return max(5, inventory/10) }
-
-// readOnlyFields are assigned by the servers; they are never drift even
-// if a manifest happened to carry them.
-var readOnlyFields = map[string]bool{
-	"id": true, "created_at": true, "updated_at": true,
-	"appVersion": true, "app_version": true, "redirectUri": true,
-}
-
-// createOnlyFields are sent on create and never compared afterwards: the
-// Patchworks API does not read them back as the manifest wrote them.
-var createOnlyFields = map[string]bool{"session_id": true, "platform_app_key": true}
-
-// emptyMap and emptySlice are shared, never-mutated defaults so that the
-// equality fast path allocates nothing.
-var (
-	emptyMap   = map[string]any{}
-	emptySlice = []any{}
-)
-
-// sectionDefault is what a Make section that is missing, or that an old
-// connection returns as null, is equal to.
-func sectionDefault(name string) any {
-	switch name {
-	case "api", "scopes", "install":
-		return emptyMap
-	case "parameters", "scope", "installSpec":
-		return emptySlice
-	}
-	return nil
-}
 
 type liveIndex struct {
 	byID map[string]*syncd.Live
@@ -184,8 +158,10 @@ func (b *builder) indexLive() {
 		l := &b.in.Live[i]
 		ix := b.kindIndex(l.Kind)
 		ix.byID[l.RemoteID] = l
-		nk := l.NaturalKey()
-		ix.byNK[nk] = append(ix.byNK[nk], l)
+		if rules, ok := b.in.Rules[l.Kind]; ok {
+			nk := rules.NaturalKey(l.Spec)
+			ix.byNK[nk] = append(ix.byNK[nk], l)
+		}
 	}
 	for kind, ids := range b.in.Gone {
 		ix := b.kindIndex(kind)
@@ -299,7 +275,7 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 		return nil, false
 	}
 	var cands []*syncd.Live
-	for _, l := range ix.byNK[d.NaturalKey()] {
+	for _, l := range ix.byNK[c.NaturalKey] {
 		if owner, ok := b.claims[kind][l.RemoteID]; ok && owner != d.Key {
 			if _, alive := b.desired[owner]; alive {
 				continue
@@ -326,17 +302,23 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 	}
 	slices.Sort(ids)
 	c.Error = fmt.Sprintf("natural key %q matches %d live objects: %s; set metadata.externalId to choose one",
-		d.NaturalKey(), len(ids), strings.Join(ids, ", "))
+		c.NaturalKey, len(ids), strings.Join(ids, ", "))
 	return nil, false
 }
 
 func (b *builder) planResource(d *syncd.Desired) Change {
 	c := Change{
 		Key:         d.Key,
-		NaturalKey:  d.NaturalKey(),
 		DesiredHash: b.enc.desiredHash(b.h, d),
 		ReportOnly:  d.Policy.Mode == syncd.ModeReport,
 	}
+	rules, ok := b.in.Rules[d.Key.Kind]
+	if !ok {
+		c.Error = fmt.Sprintf("no platform registered for kind %s", d.Key.Kind)
+		c.Action = ActionNoop
+		return c
+	}
+	c.NaturalKey = rules.NaturalKey(d.Spec)
 	if why := b.in.Unreadable[d.Key]; why != "" {
 		c.Error = why
 		c.Action = ActionNoop
@@ -350,7 +332,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	}
 	if l == nil {
 		c.Action = ActionCreate
-		c.Fields = b.createFields(d)
+		c.Fields = b.createFields(rules, d)
 		return c
 	}
 	b.markMatched(l.Kind, l.RemoteID)
@@ -363,7 +345,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 		bd := b.in.Bindings[d.Key]
 		binding = &bd
 	}
-	r := b.compare(d, l, binding)
+	r := b.compare(rules, d, l, binding)
 	c.Fields = r.fields
 	c.Notes = append(c.Notes, r.notes...)
 	switch {
@@ -402,13 +384,16 @@ func (b *builder) planDeletes(inScope func(syncd.Key) bool) []Change {
 		if b.extIDs[k.Kind][bd.RemoteID] {
 			continue // a manifest names it as its externalId: adopted, not pruned
 		}
-		out = append(out, Change{
+		c := Change{
 			Key:             k,
 			Action:          ActionDelete,
 			RemoteID:        bd.RemoteID,
-			NaturalKey:      l.NaturalKey(),
 			LiveFingerprint: b.enc.liveFingerprint(b.h, l),
-		})
+		}
+		if rules, ok := b.in.Rules[k.Kind]; ok {
+			c.NaturalKey = rules.NaturalKey(l.Spec)
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -13,26 +13,10 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// A unit is the smallest part of a spec that is compared as one value:
-// a top-level field, a declared Make section, the declared common object,
-// a Patchworks variable subfield or pivot subfield, or a whole variable the
-// live object lacks. Which parts are units is where per-kind normalisation
-// lives; inside a unit values compare as plain JSON.
-type unit struct {
-	tok    [4]string
-	n      int
-	dv, lv any
-	lHas   bool
-	// writeOnly marks a Patchworks secret variable's value: the API reads
-	// it back as null, so a null live value says nothing about it.
-	writeOnly bool
-	// loose compares scalars across JSON types (42 and "42", true and 1):
-	// Patchworks is a Laravel service whose integer ids and uncast pivot
-	// booleans come back in either form.
-	loose bool
-}
-
-func (u *unit) ptr() string { return syncd.Pointer(u.tok[:u.n]...) }
+// A unit (syncd.Unit) is the smallest part of a spec that is compared as
+// one value. Which parts are units is the platform's rule (syncd.Rules
+// Compare, e.g. a Make section or a Patchworks variable subfield); inside a
+// unit values compare as plain JSON.
 
 type compareResult struct {
 	fields  []syncd.FieldChange
@@ -41,147 +25,36 @@ type compareResult struct {
 }
 
 // resource is the comparison of one desired resource with its live object.
+// It is the syncd.Comparison its platform's rules hand units to.
 type resource struct {
 	b       *builder
+	rules   syncd.Rules
 	d       *syncd.Desired
 	l       *syncd.Live
 	binding *syncd.Binding // nil when the object is not (yet) syncd's
 	res     compareResult
 }
 
-func (b *builder) compare(d *syncd.Desired, l *syncd.Live, binding *syncd.Binding) compareResult {
-	r := &resource{b: b, d: d, l: l, binding: binding}
-	switch d.Key.Kind {
-	case syncd.MakeConnection:
-		r.compareMake()
-	case syncd.PatchworksConnector:
-		r.comparePatchworks()
-	default:
-		r.compareTop(nil)
-	}
+func (b *builder) compare(rules syncd.Rules, d *syncd.Desired, l *syncd.Live, binding *syncd.Binding) compareResult {
+	r := &resource{b: b, rules: rules, d: d, l: l, binding: binding}
+	rules.Compare(d.Spec, l.Spec, r)
 	slices.SortFunc(r.res.fields, func(a, b syncd.FieldChange) int { return comparePointers(a.Path, b.Path) })
 	slices.Sort(r.res.notes)
 	return r.res
 }
 
-// compareTop compares every top-level field the manifest sets, except
-// those special handles itself.
-func (r *resource) compareTop(special func(k string, dv any) bool) {
-	for k, dv := range r.d.Spec {
-		if readOnlyFields[k] || (special != nil && special(k, dv)) {
-			continue
-		}
-		lv, has := r.l.Spec[k]
-		r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has})
-	}
-}
+// Replace marks the change as a replace.
+func (r *resource) Replace() { r.res.replace = true }
 
-func (r *resource) compareMake() {
-	r.compareTop(func(k string, dv any) bool {
-		switch k {
-		case "app":
-			// The client may not echo the app (it is a path parameter); a
-			// connection never moves between apps, so a difference means a
-			// different object: replace.
-			if lv, has := r.l.Spec[k]; has && r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: true}) {
-				r.res.replace = true
-			}
-		case "type":
-			lv, has := r.l.Spec[k]
-			if r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has}) {
-				r.res.replace = true
-			}
-		case "sections":
-			ds, ok := dv.(map[string]any)
-			if !ok {
-				return false
-			}
-			ls, _ := r.l.Spec["sections"].(map[string]any)
-			for name, sv := range ds {
-				if sv == nil {
-					sv = sectionDefault(name)
-				}
-				lv := ls[name]
-				if lv == nil {
-					lv = sectionDefault(name)
-				}
-				r.unit(unit{tok: [4]string{"sections", name}, n: 2, dv: sv, lv: lv, lHas: true})
-			}
-		case "common":
-			// Common data is written as a whole, so it is compared as a
-			// whole: a key only the live object has is a difference.
-			if dv == nil {
-				dv = emptyMap
-			}
-			lv := r.l.Spec["common"]
-			if lv == nil {
-				lv = emptyMap
-			}
-			r.unit(unit{tok: [4]string{"common"}, n: 1, dv: dv, lv: lv, lHas: true})
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (r *resource) comparePatchworks() {
-	r.compareTop(func(k string, dv any) bool {
-		if createOnlyFields[k] {
-			return true
-		}
-		if k != "variables" {
-			lv, has := r.l.Spec[k]
-			r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has, loose: true})
-			return true
-		}
-		dvars, ok := dv.(map[string]any)
-		if !ok {
-			return false
-		}
-		lvars, _ := r.l.Spec["variables"].(map[string]any)
-		for key, dvar := range dvars {
-			lvar, has := lvars[key]
-			dm, dok := dvar.(map[string]any)
-			lm, lok := lvar.(map[string]any)
-			if !has || !dok || !lok {
-				r.unit(unit{tok: [4]string{"variables", key}, n: 2, dv: dvar, lv: lvar, lHas: has})
-				continue
-			}
-			secret := dm["secret"] == true || lm["secret"] == true
-			for f, fv := range dm {
-				if readOnlyFields[f] {
-					continue
-				}
-				lfv, lfHas := lm[f]
-				if f == "pivot" {
-					pm, pok := fv.(map[string]any)
-					lpm, lpok := lfv.(map[string]any)
-					if pok && lpok {
-						// Only the pivot subfields the manifest sets are managed.
-						for pf, pv := range pm {
-							lpv, lpHas := lpm[pf]
-							r.unit(unit{tok: [4]string{"variables", key, "pivot", pf}, n: 4, dv: pv, lv: lpv, lHas: lpHas, loose: true})
-						}
-						continue
-					}
-				}
-				r.unit(unit{tok: [4]string{"variables", key, f}, n: 3, dv: fv, lv: lfv, lHas: lfHas, writeOnly: secret && f == "value", loose: true})
-			}
-		}
-		return true
-	})
-}
-
-// unit compares one unit and records its field changes. It reports whether
+// Unit compares one unit and records its field changes. It reports whether
 // the unit differs.
-func (r *resource) unit(u unit) bool {
-	writeOnlyUnread := u.writeOnly && u.lv == nil && u.dv != nil
-	if len(r.d.Policy.Ignore) == 0 && !writeOnlyUnread && (equal(u.dv, u.lv) || u.loose && looseEqual(u.dv, u.lv)) {
+func (r *resource) Unit(u syncd.Unit) bool {
+	writeOnlyUnread := u.WriteOnly && u.Live == nil && u.Desired != nil
+	if len(r.d.Policy.Ignore) == 0 && !writeOnlyUnread && (equal(u.Desired, u.Live) || u.Loose && looseEqual(u.Desired, u.Live)) {
 		return false
 	}
-	ptr := u.ptr()
-	dv, lv := u.dv, u.lv
+	ptr := syncd.Pointer(u.Path...)
+	dv, lv := u.Desired, u.Live
 	for _, ig := range r.d.Policy.Ignore {
 		switch {
 		case ig == ptr || ig == "" || strings.HasPrefix(ptr, ig+"/"):
@@ -206,12 +79,12 @@ func (r *resource) unit(u unit) bool {
 		})
 		return true
 	}
-	if equal(dv, lv) || u.loose && looseEqual(dv, lv) {
+	if equal(dv, lv) || u.Loose && looseEqual(dv, lv) {
 		return false
 	}
 	if !sameComposite(dv, lv) {
 		var before any
-		if u.lHas {
+		if u.LiveHas {
 			before = lv
 		}
 		r.addField(ptr, before, dv)
@@ -281,61 +154,9 @@ func redactedOrNil(v any) any {
 }
 
 // sensitive reports whether the value at ptr is secret: marked by the
-// loader, named like a secret in Make common data, or the value of a
-// Patchworks variable either side marks secret.
+// loader, or secret by the platform's rules on either side.
 func (r *resource) sensitive(ptr string) bool {
-	if r.d.IsSensitive(ptr) {
-		return true
-	}
-	if r.d.Key.Kind == syncd.MakeConnection {
-		return sensitiveCommon(ptr, r.d.Spec, r.l.Spec)
-	}
-	if r.d.Key.Kind != syncd.PatchworksConnector {
-		return false
-	}
-	rest, ok := strings.CutPrefix(ptr, "/variables/")
-	if !ok {
-		return false
-	}
-	key, field, _ := strings.Cut(rest, "/")
-	if field != "value" && !strings.HasPrefix(field, "value/") {
-		return false
-	}
-	key = syncd.UnescapePointerToken(key)
-	return secretVar(r.d.Spec, key) || secretVar(r.l.Spec, key)
-}
-
-// sensitiveCommon applies the secret-name rule at every level of Make
-// common data, not only to its top-level keys, and treats a common value
-// that is not an object (Make refuses one, but a live object might hold
-// it) as secret as a whole: without keys nothing says what is safe to show.
-func sensitiveCommon(ptr string, specs ...map[string]any) bool {
-	rest, ok := strings.CutPrefix(ptr, "/common")
-	if !ok || (rest != "" && rest[0] != '/') {
-		return false
-	}
-	if rest == "" {
-		for _, s := range specs {
-			if c, has := s["common"]; has && c != nil {
-				if _, isObj := c.(map[string]any); !isObj {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	for tok := range strings.SplitSeq(rest[1:], "/") {
-		if syncd.SensitiveName(syncd.UnescapePointerToken(tok)) {
-			return true
-		}
-	}
-	return false
-}
-
-func secretVar(spec map[string]any, key string) bool {
-	vars, _ := spec["variables"].(map[string]any)
-	v, _ := vars[key].(map[string]any)
-	return v["secret"] == true
+	return r.d.IsSensitive(ptr) || r.rules.Sensitive(ptr, r.d.Spec, r.l.Spec)
 }
 
 // maySensitive reports whether anything at or under ptr can be sensitive,
@@ -346,13 +167,7 @@ func (r *resource) maySensitive(ptr string) bool {
 			return true
 		}
 	}
-	switch r.d.Key.Kind {
-	case syncd.MakeConnection:
-		return ptr == "" || ptr == "/common" || strings.HasPrefix(ptr, "/common/")
-	case syncd.PatchworksConnector:
-		return ptr == "" || ptr == "/variables" || strings.HasPrefix(ptr, "/variables/")
-	}
-	return false
+	return r.rules.MaySensitive(ptr)
 }
 
 // prepare returns v with every sensitive subtree replaced by its keyed
@@ -647,23 +462,13 @@ func comparePointers(a, b string) int {
 }
 
 // createFields lists what a create will set, as a reviewer wants to see it
-// in a pull request: every top-level field, with Make sections and
-// Patchworks variables one entry each. Before is always null; secrets are
-// redacted as in any change.
-func (b *builder) createFields(d *syncd.Desired) []syncd.FieldChange {
-	r := &resource{b: b, d: d, l: &syncd.Live{Kind: d.Key.Kind, Spec: map[string]any{}}}
-	for k, v := range d.Spec {
-		if readOnlyFields[k] || v == nil {
-			continue // null is what a new object has anyway
-		}
-		if m, ok := v.(map[string]any); ok && (k == "sections" || k == "variables") {
-			for name, sub := range m {
-				r.addField(syncd.Pointer(k, name), nil, sub)
-			}
-			continue
-		}
-		r.addField(syncd.Pointer(k), nil, v)
-	}
+// in a pull request (the platform's rules say which entries). Before is
+// always null; secrets are redacted as in any change.
+func (b *builder) createFields(rules syncd.Rules, d *syncd.Desired) []syncd.FieldChange {
+	r := &resource{b: b, rules: rules, d: d, l: &syncd.Live{Kind: d.Key.Kind, Spec: map[string]any{}}}
+	rules.CreateFields(d.Spec, func(path []string, v any) {
+		r.addField(syncd.Pointer(path...), nil, v)
+	})
 	slices.SortFunc(r.res.fields, func(a, b syncd.FieldChange) int { return comparePointers(a.Path, b.Path) })
 	return r.res.fields
 }

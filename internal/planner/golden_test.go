@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -20,6 +21,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // testHasher is the key every golden plan is hashed with, so that the
 // hashes in planfile.json are stable.
 var testHasher = syncd.NewHasher([]byte("golden-test-key"))
+
+// testRules are the registered platforms' rules, as the engine passes them.
+var testRules = registry.Rules()
 
 // scenario is the JSON form of a planner Input used by the golden tests
 // (testdata/scenarios/<name>/input.json).
@@ -74,7 +78,7 @@ func loadScenario(t testing.TB, dir string) (Input, []string) {
 	if err := dec.Decode(&s); err != nil {
 		t.Fatalf("%s/input.json: %v", dir, err)
 	}
-	in := Input{
+	in := Input{Rules: testRules,
 		Gone: s.Gone, Bindings: map[syncd.Key]syncd.Binding{}, Hasher: testHasher,
 		Prune: s.Prune, LoadFailed: s.LoadFailed, MaxDelete: s.MaxDelete, AllowMassDelete: s.AllowMassDelete,
 	}

@@ -56,14 +56,14 @@ func TestMatching(t *testing.T) {
 	}{
 		{
 			name: "binding wins over externalId and natural key",
-			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", "2")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("a", "A", "2")},
 				Live:     []syncd.Live{pwLive("1", "Old name"), pwLive("2", "X"), pwLive("3", "A")},
 				Bindings: bindings("a", "1")},
 			want: []outcome{{Name: "a", Action: ActionUpdate, RemoteID: "1"}},
 		},
 		{
 			name: "an unreadable resource is an error, not a create, even when bound",
-			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "")},
 				Bindings:   bindings("b", "7"),
 				Gone:       map[syncd.Kind][]string{syncd.PatchworksConnector: {"7"}},
 				Unreadable: map[syncd.Key]string{{Kind: syncd.PatchworksConnector, Name: "a"}: "app missing", {Kind: syncd.PatchworksConnector, Name: "b"}: "app missing"}},
@@ -71,25 +71,25 @@ func TestMatching(t *testing.T) {
 		},
 		{
 			name: "an object another manifest names as externalId is not taken by natural key",
-			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "1")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("a", "A", ""), pwDesired("b", "B", "1")},
 				Live: []syncd.Live{pwLive("1", "A")}},
 			want: []outcome{{Name: "a", Action: ActionCreate}, {Name: "b", Action: ActionAdopt, RemoteID: "1"}},
 		},
 		{
 			name: "renamed manifest: the orphan's object is adopted by natural key, not twinned and pruned",
-			in: Input{Desired: []*syncd.Desired{pwDesired("new-name", "A", "")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("new-name", "A", "")},
 				Live: []syncd.Live{pwLive("1", "A")}, Bindings: bindings("old-name", "1"), Prune: true},
 			want: []outcome{{Name: "new-name", Action: ActionAdopt, RemoteID: "1"}},
 		},
 		{
 			name: "an orphan's object adopted by externalId is not pruned",
-			in: Input{Desired: []*syncd.Desired{pwDesired("new-name", "A", "1")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("new-name", "A", "1")},
 				Live: []syncd.Live{pwLive("1", "A")}, Bindings: bindings("old-name", "1"), Prune: true},
 			want: []outcome{{Name: "new-name", Action: ActionAdopt, RemoteID: "1"}},
 		},
 		{
 			name: "an explicit --max-delete",
-			in: Input{Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
+			in: Input{Rules: testRules, Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
 				Bindings: bindings("a", "1", "b", "2"), Prune: true, MaxDelete: 1},
 			want: []outcome{
 				{Name: "a", Action: ActionDelete, RemoteID: "1", Blocked: "plan deletes 2 objects, more than --max-delete 1; use --allow-mass-delete"},
@@ -98,13 +98,13 @@ func TestMatching(t *testing.T) {
 		},
 		{
 			name: "deletes at the limit are allowed",
-			in: Input{Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
+			in: Input{Rules: testRules, Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
 				Bindings: bindings("a", "1", "b", "2"), Prune: true, MaxDelete: 2},
 			want: []outcome{{Name: "a", Action: ActionDelete, RemoteID: "1"}, {Name: "b", Action: ActionDelete, RemoteID: "2"}},
 		},
 		{
 			name: "load failure and mass delete give both reasons",
-			in: Input{Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
+			in: Input{Rules: testRules, Live: []syncd.Live{pwLive("1", "A"), pwLive("2", "B")},
 				Bindings: bindings("a", "1", "b", "2"), Prune: true, MaxDelete: 1, LoadFailed: true},
 			want: []outcome{
 				{Name: "a", Action: ActionDelete, RemoteID: "1", Blocked: reasonLoadFailed + "; plan deletes 2 objects, more than --max-delete 1; use --allow-mass-delete"},
@@ -113,13 +113,13 @@ func TestMatching(t *testing.T) {
 		},
 		{
 			name: "an empty scope plans nothing",
-			in: Input{Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Live: []syncd.Live{pwLive("9", "Z")},
+			in: Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Live: []syncd.Live{pwLive("9", "Z")},
 				Bindings: bindings("z", "9"), Prune: true, Scope: []syncd.Key{}},
 			want: nil,
 		},
 		{
 			name: "a bound object absent from a complete listing is created again",
-			in:   Input{Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Bindings: bindings("a", "1")},
+			in:   Input{Rules: testRules, Desired: []*syncd.Desired{pwDesired("a", "A", "")}, Bindings: bindings("a", "1")},
 			want: []outcome{{Name: "a", Action: ActionCreate}},
 		},
 	}

@@ -65,7 +65,7 @@ func TestNumbersNotFakeDrift(t *testing.T) {
 	}
 	l := syncd.Live{Kind: syncd.MakeConnection, RemoteID: "x", Spec: map[string]any{"app": "x", "type": "oauth", "label": "L",
 		"sections": map[string]any{"parameters": []any{map[string]any{"n": 3.0, "label": "old"}}}}}
-	p := Build(Input{Desired: []*syncd.Desired{d}, Live: []syncd.Live{l}, Hasher: testHasher,
+	p := Build(Input{Rules: testRules, Desired: []*syncd.Desired{d}, Live: []syncd.Live{l}, Hasher: testHasher,
 		Bindings: map[syncd.Key]syncd.Binding{d.Key: {Key: d.Key, RemoteID: "x"}}})
 	want := []syncd.FieldChange{{Path: "/sections/parameters/0/label", Before: "old", After: "new"}}
 	if diff := cmp.Diff(want, p.Changes[0].Fields); diff != "" {
@@ -322,5 +322,25 @@ func TestCreateListsFieldsWithoutSecrets(t *testing.T) {
 				t.Errorf("%s shows secret %q", name, s)
 			}
 		}
+	}
+}
+
+// TestKindWithoutRulesIsAnError checks that the planner has no fallback
+// comparison: a resource whose kind has no rules in the input is planned
+// as an error (nothing written), never compared field by field or created.
+func TestKindWithoutRulesIsAnError(t *testing.T) {
+	d := pwDesired("a", "A", "")
+	l := pwLive("1", "A")
+	l.Spec["timezone"] = "Europe/London"
+	only := map[syncd.Kind]syncd.Rules{syncd.MakeConnection: testRules[syncd.MakeConnection]}
+	p := Build(Input{Rules: only, Desired: []*syncd.Desired{d}, Live: []syncd.Live{l}, Hasher: testHasher,
+		Bindings: map[syncd.Key]syncd.Binding{d.Key: {Key: d.Key, RemoteID: "1"}}})
+	want := []Change{{Key: d.Key, Action: ActionNoop, Error: "no platform registered for kind PatchworksConnector",
+		DesiredHash: p.Changes[0].DesiredHash}}
+	if diff := cmp.Diff(want, p.Changes); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	if p.HasChanges() {
+		t.Error("a kind without rules would write")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -24,7 +25,7 @@ type Settings struct {
 func New(store *audit.Store, providers map[syncd.Kind]platform.Provider, hasher syncd.Hasher, s Settings) *Runner {
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: s.Logger}
 	x := &executor.Executor{
-		Providers: providers, Recorder: store, Inventory: store, Journal: Journal{store}, Drift: store,
+		Providers: providers, Rules: registry.Rules(), Recorder: store, Inventory: store, Journal: Journal{store}, Drift: store,
 		Hasher: hasher, Concurrency: s.Concurrency, TestConnectors: s.TestConnectors, Logger: s.Logger,
 	}
 	return &Runner{Engine: eng, Executor: x, Store: store, Logger: s.Logger, Actor: s.Actor}

@@ -121,25 +121,6 @@ func (d *Desired) IsSensitive(ptr string) bool {
 	return SensitivePath(d.Key.Kind, ptr)
 }
 
-// NaturalKey returns the key that identifies the remote object when no
-// binding or externalId does.
-func (d *Desired) NaturalKey() string { return NaturalKey(d.Key.Kind, d.Spec) }
-
-// NaturalKey of a spec of the given kind: Make app + "/" + label,
-// Patchworks name.
-func NaturalKey(kind Kind, spec map[string]any) string {
-	switch kind {
-	case MakeConnection:
-		app, _ := spec["app"].(string)
-		label, _ := spec["label"].(string)
-		return app + "/" + label
-	case PatchworksConnector:
-		name, _ := spec["name"].(string)
-		return name
-	}
-	return ""
-}
-
 // Live is a remote object as read from a platform. Spec has the same shape
 // as Desired.Spec but holds only what was fetched: for Make, the sections
 // and common the manifest declares.
@@ -148,9 +129,6 @@ type Live struct {
 	RemoteID string // Make connection name; Patchworks connector id
 	Spec     map[string]any
 }
-
-// NaturalKey of the live object.
-func (l *Live) NaturalKey() string { return NaturalKey(l.Kind, l.Spec) }
 
 // Binding is an inventory row: a remote object syncd created or adopted.
 type Binding struct {

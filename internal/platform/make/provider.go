@@ -181,7 +181,7 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 		want := declaredOf(w.Desired)
 		name := w.RemoteID
 		if name == "" && w.Desired != nil {
-			names := byLabel[w.Desired.NaturalKey()]
+			names := byLabel[Rules{}.NaturalKey(w.Desired.Spec)]
 			if len(names) != 1 {
 				continue // none: a create; several: ambiguous, the planner says so
 			}

@@ -35,15 +35,11 @@ const (
 	maxBody = 64 << 20
 )
 
-// Retry is the retry policy for idempotent requests.
-type Retry struct {
-	MaxAttempts   int           // attempts in all, first included; 1 disables retries
-	BaseDelay     time.Duration // first backoff before jitter
-	MaxDelay      time.Duration // backoff cap
-	MaxRetryAfter time.Duration // longest Retry-After obeyed
-}
+// Retry is the retry policy for idempotent requests (platform.Retry, so
+// that platform settings can carry it).
+type Retry = platform.Retry
 
-func (r Retry) withDefaults() Retry {
+func withDefaults(r Retry) Retry {
 	if r.MaxAttempts <= 0 {
 		r.MaxAttempts = DefaultMaxAttempts
 	}
@@ -122,7 +118,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	cfg.Retry = cfg.Retry.withDefaults()
+	cfg.Retry = withDefaults(cfg.Retry)
 	hc := cfg.HTTPClient
 	if hc == nil {
 		// net/http keeps only two idle connections per host by default:

@@ -1,0 +1,64 @@
+package platform
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Platform is everything the core knows about one platform. Each platform
+// implements it in its own folder (platform/make, platform/patchworks) and
+// is listed once in platform/registry; the core iterates the registry and
+// never names a platform. A method a new platform lacks is a compile error,
+// not a silent default.
+//
+// The emulator (internal/emulator) stays a standard-library-only package so
+// that it checks the wire format independently of these clients; each
+// platform's doc names its emulator file.
+type Platform interface {
+	// Rules are the kind's identity, comparison and sensitivity rules; the
+	// planner receives them through its input.
+	syncd.Rules
+
+	// Name is the platform's name in request stats, metrics and errors
+	// ("make"); Title is its name for people ("Make").
+	Name() string
+	Title() string
+
+	// NewProvider builds the platform's client from cfg. It returns nil and
+	// no error when cfg does not configure the platform at all (planning a
+	// resource of its kind then fails with NotConfigured), and an error when
+	// it is configured incompletely.
+	NewProvider(cfg Config) (Provider, error)
+
+	// Setup names the settings that configure the platform, for the error
+	// shown when a resource of its kind meets an unconfigured platform.
+	Setup() string
+}
+
+// Retry is the retry policy for idempotent requests; zero fields take the
+// transport's defaults.
+type Retry struct {
+	MaxAttempts   int           // attempts in all, first included; 1 disables retries
+	BaseDelay     time.Duration // first backoff before jitter
+	MaxDelay      time.Duration // backoff cap
+	MaxRetryAfter time.Duration // longest Retry-After obeyed
+}
+
+// Config is how to reach the platforms (SPEC §5 configuration).
+type Config struct {
+	MakeURL, MakeZone, MakeToken   string
+	PatchworksURL, PatchworksToken string
+	MakeRPM, PatchworksRPM         int
+	Concurrency                    int
+	// Burst lets the rate limiter send this many requests at once
+	// (default 1: evenly paced).
+	Burst int
+	// Timeout and Retry tune the transport (zero: its defaults).
+	Timeout    time.Duration
+	Retry      Retry
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}

@@ -1,0 +1,43 @@
+package make
+
+import (
+	"errors"
+
+	"github.com/syncd/syncd/internal/platform"
+)
+
+// Platform is Make (platform.Platform): MakeConnection's rules and client.
+// Its emulator is internal/emulator/make.go.
+type Platform struct{ Rules }
+
+var _ platform.Platform = Platform{}
+
+// Name is "make".
+func (Platform) Name() string { return platformName }
+
+// Title is "Make".
+func (Platform) Title() string { return "Make" }
+
+// Setup names Make's settings.
+func (Platform) Setup() string {
+	return "set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN"
+}
+
+// NewProvider builds the client when a URL or zone is set.
+func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
+	if cfg.MakeURL == "" && cfg.MakeZone == "" {
+		return nil, nil
+	}
+	if cfg.MakeToken == "" {
+		return nil, errors.New("SYNCD_MAKE_TOKEN is not set")
+	}
+	c, err := New(Config{
+		BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
+		RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+		Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

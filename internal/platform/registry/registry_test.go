@@ -1,0 +1,70 @@
+package registry
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// TestEveryKindHasOnePlatform checks that the registry and the domain's
+// kinds agree, one platform per kind, with distinct names.
+func TestEveryKindHasOnePlatform(t *testing.T) {
+	var kinds []syncd.Kind
+	names := map[string]bool{}
+	for _, p := range All() {
+		kinds = append(kinds, p.Kind())
+		if names[p.Name()] {
+			t.Errorf("platform name %q registered twice", p.Name())
+		}
+		names[p.Name()] = true
+	}
+	if diff := cmp.Diff(syncd.Kinds, kinds); diff != "" {
+		t.Errorf("registered kinds (-domain +registry):\n%s", diff)
+	}
+	if _, ok := For("Nope"); ok {
+		t.Error("For found a platform for an unknown kind")
+	}
+}
+
+// TestKeySpecReversesNaturalKey checks, for every platform, that the spec
+// the executor looks a pending create up by has the journalled natural key.
+func TestKeySpecReversesNaturalKey(t *testing.T) {
+	for _, tc := range []struct {
+		kind syncd.Kind
+		nk   string
+	}{
+		{syncd.MakeConnection, "acme/ACME CRM (API key)"},
+		{syncd.PatchworksConnector, "Shopify EU"},
+	} {
+		p, ok := For(tc.kind)
+		if !ok {
+			t.Fatalf("no platform for %s", tc.kind)
+		}
+		if got := p.NaturalKey(p.KeySpec(tc.nk)); got != tc.nk {
+			t.Errorf("%s: NaturalKey(KeySpec(%q)) = %q", tc.kind, tc.nk, got)
+		}
+	}
+}
+
+// TestProvidersOnlyForConfiguredPlatforms checks that an unconfigured
+// platform is left out and a half-configured one is an error naming it.
+func TestProvidersOnlyForConfiguredPlatforms(t *testing.T) {
+	got, err := Providers(platform.Config{PatchworksURL: "http://127.0.0.1:1", PatchworksToken: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got[syncd.PatchworksConnector]; !ok || len(got) != 1 {
+		t.Errorf("providers = %v, want only Patchworks", got)
+	}
+	_, err = Providers(platform.Config{MakeURL: "http://127.0.0.1:1/api/v2"})
+	if err == nil || err.Error() != "make: SYNCD_MAKE_TOKEN is not set" {
+		t.Errorf("error = %v", err)
+	}
+	if err := NotConfigured(syncd.MakeConnection); err == nil || err.Error() !=
+		"no platform configured for MakeConnection: set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN" {
+		t.Errorf("NotConfigured = %v", err)
+	}
+}
