@@ -55,6 +55,34 @@ type Knobs struct {
 	// Make connection: 0 means DefaultDeleteLag, a negative value turns
 	// the lag off.
 	DeleteLag int
+	// IgnoreFields are fields whose writes are answered as success and
+	// not kept, as Laravel does with a field it does not validate and as
+	// Make does with an approved app's pending changes: "make/label",
+	// "make/connectedSystemName", "make/sections/<section>",
+	// "make/common", "patchworks/<field>", "patchworks/variables".
+	// Creates are not affected.
+	IgnoreFields []string
+	// VariablesPut is what a Patchworks PUT does with the connector's
+	// variables that its variables list does not name: VariablesMerge
+	// ("" too) keeps them, VariablesReplace removes them. Both are
+	// ASSUMED: the documentation does not say (API-NOTES).
+	VariablesPut string
+}
+
+// What a Patchworks PUT does with unlisted variables (Knobs.VariablesPut).
+const (
+	VariablesMerge   = "merge"
+	VariablesReplace = "replace"
+)
+
+// ignores says whether writes of field are dropped.
+func (k Knobs) ignores(field string) bool {
+	for _, f := range k.IgnoreFields {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Options configure a Server.
@@ -70,6 +98,10 @@ type Options struct {
 	// Now is the clock of the rate limiter and of created_at/updated_at;
 	// nil means time.Now.
 	Now func() time.Time
+	// MakeApps are Make apps that exist from the start, empty, and again
+	// after a reset. Any other app answers 404 until a seed, AddMakeApps
+	// or the control API declares it.
+	MakeApps []string
 }
 
 // Server is an in-memory Make Web API v2 and Patchworks API v1. It is an
@@ -77,6 +109,7 @@ type Options struct {
 type Server struct {
 	makeToken, pwToken string
 	now                func() time.Time
+	makeApps           []string
 
 	mu      sync.Mutex // guards everything below
 	knobs   Knobs
@@ -96,6 +129,7 @@ func New(opts Options) *Server {
 		makeToken: opts.MakeToken,
 		pwToken:   opts.PatchworksToken,
 		now:       opts.Now,
+		makeApps:  append([]string(nil), opts.MakeApps...),
 		knobs:     opts.Knobs,
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
 		buckets:   map[string]*bucket{},
@@ -225,6 +259,9 @@ func (s *Server) Reset() {
 func (s *Server) resetObjectsLocked() {
 	s.mk = newMakeState()
 	s.pw = newPWState()
+	for _, app := range s.makeApps {
+		s.mk.app(app)
+	}
 }
 
 // ServeHTTP routes /api/v2 to Make, /api/v1 to Patchworks and /_emulator/
