@@ -22,6 +22,9 @@ const emuToken = "emu-make-token-7f3a"
 // emuEnv is the emulator behind a real HTTP server. before, when set, runs
 // ahead of every API request with its 0-based number, so a test can turn
 // knobs on for exactly the requests it means.
+// emuApps exist on the test emulator; Make answers 404 for other apps.
+var emuApps = []string{"acme", "empty"}
+
 type emuEnv struct {
 	emu    *emulator.Server
 	client *Client
@@ -32,7 +35,7 @@ type emuEnv struct {
 
 func startEmulator(t *testing.T) *emuEnv {
 	t.Helper()
-	env := &emuEnv{emu: emulator.New(emulator.Options{MakeToken: emuToken, Knobs: emulator.Knobs{DeleteLag: 1}})}
+	env := &emuEnv{emu: emulator.New(emulator.Options{MakeToken: emuToken, MakeApps: emuApps, Knobs: emulator.Knobs{DeleteLag: 1}})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			n := env.n.Add(1) - 1
@@ -147,7 +150,7 @@ func TestEmulatorEndpoints(t *testing.T) {
 	if err := c.Delete(ctx, b.Name); err != nil {
 		t.Fatalf("repeated delete: %v", err)
 	}
-	if _, err := c.ListConnections(ctx, "nosuch-app"); err != nil {
+	if _, err := c.ListConnections(ctx, "empty"); err != nil {
 		t.Fatalf("list of an empty app: %v", err)
 	}
 }
