@@ -29,8 +29,6 @@ var variableFields = []string{"key", "value", "label", "secret", "locked", "pivo
 // pivotServerFields are the link table's own columns, not configuration.
 var pivotServerFields = []string{"id", "connector_id", "variable_id", "created_at", "updated_at"}
 
-// createOnly fields are accepted by create and not by update.
-var createOnly = []string{"session_id", "platform_app_key"}
 
 // serverFields are assigned by Patchworks and never written.
 var serverFields = []string{"id", "created_at", "updated_at"}
@@ -296,7 +294,9 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 			fields = []string{tokens[0]}
 		}
 		for _, f := range fields {
-			if slices.Contains(serverFields, f) || slices.Contains(createOnly, f) {
+			// Only what the update rules accept (syncd.PatchworksUpdatableFields):
+			// anything else would be dropped without an error.
+			if f != "variables" && !slices.Contains(syncd.PatchworksUpdatableFields, f) {
 				continue
 			}
 			v, ok := d.Spec[f]
