@@ -53,7 +53,6 @@ var readOnlyFields = map[string]bool{
 	"appVersion": true, "app_version": true, "redirectUri": true,
 }
 
-
 // emptyMap and emptySlice are shared, never-mutated defaults so that the
 // equality fast path allocates nothing.
 var (

@@ -29,7 +29,6 @@ var variableFields = []string{"key", "value", "label", "secret", "locked", "pivo
 // pivotServerFields are the link table's own columns, not configuration.
 var pivotServerFields = []string{"id", "connector_id", "variable_id", "created_at", "updated_at"}
 
-
 // serverFields are assigned by Patchworks and never written.
 var serverFields = []string{"id", "created_at", "updated_at"}
 
