@@ -288,6 +288,17 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		}
 		return res
 	}
+	if c.Action != planner.ActionDelete {
+		if msg := x.verify(ctx, p, c, d, remoteID); msg != "" {
+			msg = scrub(msg, d)
+			res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+			log.Warn("change not effective", "action", string(c.Action), "error", msg)
+			if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
+				log.Error("audit write failed", "error", rerr)
+			}
+			return res
+		}
+	}
 	res.Outcome, res.RemoteID = OutcomeApplied, remoteID
 	log.Info("change applied", "action", string(c.Action), "remote_id", remoteID)
 	if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeApplied, c.Key, remoteID, string(c.Action), c.Fields, OutcomeApplied, note)); rerr != nil {
@@ -302,6 +313,75 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		x.probe(rctx, run, p, c, remoteID)
 	}
 	return res
+}
+
+// reader is implemented by providers that can read one object back more
+// cheaply than Observe (Patchworks: one GET instead of the whole list).
+type reader interface {
+	Read(ctx context.Context, d *syncd.Desired, remoteID string) (syncd.Live, bool, error)
+}
+
+// verify reads the object back as a plan reads it and plans it again
+// against the binding just written: any field still planned did not take
+// the new value. It returns "" when the write took effect, else why not.
+// A platform can answer 200 and keep nothing (Laravel drops fields it does
+// not validate; Make keeps an approved app's changes pending), so a write
+// is only applied once it is seen.
+func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired, remoteID string) string {
+	if remoteID == "" {
+		return ""
+	}
+	var (
+		objects []syncd.Live
+		gone    []string
+	)
+	if r, ok := p.(reader); ok {
+		l, found, err := r.Read(ctx, d, remoteID)
+		if err != nil {
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error()
+		}
+		if found {
+			objects = append(objects, l)
+		} else {
+			gone = append(gone, remoteID)
+		}
+	} else {
+		snap, err := p.Observe(ctx, []observe.Want{{Desired: d, RemoteID: remoteID}})
+		if err != nil {
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error()
+		}
+		objects, gone = snap.Objects, snap.Gone
+	}
+	again := planner.Build(planner.Input{
+		Desired:  []*syncd.Desired{d},
+		Live:     objects,
+		Gone:     map[syncd.Kind][]string{d.Key.Kind: gone},
+		Bindings: map[syncd.Key]syncd.Binding{d.Key: x.binding(d, remoteID)},
+		Hasher:   x.Hasher,
+		Scope:    []syncd.Key{d.Key},
+	})
+	for _, ch := range again.Changes {
+		if ch.Key != d.Key {
+			continue
+		}
+		switch {
+		case ch.Error != "":
+			return "written, but reading it back found: " + ch.Error
+		case ch.Action == planner.ActionCreate:
+			return fmt.Sprintf("not effective: the platform accepted the write but %s is not there when read back", remoteID)
+		case ch.Action == planner.ActionNoop:
+			return ""
+		}
+		paths := make([]string, 0, len(ch.Fields))
+		for _, f := range ch.Fields {
+			paths = append(paths, f.Path)
+		}
+		if ch.RemoteID != remoteID {
+			return fmt.Sprintf("not effective: the read-back matched %s, not the written %s", ch.RemoteID, remoteID)
+		}
+		return fmt.Sprintf("not effective: the platform accepted the write but did not keep %s", strings.Join(paths, ", "))
+	}
+	return ""
 }
 
 // inventoryError is a failure to record a binding after the platform write
