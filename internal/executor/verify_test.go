@@ -30,7 +30,9 @@ func TestWriteNotEffective(t *testing.T) {
 			func(s string) string { return strings.Replace(s, `"Conn A"`, `"Conn A (renamed)"`, 1) },
 			syncd.Key{Kind: syncd.MakeConnection, Name: "conn-a"}, "/label"},
 		{"make section kept pending", "make/sections/api", "make/a.yaml",
-			func(s string) string { return strings.Replace(s, "https://api.example.com/", "https://api2.example.com/", 1) },
+			func(s string) string {
+				return strings.Replace(s, "https://api.example.com/", "https://api2.example.com/", 1)
+			},
 			syncd.Key{Kind: syncd.MakeConnection, Name: "conn-a"}, "/sections/api"},
 	}
 	for _, tc := range tests {
