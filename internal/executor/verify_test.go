@@ -124,3 +124,52 @@ func TestUndeclaredVariablesSurvive(t *testing.T) {
 		})
 	}
 }
+
+// TestMakeTemplatedSectionsLeftAlone: Make fills a new connection from
+// templates. syncd writes only the sections its manifest declares (and
+// common only when declared), the plan after apply is empty, and a full
+// read (what import writes) shows the templated parts that are there.
+func TestMakeTemplatedSectionsLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "make/o.yaml", `apiVersion: syncd/v1
+kind: MakeConnection
+metadata:
+  name: oauth-conn
+spec:
+  app: app-one
+  type: oauth
+  label: OAuth
+  sections:
+    scope: ["read"]
+`)
+	res, err := e.Reconcile(t, ctx, syncd.ModeApply, false)
+	if err != nil || res.Report.Applied != 1 || res.Report.Failed != 0 {
+		t.Fatalf("apply: %+v, %v", res.Report, err)
+	}
+	if p := e.Plan(t, false); p.HasChanges() {
+		t.Fatalf("plan after apply has changes: %+v", p.Summary)
+	}
+	conns := e.Emu.MakeConnections("app-one")
+	if len(conns) != 1 {
+		t.Fatalf("connections = %+v", conns)
+	}
+	c := conns[0]
+	if c.Sections["api"] == "" || c.Sections["parameters"] == "" || len(c.Common) == 0 {
+		t.Fatalf("templates were overwritten: %+v", c)
+	}
+	all, err := e.Providers[syncd.MakeConnection].ListAll(ctx, "app-one")
+	if err != nil || len(all) != 1 {
+		t.Fatalf("ListAll: %+v, %v", all, err)
+	}
+	secs, _ := all[0].Spec["sections"].(map[string]any)
+	if api, _ := secs["api"].(map[string]any); len(api) == 0 {
+		t.Errorf("import does not show the templated api: %v", secs["api"])
+	}
+	if params, _ := secs["parameters"].([]any); len(params) == 0 {
+		t.Errorf("import does not show the templated parameters: %v", secs["parameters"])
+	}
+	if common, _ := all[0].Spec["common"].(map[string]any); len(common) == 0 {
+		t.Errorf("import does not show the templated common: %v", all[0].Spec["common"])
+	}
+}
