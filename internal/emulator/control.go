@@ -247,6 +247,7 @@ type knobsWire struct {
 	DeleteLag          int      `json:"delete_lag"`
 	IgnoreFields       []string `json:"ignore_fields"`
 	VariablesPut       string   `json:"variables_put"`
+	NoRetryAfter       bool     `json:"no_retry_after"`
 }
 
 // MarshalJSON writes the control API's form (latency as "10ms").
@@ -270,7 +271,7 @@ func (k *Knobs) UnmarshalJSON(data []byte) error {
 func (k Knobs) wire() knobsWire {
 	return knobsWire{Latency: k.Latency.String(), FailRate: k.FailRate, FailAfterWriteRate: k.FailAfterWriteRate,
 		TimeoutRate: k.TimeoutRate, Rate429: k.Rate429, RateLimit: k.RateLimit, DeleteLag: k.DeleteLag,
-		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut}
+		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut, NoRetryAfter: k.NoRetryAfter}
 }
 
 // patchKnobs applies the keys present in a control request.
@@ -303,6 +304,8 @@ func patchKnobs(k *Knobs, body map[string]json.RawMessage) error {
 		case "ignore_fields":
 			k.IgnoreFields = nil
 			err = json.Unmarshal(raw, &k.IgnoreFields)
+		case "no_retry_after":
+			err = json.Unmarshal(raw, &k.NoRetryAfter)
 		case "variables_put":
 			err = json.Unmarshal(raw, &k.VariablesPut)
 			if err == nil && k.VariablesPut != "" && k.VariablesPut != VariablesMerge && k.VariablesPut != VariablesReplace {

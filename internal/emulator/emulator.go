@@ -67,6 +67,9 @@ type Knobs struct {
 	// ("" too) keeps them, VariablesReplace removes them. Both are
 	// ASSUMED: the documentation does not say (API-NOTES).
 	VariablesPut string
+	// NoRetryAfter sends 429s without a Retry-After header. Whether Make
+	// sends one is not documented (API-NOTES): ASSUMED either way.
+	NoRetryAfter bool
 }
 
 // What a Patchworks PUT does with unlisted variables (Knobs.VariablesPut).
@@ -336,18 +339,22 @@ func (b *bufferWriter) copyTo(w http.ResponseWriter) {
 // chaos is what the knobs decided for one request.
 type chaos struct {
 	limited    bool
-	retryAfter int
+	retryAfter int // seconds; 0: no Retry-After header
 	random429  bool
 	fail       int
 	hang       bool
 	failAfter  bool
 }
 
-func (s *Server) decide(platform, method string) (chaos, time.Duration) {
+func (s *Server) decide(platform, method string) (c chaos, latency time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.knobs
-	var c chaos
+	defer func() {
+		if k.NoRetryAfter {
+			c.retryAfter = 0
+		}
+	}()
 	if k.RateLimit > 0 {
 		b := s.buckets[platform]
 		if b == nil {
@@ -363,7 +370,7 @@ func (s *Server) decide(platform, method string) (chaos, time.Duration) {
 	hit := func(rate float64) bool { return rate > 0 && s.rng.Float64() < rate }
 	switch {
 	case hit(k.Rate429):
-		c.random429 = true
+		c.random429, c.retryAfter = true, 1
 	case hit(k.FailRate):
 		c.fail = []int{500, 502, 503}[s.rng.IntN(3)]
 	case hit(k.TimeoutRate):
@@ -411,12 +418,10 @@ func (s *Server) serveAPI(rw http.ResponseWriter, r *http.Request, platform stri
 		}
 	}
 	switch {
-	case c.limited:
-		w.Header().Set("Retry-After", strconv.Itoa(c.retryAfter))
-		s.tooMany(w, platform)
-		return
-	case c.random429:
-		w.Header().Set("Retry-After", "1")
+	case c.limited || c.random429:
+		if c.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(c.retryAfter))
+		}
 		s.tooMany(w, platform)
 		return
 	case c.fail != 0:

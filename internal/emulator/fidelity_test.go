@@ -157,3 +157,14 @@ func TestMakeTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRetryAfterKnob: 429s carry Retry-After unless the knob says not.
+func TestNoRetryAfterKnob(t *testing.T) {
+	for _, no := range []bool{false, true} {
+		e := newEnv(t, Options{Knobs: Knobs{Rate429: 1, NoRetryAfter: no}})
+		r := e.mk(t, "GET", "/sdk/apps/a/connections", "")
+		if r.status != 429 || (r.header.Get("Retry-After") == "") != no {
+			t.Errorf("no_retry_after %v: %d Retry-After %q", no, r.status, r.header.Get("Retry-After"))
+		}
+	}
+}

@@ -224,6 +224,8 @@ func TestEmulatorRetries(t *testing.T) {
 		wantErr  bool
 	}{
 		{name: "429 then success", failures: 1, set: func(k *emulator.Knobs, on bool) { k.Rate429 = b2f(on) }},
+		// Whether Make's 429 carries Retry-After is not documented: both.
+		{name: "429 without Retry-After then success", failures: 2, set: func(k *emulator.Knobs, on bool) { k.Rate429, k.NoRetryAfter = b2f(on), true }},
 		{name: "5xx then success", failures: 2, set: func(k *emulator.Knobs, on bool) { k.FailRate = b2f(on) }},
 		{name: "persistent 5xx", failures: 1000, set: func(k *emulator.Knobs, on bool) { k.FailRate = b2f(on) }, wantErr: true},
 	}
