@@ -16,7 +16,6 @@ import (
 	"github.com/syncd/syncd/internal/bench"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/pgtest"
-	"github.com/syncd/syncd/internal/testenv"
 )
 
 // TestKillApply kills `syncd apply` with SIGKILL at a random moment, runs
@@ -33,7 +32,7 @@ func TestKillApply(t *testing.T) {
 	for trial := range trials {
 		delay := time.Duration(100+rng.IntN(900)) * time.Millisecond
 		t.Run(fmt.Sprintf("trial-%02d-after-%s", trial, delay), func(t *testing.T) {
-			emu := emulator.New(emulator.Options{Seed: int64(trial), MakeApps: testenv.DefaultMakeApps, Knobs: emulator.Knobs{Latency: 40 * time.Millisecond, DeleteLag: -1}})
+			emu := emulator.New(emulator.Options{Seed: int64(trial), MakeApps: f.AppNames(), Knobs: emulator.Knobs{Latency: 40 * time.Millisecond, DeleteLag: -1}})
 			srv := httptest.NewServer(emu)
 			t.Cleanup(func() { emu.Close(); srv.Close() })
 			dir := t.TempDir()
