@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -166,5 +167,22 @@ func TestNoRetryAfterKnob(t *testing.T) {
 		if r.status != 429 || (r.header.Get("Retry-After") == "") != no {
 			t.Errorf("no_retry_after %v: %d Retry-After %q", no, r.status, r.header.Get("Retry-After"))
 		}
+	}
+}
+
+// TestPatchworksBodyNeedsJSONContentType: without Content-Type naming
+// JSON, Laravel reads no input from the body.
+func TestPatchworksBodyNeedsJSONContentType(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.createConnector(t, "c")
+	h := map[string]string{"Authorization": DefaultPatchworksToken, "Accept": "application/json"}
+	if r := e.do(t, "PUT", "/api/v1/connectors/1", h, `{"name":"renamed"}`); r.status != 200 {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if c, _ := e.srv.Connector(1); c.Attributes["name"] != "c" {
+		t.Errorf("name = %v, want it unchanged", c.Attributes["name"])
+	}
+	if r := e.do(t, "POST", "/api/v1/connectors", h, fmt.Sprintf(connectorBody, "d")); r.status != 422 {
+		t.Errorf("create without Content-Type: %d %s, want 422", r.status, r.body)
 	}
 }

@@ -896,11 +896,18 @@ func keep(c *connector, filters map[string][]string) bool {
 
 // readPWObject reads a JSON object body, answering for itself when it is
 // not one.
+//
+// Like Laravel (Request::isJson), a body is read as JSON only when the
+// Content-Type names JSON; any other body brings no input, so a create
+// fails validation and an update changes nothing.
 func readPWObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	body, err := readBody(w, r)
 	if err != nil {
 		pwMessage(w, http.StatusBadRequest, "Could not read the request body.")
 		return nil, false
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "/json") && !strings.Contains(ct, "+json") {
+		return map[string]any{}, true
 	}
 	var obj map[string]any
 	if err := decodeJSON(body, &obj); err != nil || obj == nil {
