@@ -100,3 +100,45 @@ func TestStuckChangeIsNotRewrittenForever(t *testing.T) {
 		t.Errorf("%d unstuck events, want 1", n)
 	}
 }
+
+// TestTransientFailuresNeverMakeStuck: failures an outage causes (here a
+// 502 after every write) neither count towards stuck nor reset the count;
+// refused or not-effective attempts do.
+func TestTransientFailuresNeverMakeStuck(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "pw/x.yaml", testenv.PatchworksDoc("pw-x", "Shop X"))
+	applyAll(t, env)
+	db := pool(t, env)
+	id := connectorID(t, remoteID(t, db, syncd.PatchworksConnector, "pw-x"))
+	if err := env.Emu.EditConnector(id, map[string]any{"timezone": "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	set := env.Load(t)
+	run := func() *reconcile.Result {
+		t.Helper()
+		res, err := env.Runner.Once(ctx, reconcile.Request{Trigger: "schedule", Mode: syncd.ModeApply, Set: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) {
+		k.IgnoreFields, k.FailAfterWriteRate = []string{"patchworks/timezone"}, 1
+	})
+	for i := 0; i < reconcile.StuckAfter+1; i++ {
+		if res := run(); res.Report.Failed != 1 {
+			t.Fatalf("run %d: %+v", i, res.Report)
+		}
+	}
+	if got := env.Runner.Stuck(); len(got) != 0 {
+		t.Fatalf("stuck after transient failures: %+v", got)
+	}
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.FailAfterWriteRate = 0 })
+	for i := 0; i < reconcile.StuckAfter; i++ {
+		run()
+	}
+	if got := env.Runner.Stuck(); len(got) != 1 {
+		t.Fatalf("not stuck after %d not-effective writes: %+v", reconcile.StuckAfter, got)
+	}
+}

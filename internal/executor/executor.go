@@ -104,6 +104,24 @@ type Result struct {
 	Outcome  string
 	RemoteID string
 	Err      error
+	// Persistent marks a failure that the same write would meet again: a
+	// write the platform accepted and did not keep, or one it refused
+	// (invalid, forbidden, conflict). Outages, timeouts, rate limits and a
+	// database that is down are not persistent.
+	Persistent bool
+}
+
+// persistent says whether a failed write would fail the same way again.
+func persistent(err error) bool {
+	var e *observe.APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case observe.KindInvalid, observe.KindForbidden, observe.KindConflict:
+		return true
+	}
+	return false
 }
 
 // Report summarises an apply.
@@ -282,6 +300,7 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	if err != nil {
 		msg := scrub(err.Error(), d)
 		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+		res.Persistent = persistent(err)
 		log.Warn("change failed", "action", string(c.Action), "error", msg)
 		if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
 			log.Error("audit write failed", "error", rerr)
@@ -289,9 +308,10 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		return res
 	}
 	if c.Action != planner.ActionDelete {
-		if msg := x.verify(ctx, p, c, d, remoteID); msg != "" {
+		if msg, unknown := x.verify(ctx, p, c, d, remoteID); msg != "" {
 			msg = scrub(msg, d)
 			res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+			res.Persistent = !unknown
 			log.Warn("change not effective", "action", string(c.Action), "error", msg)
 			if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
 				log.Error("audit write failed", "error", rerr)
@@ -327,9 +347,9 @@ type reader interface {
 // A platform can answer 200 and keep nothing (Laravel drops fields it does
 // not validate; Make keeps an approved app's changes pending), so a write
 // is only applied once it is seen.
-func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired, remoteID string) string {
+func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Change, d *syncd.Desired, remoteID string) (why string, unknown bool) {
 	if remoteID == "" {
-		return ""
+		return "", false
 	}
 	var (
 		objects []syncd.Live
@@ -338,7 +358,7 @@ func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Cha
 	if r, ok := p.(reader); ok {
 		l, found, err := r.Read(ctx, d, remoteID)
 		if err != nil {
-			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error()
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error(), true
 		}
 		if found {
 			objects = append(objects, l)
@@ -348,7 +368,7 @@ func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Cha
 	} else {
 		snap, err := p.Observe(ctx, []observe.Want{{Desired: d, RemoteID: remoteID}})
 		if err != nil {
-			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error()
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error(), true
 		}
 		objects, gone = snap.Objects, snap.Gone
 	}
@@ -366,22 +386,22 @@ func (x *Executor) verify(ctx context.Context, p observe.Provider, c planner.Cha
 		}
 		switch {
 		case ch.Error != "":
-			return "written, but reading it back found: " + ch.Error
+			return "written, but reading it back found: " + ch.Error, true
 		case ch.Action == planner.ActionCreate:
-			return fmt.Sprintf("not effective: the platform accepted the write but %s is not there when read back", remoteID)
+			return fmt.Sprintf("not effective: the platform accepted the write but %s is not there when read back", remoteID), false
 		case ch.Action == planner.ActionNoop:
-			return ""
+			return "", false
 		}
 		paths := make([]string, 0, len(ch.Fields))
 		for _, f := range ch.Fields {
 			paths = append(paths, f.Path)
 		}
 		if ch.RemoteID != remoteID {
-			return fmt.Sprintf("not effective: the read-back matched %s, not the written %s", ch.RemoteID, remoteID)
+			return fmt.Sprintf("not effective: the read-back matched %s, not the written %s", ch.RemoteID, remoteID), false
 		}
-		return fmt.Sprintf("not effective: the platform accepted the write but did not keep %s", strings.Join(paths, ", "))
+		return fmt.Sprintf("not effective: the platform accepted the write but did not keep %s", strings.Join(paths, ", ")), false
 	}
-	return ""
+	return "", false
 }
 
 // inventoryError is a failure to record a binding after the platform write

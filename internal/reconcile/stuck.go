@@ -14,9 +14,12 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// StuckAfter is how many attempts in a row that failed or were not
-// effective, each with the same desired and live state, make a resource
-// stuck: the daemon then stops retrying it.
+// StuckAfter is how many attempts in a row that were not effective or that
+// the platform refused (executor.Result.Persistent), each with the same
+// desired and live state, make a resource stuck: the daemon then stops
+// retrying it. Transient failures (outages, timeouts, rate limits, the
+// database down) neither count nor reset the count, so that an outage never
+// leaves a resource stuck.
 const StuckAfter = 3
 
 // Audit outcomes of the stuck lifecycle. A resource becoming stuck is one
@@ -150,6 +153,11 @@ func (r *Runner) countAttempts(ctx context.Context, run executor.Run, p *planner
 		case executor.OutcomeApplied:
 			delete(r.attempts, res.Key)
 		case executor.OutcomeFailed:
+			if !res.Persistent {
+				// An outage, a timeout, a rate limit: not the change's fault.
+				// It neither counts nor breaks the count.
+				continue
+			}
 			sig := signature(c)
 			a := r.attempts[res.Key]
 			if a == nil || a.sig != sig {
