@@ -104,7 +104,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger) error {
 	}
 	printLoadErrors(set)
 	res, err := st.runner.Once(ctx, reconcile.Request{
-		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune,
+		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune, Manual: true,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})

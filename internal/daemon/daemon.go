@@ -114,13 +114,15 @@ type Daemon struct {
 
 // Status is what /v1/status serves.
 type Status struct {
-	Leader      bool             `json:"leader"`
-	Mode        syncd.Mode       `json:"mode"`
-	LastRun     *RunStatus       `json:"last_run"`
-	Summary     *planner.Summary `json:"plan_summary"`
-	OpenDrifts  []DriftStatus    `json:"open_drifts"`
-	SpoolDepth  int              `json:"spool_depth"`
-	LastSuccess *time.Time       `json:"last_successful_scan"`
+	Leader     bool             `json:"leader"`
+	Mode       syncd.Mode       `json:"mode"`
+	LastRun    *RunStatus       `json:"last_run"`
+	Summary    *planner.Summary `json:"plan_summary"`
+	OpenDrifts []DriftStatus    `json:"open_drifts"`
+	// Stuck are resources this daemon no longer retries (reconcile.StuckAfter).
+	Stuck       []reconcile.Stuck `json:"stuck"`
+	SpoolDepth  int               `json:"spool_depth"`
+	LastSuccess *time.Time        `json:"last_successful_scan"`
 }
 
 // RunStatus describes the last reconcile.

@@ -56,10 +56,6 @@ var readOnlyFields = map[string]bool{
 	"appVersion": true, "app_version": true, "redirectUri": true,
 }
 
-// createOnlyFields are sent on create and never compared afterwards: the
-// Patchworks API does not read them back as the manifest wrote them.
-var createOnlyFields = map[string]bool{"session_id": true, "platform_app_key": true}
-
 // emptyMap and emptySlice are shared, never-mutated defaults so that the
 // equality fast path allocates nothing.
 var (

@@ -127,7 +127,17 @@ func (r *resource) compareMake() {
 
 func (r *resource) comparePatchworks() {
 	r.compareTop(func(k string, dv any) bool {
-		if createOnlyFields[k] {
+		// The field lists are in one place: syncd.Patchworks*Fields.
+		if slices.Contains(syncd.PatchworksUnreadableFields, k) {
+			return true // sent on create, never read back: nothing to compare
+		}
+		if slices.Contains(syncd.PatchworksCreateOnlyFields, k) {
+			// An update cannot change it (Patchworks drops it silently), so
+			// a difference means a new connector, as a Make type change does.
+			lv, has := r.l.Spec[k]
+			if r.unit(unit{tok: [4]string{k}, n: 1, dv: dv, lv: lv, lHas: has, loose: true}) {
+				r.res.replace = true
+			}
 			return true
 		}
 		if k != "variables" {
