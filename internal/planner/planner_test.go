@@ -89,7 +89,7 @@ func TestNoSecretInAnyFormat(t *testing.T) {
 	}
 	outs := renderAll(t, p)
 	for _, limit := range []int{2000, 800} {
-		outs[fmt.Sprintf("markdown cut to %d", limit)] = markdown(p, limit)
+		outs[fmt.Sprintf("markdown cut to %d", limit)] = markdown(p, MarkdownOptions{}, limit)
 	}
 	var fields bytes.Buffer
 	for _, c := range p.Changes {
@@ -143,7 +143,7 @@ func TestMarkdownLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteMarkdown(&b, tt.plan); err != nil {
+			if err := WriteMarkdown(&b, tt.plan, MarkdownOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -181,7 +181,7 @@ func TestMarkdownEscaping(t *testing.T) {
 		Fields: []syncd.FieldChange{{Path: "/label", Before: "a|b", After: "``x``"}},
 	}}}
 	p.Summary = Summarize(p.Changes)
-	out := markdown(p, MarkdownLimit)
+	out := markdown(p, MarkdownOptions{}, MarkdownLimit)
 	for _, want := range []string{`"a\|b"`, "``` \"``x``\" ```", "<code>&lt;b&gt;</code>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in\n%s", want, out)
