@@ -26,10 +26,14 @@ type planCmd struct {
 	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	CommentID        string `name:"comment-id" placeholder:"ID" help:"Markdown only: mark the comment <!-- syncd:plan:ID --> instead of <!-- syncd:plan --> (several manifest directories in one repository)."`
 }
 
 func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
+	if c.CommentID != "" && !planner.ValidCommentID(c.CommentID) {
+		return fmt.Errorf("--comment-id %q: use letters, digits and . _ / - only", c.CommentID)
+	}
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
 	}
@@ -47,26 +51,35 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if c.DatabaseURL != "" {
+	// A plan only reads the database: it never migrates and never creates
+	// the HMAC key, so a SELECT-only role is enough. Without a database the
+	// plan says so in its header (planner.NoInventoryNote).
+	noInventory := c.DatabaseURL == ""
+	if !noInventory {
 		inv, key, err := audit.ReadInventory(ctx, c.DatabaseURL)
 		if err != nil {
 			return fmt.Errorf("read inventory: %w", err)
 		}
 		bindings = inv
-		if c.HMACKey == "" {
+		if c.HMACKey == "" && key != nil {
+			// No key yet means nothing was ever applied with the database's
+			// key: no recorded hash to compare with, so any key will do.
 			hasher = syncd.NewHasher(key)
 		}
-	} else {
-		log.Warn("no database configured: plan without inventory (no deletes; write-only secrets not compared)")
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
 	res, err := eng.Plan(ctx, engine.PlanRequest{
-		Set: set, Bindings: bindings, Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Set: set, Bindings: bindings, NoInventory: noInventory,
+		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 	})
 	if err != nil {
 		return err
 	}
-	if err := writePlan(os.Stdout, res.Plan, c.Format); err != nil {
+	md := planner.MarkdownOptions{CommentID: c.CommentID}
+	for _, e := range set.Errors {
+		md.LoadErrors = append(md.LoadErrors, e.Error())
+	}
+	if err := writePlan(os.Stdout, res.Plan, c.Format, md); err != nil {
 		return err
 	}
 	if c.Out != "" {
@@ -90,12 +103,12 @@ func printLoadErrors(set *desired.Set) {
 	}
 }
 
-func writePlan(f *os.File, p *planner.Plan, format string) error {
+func writePlan(f *os.File, p *planner.Plan, format string, md planner.MarkdownOptions) error {
 	switch format {
 	case "json":
 		return planner.WriteJSON(f, p)
 	case "markdown":
-		return planner.WriteMarkdown(f, p)
+		return planner.WriteMarkdown(f, p, md)
 	}
 	return planner.WriteText(f, p, useColor(f))
 }
