@@ -104,7 +104,15 @@ func TestMarkdownPlanShowsLoadErrors(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
 	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
 	e.Write(t, "bad.yaml", "apiVersion: syncd/v1\nkind: MakeConnection\nmetadata:\n  name: x\nspec:\n  app: a\n  type: oauth2\n  label: L\n")
+	// A secret in a field that fails validation: the comment (a new output
+	// path) names the problem, never the value. syncdCmd checks both streams.
+	leaky := strings.Replace(testenv.PatchworksDoc("pw-leak", "Leak"), "rate_limit_unit: minute", "rate_limit_unit: ${env:SECRET_A}", 1)
+	leaky = strings.Replace(leaky, "rate_limit_duration: 60", "rate_limit_duration: ${env:SECRET_B}", 1)
+	e.Write(t, "leak.yaml", leaky)
 	r := syncdCmd(t, e, noDatabase, "plan", "--format", "markdown")
+	if !strings.Contains(r.stdout, "leak.yaml:") {
+		t.Errorf("the comment does not name leak.yaml:\n%s", r.stdout)
+	}
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
