@@ -45,6 +45,8 @@ const (
 	reasonLoadFailed = "a manifest failed to load: no delete or replace until it is fixed"
 	reasonProtect    = "policy.protect: this object is never deleted or replaced"
 	reasonNotOwned   = "the live object is not in syncd's inventory and syncd never deletes an object it does not own: change its type by hand or delete it"
+	// noteOwnershipUnknown stands in for reasonNotOwned without an inventory.
+	noteOwnershipUnknown = "ownership not checked (no database): apply replaces it only if syncd's inventory holds it, and refuses otherwise"
 )
 
 // DefaultMaxDelete is the --max-delete used when none is given: 5, or 10% of
@@ -372,6 +374,11 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	switch {
 	case r.replace && bound:
 		c.Action, c.Drift = ActionReplace, true
+	case r.replace && b.in.NoInventory:
+		// Whether syncd owns it is unknown here; the reviewer still needs
+		// to see that the manifest asks for a replace.
+		c.Action = ActionReplace
+		c.Notes = append(c.Notes, noteOwnershipUnknown)
 	case r.replace:
 		c.Action = ActionReplace
 		c.Blocked = reasonNotOwned
