@@ -61,10 +61,14 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 			return fmt.Errorf("read inventory: %w", err)
 		}
 		bindings = inv
-		if c.HMACKey == "" && key != nil {
-			// No key yet means nothing was ever applied with the database's
-			// key: no recorded hash to compare with, so any key will do.
+		switch {
+		case c.HMACKey != "":
+		case key != nil:
 			hasher = syncd.NewHasher(key)
+		case c.Out != "":
+			// Nothing recorded a hash yet, so comparing needs no key; but
+			// the apply of a saved plan hashes with the key it creates.
+			fmt.Fprintln(os.Stderr, "syncd: the database has no HMAC key yet (run `syncd migrate`, or set SYNCD_HMAC_KEY): apply will refuse this saved plan as stale")
 		}
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}

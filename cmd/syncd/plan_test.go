@@ -315,3 +315,21 @@ func TestPlanHelpNamesCommentID(t *testing.T) {
 		t.Errorf("plan --help:\n%s", r.stdout)
 	}
 }
+
+// TestSavedPlanOnAMigratedDatabase: `syncd migrate` creates the HMAC key,
+// so a plan saved by the read-only `plan` hashes as the apply that follows.
+func TestSavedPlanOnAMigratedDatabase(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	db := map[string]string{"SYNCD_DATABASE_URL": pgtest.Database(t)}
+	if r := syncdCmd(t, e, db, "migrate"); r.code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", r.code, r.stderr)
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if r := syncdCmd(t, e, db, "plan", "--out", planFile); r.code != 0 || strings.Contains(r.stderr, "no HMAC key") {
+		t.Fatalf("plan --out: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := syncdCmd(t, e, db, "apply", planFile); r.code != 0 || e.Emu.MakeConnectionCount() != 1 {
+		t.Fatalf("apply the saved plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
