@@ -333,3 +333,33 @@ func TestSavedPlanOnAMigratedDatabase(t *testing.T) {
 		t.Fatalf("apply the saved plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestIgnoredSecretIsNotRecordedAsWritten: a write-only secret under
+// policy.ignore is not written on adoption, so no hash of it is recorded;
+// once the ignore is lifted the plan sets it instead of calling it in sync.
+func TestIgnoredSecretIsNotRecordedAsWritten(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	seed, err := emulator.ParseSeed([]byte(`{"patchworks": {"connectors": [
+	  {"name": "Shop X", "authentication_implementation_id": "42", "timezone": "Europe/London",
+	   "date_format": "d/m/Y H:i", "rate_limit_unit": "minute", "rate_limit_duration": 60,
+	   "variables": [
+	     {"key": "shop_domain", "value": "pw-x.example.com", "label": "Shop domain", "secret": false},
+	     {"key": "api_token", "value": null, "label": "API token", "secret": true}
+	   ]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emu.Seed(seed); err != nil {
+		t.Fatal(err)
+	}
+	doc := testenv.PatchworksDoc("pw-x", "Shop X")
+	e.Write(t, "x.yaml", strings.Replace(doc, "spec:\n", "policy:\n  ignore: [\"/variables/api_token/value\"]\nspec:\n", 1))
+	if r := syncdCmd(t, e, nil, "apply", "--auto-approve"); r.code != 0 || !strings.Contains(r.stdout, "0 to update") {
+		t.Fatalf("apply with the secret ignored: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	e.Write(t, "x.yaml", doc)
+	r := syncdCmd(t, e, nil, "plan", "--detailed-exitcode")
+	if r.code != 2 || !strings.Contains(r.stdout, "(sensitive) will be set (cannot be read back)") {
+		t.Fatalf("plan after lifting the ignore: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
