@@ -299,6 +299,14 @@ func TestAdoptWritesUnreadableSecret(t *testing.T) {
 	if r := syncdCmd(t, e, nil, "plan", "--detailed-exitcode"); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
 		t.Fatalf("plan after apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The audit rows carry the unreadable mark, still hash-chained.
+	r = syncdCmd(t, e, nil, "audit", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"unreadable": true`) {
+		t.Errorf("audit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := syncdCmd(t, e, nil, "audit", "verify"); r.code != 0 {
+		t.Errorf("audit verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 func redactedFor(v any) string {
