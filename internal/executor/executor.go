@@ -501,15 +501,29 @@ func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Cha
 
 // binding records the keyed hashes of the applied values: the whole spec
 // and every sensitive value (write-only secrets read back as null, so only
-// this hash tells later whether the manifest's secret changed).
+// this hash tells later whether the manifest's secret changed). A value
+// under policy.ignore is never written, so its hash is not recorded: it
+// would claim a write that did not happen.
 func (x *Executor) binding(d *syncd.Desired, remoteID string) syncd.Binding {
 	h := map[string]string{"": planner.DesiredHash(x.Hasher, d)}
 	for _, ptr := range d.Sensitive {
+		if ignored(d, ptr) {
+			continue
+		}
 		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
 			h[ptr] = x.Hasher.Hash(v)
 		}
 	}
 	return syncd.Binding{Key: d.Key, RemoteID: remoteID, Hashes: h}
+}
+
+func ignored(d *syncd.Desired, ptr string) bool {
+	for _, ig := range d.Policy.Ignore {
+		if ig == "" || ig == ptr || strings.HasPrefix(ptr, ig+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *Executor) probe(ctx context.Context, run Run, p observe.Provider, c planner.Change, remoteID string) {
