@@ -2,7 +2,6 @@ package desired
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 
 	"github.com/tailscale/hujson"
@@ -154,27 +153,38 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 		d.errorf(deref(pr.v), fp, "empty path")
 		return nil, false
 	}
-	file := t.s
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(d.dir, file)
+	at := deref(pr.v)
+	rel, ok := d.l.inManifests(d.dir, t.s)
+	if !ok {
+		d.errorf(at, fp, "%q is outside the manifests directory: $file can only include files inside it", t.s)
+		return nil, false
 	}
-	data, err := d.l.readFile(file)
+	file := d.l.manifests.display(rel)
+	data, err := d.l.readIn(d.l.manifests, rel, d.l.limits.FileBytes, KnobFileBytes, false)
 	if err != nil {
-		d.errorf(deref(pr.v), fp, "cannot read %s: %s", display(file), pathErrText(err))
+		d.errorf(at, fp, "cannot read %s: %s", file, d.l.readErrText(err))
+		return nil, false
+	}
+	if line, col, bad := invalidUTF8(data); bad {
+		d.errorf(at, fp, "%s:%d:%d: invalid UTF-8: included files must be UTF-8 text", file, line, col)
+		return nil, false
+	}
+	if line, col, deep := jsoncTooDeep(data, maxDepth); deep {
+		d.errorf(at, fp, "%s:%d:%d: nested more than %d levels deep", file, line, col, maxDepth)
 		return nil, false
 	}
 	std, err := hujson.Standardize(append([]byte(nil), data...))
 	if err != nil {
-		d.errorf(deref(pr.v), fp, "%s is not valid JSONC: %s", display(file), strings.TrimPrefix(err.Error(), "hujson: "))
+		d.errorf(at, fp, "%s is not valid JSONC: %s", file, strings.TrimPrefix(err.Error(), "hujson: "))
 		return nil, false
 	}
 	var v any
 	if err := json.Unmarshal(std, &v); err != nil {
-		d.errorf(deref(pr.v), fp, "%s is not valid JSON: %s", display(file), err)
+		d.errorf(at, fp, "%s is not valid JSON: %s", file, err)
 		return nil, false
 	}
 	if !shapeOK(name, v) {
-		d.errorf(deref(pr.v), fp, "%s must hold %s", display(file), shapeWord(name))
+		d.errorf(deref(pr.v), fp, "%s must hold %s", file, shapeWord(name))
 		return nil, false
 	}
 	if d.raw == nil {
