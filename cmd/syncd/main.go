@@ -49,6 +49,8 @@ type cli struct {
 type Globals struct {
 	LogFormat string `name:"log-format" enum:"text,json" default:"text" env:"SYNCD_LOG_FORMAT" help:"Log format: text or json."`
 	LogLevel  string `name:"log-level" enum:"debug,info,warn,error" default:"info" env:"SYNCD_LOG_LEVEL" help:"Log level."`
+
+	Loader loaderFlags `embed:""`
 }
 
 func main() {

@@ -59,6 +59,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
+		Load: g.Loader.options(),
 	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
