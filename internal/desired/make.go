@@ -2,6 +2,7 @@ package desired
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 
 	"github.com/tailscale/hujson"
@@ -159,6 +160,12 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 		d.errorf(at, fp, "%q is outside the manifests directory: $file can only include files inside it", t.s)
 		return nil, false
 	}
+	if hiddenPath(rel) {
+		// .git/config may hold the CI runner's credentials; the walk skips
+		// hidden files, and so does $file.
+		d.errorf(at, fp, "%q is a hidden path: $file does not include files whose path has an element starting with a dot", t.s)
+		return nil, false
+	}
 	file := d.l.manifests.display(rel)
 	data, err := d.l.readIn(d.l.manifests, rel, d.l.limits.FileBytes, KnobFileBytes, false)
 	if err != nil {
@@ -192,4 +199,15 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 	}
 	d.raw[name] = string(data)
 	return v, true
+}
+
+// hiddenPath reports whether any element of a clean relative path starts
+// with a dot.
+func hiddenPath(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }

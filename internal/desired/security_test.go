@@ -108,6 +108,8 @@ func TestSecurityIncludeOutsideDirectory(t *testing.T) {
 			wantErr{File: "m.yaml", Line: 9, Col: 27, Field: "spec.sections.api.$file", Msg: "is outside the manifests directory"}, nil},
 		{"absolute path outside", "@docker.json", nil,
 			wantErr{File: "m.yaml", Line: 9, Col: 27, Field: "spec.sections.api.$file", Msg: "is outside the manifests directory"}, nil},
+		{"hidden file (.git/config holds CI credentials)", ".git/config", nil,
+			wantErr{File: "m.yaml", Line: 9, Col: 27, Field: "spec.sections.api.$file", Msg: "is a hidden path"}, nil},
 		{"symlinked file", "api.json", map[string]string{"api.json": "@docker.json"},
 			wantErr{File: "m.yaml", Line: 9, Col: 27, Field: "spec.sections.api.$file", Msg: "leads outside its directory through a symbolic link"}, nil},
 		{"file below a symlinked directory", "shared/docker.json", map[string]string{"shared": "@"},
