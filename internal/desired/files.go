@@ -165,30 +165,38 @@ func (a *area) escapes(rel string) bool {
 
 // read reads rel inside the area: a symlink leaving it, a non-regular file
 // and a file over limit (or over the load's remaining budget) are refused.
-// Non-regular files are refused on their metadata, before any open; the
+// Non-regular files are refused on their metadata, before any open (seen
+// says the caller already found a regular file there: the walk did); the
 // open is non-blocking and re-checked on the descriptor, so a file swapped
-// for a fifo in between cannot hang the load either.
-func (a *area) read(rel string, limit int64, knob string, budget *int64) ([]byte, error) {
+// for a fifo in between cannot hang the load either. The os.Root refuses
+// any path that leads outside; escapes only words the error.
+func (a *area) read(rel string, limit int64, knob string, budget *int64, seen bool) ([]byte, error) {
 	if a.root == nil {
 		return nil, a.err
 	}
-	if a.escapes(rel) {
-		return nil, errEscapes
-	}
 	name := filepath.ToSlash(rel)
-	st, err := a.root.Stat(name)
-	if err != nil {
+	fail := func(err error) ([]byte, error) {
+		if !errors.Is(err, fs.ErrNotExist) && a.escapes(rel) {
+			return nil, errEscapes
+		}
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &notRegular{st.Mode()}
+	if !seen {
+		st, err := a.root.Stat(name)
+		if err != nil {
+			return fail(err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, &notRegular{st.Mode()}
+		}
 	}
 	f, err := a.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer f.Close()
-	if st, err = f.Stat(); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {

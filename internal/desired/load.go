@@ -243,11 +243,11 @@ const (
 // total limit once. secret files get no content digest: a plain hash of a
 // short secret could be brute-forced from a published plan file (a change
 // to one still shows in the resources' keyed DesiredHash).
-func (l *loader) readIn(a *area, rel string, limit int64, knob string, secret bool) ([]byte, error) {
+func (l *loader) readIn(a *area, rel string, limit int64, knob string, secret, seen bool) ([]byte, error) {
 	if l.overBudget {
 		return nil, errTotal
 	}
-	data, err := a.read(rel, limit, knob, &l.budget)
+	data, err := a.read(rel, limit, knob, &l.budget, seen)
 	if err != nil {
 		if errors.Is(err, errTotal) {
 			l.overBudget = true
@@ -282,7 +282,7 @@ func (l *loader) closeAreas() {
 
 func (l *loader) file(rel string) {
 	shown := l.manifests.display(rel)
-	data, err := l.readIn(l.manifests, rel, l.limits.ManifestBytes, KnobManifestBytes, false)
+	data, err := l.readIn(l.manifests, rel, l.limits.ManifestBytes, KnobManifestBytes, false, true)
 	if err != nil {
 		if errors.Is(err, errTotal) {
 			if l.reportedTotal {

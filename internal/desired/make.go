@@ -167,7 +167,7 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 		return nil, false
 	}
 	file := d.l.manifests.display(rel)
-	data, err := d.l.readIn(d.l.manifests, rel, d.l.limits.FileBytes, KnobFileBytes, false)
+	data, err := d.l.readIn(d.l.manifests, rel, d.l.limits.FileBytes, KnobFileBytes, false, false)
 	if err != nil {
 		d.errorf(at, fp, "cannot read %s: %s", file, d.l.readErrText(err))
 		return nil, false

@@ -89,7 +89,7 @@ func (l *loader) inManifests(dir, p string) (string, bool) {
 // manifests directory, or from the first secret directory that holds it.
 func (l *loader) readSecret(dir, p string) ([]byte, error) {
 	if rel, ok := l.inManifests(dir, p); ok {
-		return l.readIn(l.manifests, rel, l.limits.SecretBytes, KnobSecretBytes, true)
+		return l.readIn(l.manifests, rel, l.limits.SecretBytes, KnobSecretBytes, true, false)
 	}
 	abs := p
 	if !filepath.IsAbs(abs) {
@@ -116,7 +116,7 @@ func (l *loader) readSecret(dir, p string) ([]byte, error) {
 		if a.root == nil && a.real == "" && a.err == nil {
 			*a = *newArea(sd)
 		}
-		return l.readIn(a, rel, l.limits.SecretBytes, KnobSecretBytes, true)
+		return l.readIn(a, rel, l.limits.SecretBytes, KnobSecretBytes, true, false)
 	}
 	return nil, errNotAllowed
 }
