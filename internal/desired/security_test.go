@@ -376,3 +376,24 @@ func TestSecurityInvalidUTF8(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityYAMLDepth: YAML nested a million deep is a positioned error,
+// not a crash (the parser stops at 10,000 levels, the decoder at 64).
+func TestSecurityYAMLDepth(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          wantErr
+	}{
+		{"a million deep", "a: " + strings.Repeat("[", 1_000_000) + "\n",
+			wantErr{File: "m.yaml", Line: 1, Col: 10004, Msg: "exceeded max depth"}},
+		{"deeper than 64 in spec", with(makeDoc, "  common: {x: "+strings.Repeat("[", 70)+strings.Repeat("]", 70)+"}"),
+			wantErr{File: "m.yaml", Line: 9, Col: 79, Field: "spec.common.x" + strings.Repeat("[0]", 64), Msg: "nested more than 64 levels deep"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"m.yaml": tt.content})
+			_, err := loadWithin(t, dir, Options{})
+			checkErrors(t, dir, err, []wantErr{tt.want})
+		})
+	}
+}
