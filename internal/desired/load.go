@@ -223,11 +223,22 @@ func pathErrText(err error) string {
 
 // readErrText says why a read failed, naming the total limit's knob.
 func (l *loader) readErrText(err error) string {
-	if errors.Is(err, errTotal) {
+	return strings.TrimPrefix(l.manifestErrText(err), "cannot read: ")
+}
+
+// manifestErrText is readErrText with "cannot read: " before a plain I/O
+// error, for a line that has no other words.
+func (l *loader) manifestErrText(err error) string {
+	var big *tooLarge
+	var special *notRegular
+	switch {
+	case errors.Is(err, errTotal):
 		return fmt.Sprintf("not read: the manifests directory holds more than %d bytes (with its $file includes and secrets; the limit set by %s)",
 			l.limits.TotalBytes, KnobTotalBytes)
+	case errors.Is(err, errEscapes), errors.Is(err, errNotAllowed), errors.As(err, &big), errors.As(err, &special):
+		return err.Error()
 	}
-	return pathErrText(err)
+	return "cannot read: " + pathErrText(err)
 }
 
 // The environment variables that set Limits, named in errors.
@@ -290,7 +301,7 @@ func (l *loader) file(rel string) {
 			}
 			l.reportedTotal = true
 		}
-		l.addError(shown, nil, "", "%s", l.readErrText(err))
+		l.addError(shown, nil, "", "%s", l.manifestErrText(err))
 		return
 	}
 	if line, col, ok := invalidUTF8(data); ok {
