@@ -63,7 +63,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer release()
 
-	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	set, loadErr := desired.Load(c.Manifests, g.Loader.options())
 	if set == nil {
 		return loadErr
 	}

@@ -37,7 +37,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
 	}
-	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	set, loadErr := desired.Load(c.Manifests, g.Loader.options())
 	if set == nil {
 		return loadErr
 	}

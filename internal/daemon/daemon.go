@@ -50,6 +50,9 @@ type Options struct {
 	LeaderInterval time.Duration
 	// Getenv resolves ${env:} references (nil: the process environment).
 	Getenv func(string) (string, bool)
+	// Load bounds what loading the manifests may read (secret directories,
+	// size limits); its Getenv, when nil, is the one above.
+	Load desired.Options
 }
 
 // ValidateSchedule parses a cron spec without letting robfig/cron panic.
@@ -341,7 +344,11 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d.opts.StepTimeout)
 	defer cancel()
 	log := d.log
-	set, _ := desired.Load(d.opts.ManifestsDir, desired.Options{Getenv: d.opts.Getenv})
+	lo := d.opts.Load
+	if lo.Getenv == nil {
+		lo.Getenv = d.opts.Getenv
+	}
+	set, _ := desired.Load(d.opts.ManifestsDir, lo)
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
 		return
