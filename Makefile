@@ -54,10 +54,13 @@ bench: build
 
 # Reliability: the long forms of the tests make test runs short (fault
 # matrix over 500 objects, 20 kill -9 trials, a 60 s PostgreSQL outage, a
-# 10 minute soak), then every fuzz target for 20 s each.
+# 10 minute soak), the security tests (every TestSecurity*: hostile
+# manifests, files and input), then every fuzz target for 20 s each.
 FUZZTIME ?= 20s
 reliability: build
 	SYNCD_BIN=$(abspath $(BIN)) SYNCD_RELIABILITY=long $(WITH_PG) $(GO) test -count=1 -v -timeout 40m ./internal/reliability
+	# security: the attacks of issue 12, each a test named TestSecurity*
+	$(WITH_PG) $(GO) test -race -count=1 -v -timeout 10m -run 'Security' ./internal/... ./cmd/...
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/desired
 	$(GO) test -run '^$$' -fuzz '^FuzzReadPlanFile$$' -fuzztime $(FUZZTIME) ./internal/planner
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionJSONC$$' -fuzztime $(FUZZTIME) ./internal/reliability

@@ -63,7 +63,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer release()
 
-	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	set, loadErr := desired.Load(c.Manifests, g.Loader.options())
 	if set == nil {
 		return loadErr
 	}
@@ -85,6 +85,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests), Approve: approve, Saved: saved,
+		Manual: true, // a person asked: stuck resources are retried too
 	})
 	if err != nil {
 		return err

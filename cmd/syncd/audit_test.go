@@ -180,7 +180,8 @@ MakeConnection/acme-oauth  conn-1     1d2h  2026-03-01T13:00:00Z  2026-03-01T13:
         }
       ]
     }
-  ]
+  ],
+  "stuck": []
 }
 `},
 	}
@@ -299,5 +300,45 @@ func TestParseSince(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestDriftCommandShowsStuck: a resource whose last change event says
+// stuck is listed by syncd drift in every format, until a later change
+// event or an unstuck record.
+func TestDriftCommandShowsStuck(t *testing.T) {
+	dsn := pgtest.Database(t)
+	ctx := context.Background()
+	s, err := audit.Open(ctx, dsn, audit.Options{SpoolDir: t.TempDir(), Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k := syncd.Key{Kind: syncd.PatchworksConnector, Name: "shopify"}
+	stuck := syncd.Event{RunID: "r", Type: syncd.EventChangeFailed, Kind: k.Kind, Name: k.Name, RemoteID: "17", Action: "update",
+		Outcome: "stuck", Error: "stuck: 3 attempts in a row", Mode: syncd.ModeApply, OccurredAt: cliT0}
+	if err := s.Record(ctx, stuck); err != nil {
+		t.Fatal(err)
+	}
+	run := func(format string) string {
+		var out bytes.Buffer
+		cmd := driftCmd{databaseFlag: databaseFlag{DatabaseURL: dsn}, Format: format, out: &out}
+		if err := cmd.Run(ctx, &Globals{LogLevel: "error"}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, format := range []string{"text", "markdown", "json"} {
+		if out := run(format); !strings.Contains(out, "shopify") || !strings.Contains(out, "stuck: 3 attempts") {
+			t.Errorf("%s output lacks the stuck resource:\n%s", format, out)
+		}
+	}
+	unstuck := syncd.Event{RunID: "r2", Type: syncd.EventChangePlanned, Kind: k.Kind, Name: k.Name, RemoteID: "17", Action: "update",
+		Outcome: "unstuck", Mode: syncd.ModeApply, OccurredAt: cliT0.Add(time.Minute)}
+	if err := s.Record(ctx, unstuck); err != nil {
+		t.Fatal(err)
+	}
+	if out := run("text"); strings.Contains(out, "shopify") {
+		t.Errorf("released resource still listed:\n%s", out)
 	}
 }

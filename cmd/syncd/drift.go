@@ -33,6 +33,10 @@ func (c *driftCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	stuck, err := store.StuckResources(ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	if c.now != nil {
 		now = c.now()
@@ -40,16 +44,59 @@ func (c *driftCmd) Run(ctx context.Context, g *Globals) error {
 	w := writerOr(c.out)
 	switch c.Format {
 	case "json":
-		err = writeDriftJSON(w, drifts, now)
+		err = writeDriftJSON(w, drifts, stuck, now)
 	case "markdown":
-		err = writeDriftMarkdown(w, drifts, now)
+		if err = writeDriftMarkdown(w, drifts, now); err == nil {
+			err = writeStuckMarkdown(w, stuck)
+		}
 	default:
-		err = writeDriftText(w, drifts, now)
+		if err = writeDriftText(w, drifts, now); err == nil {
+			err = writeStuckText(w, stuck)
+		}
 	}
 	if err == nil && c.DetailedExitcode && len(drifts) > 0 {
 		return &exitError{code: 2}
 	}
 	return err
+}
+
+// stuckHeading explains a stuck resource to the person reading.
+const stuckHeading = "Stuck (not retried until its manifest or live object changes, or on syncd apply)"
+
+func writeStuckText(w io.Writer, stuck []audit.StuckResource) error {
+	if len(stuck) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n%s:\n", stuckHeading)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tREMOTE ID\tACTION\tSINCE\tERROR")
+	for _, s := range stuck {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Key, dash(s.RemoteID), dash(s.Action), s.Since.Format(time.RFC3339), dash(s.Error))
+	}
+	return tw.Flush()
+}
+
+func writeStuckMarkdown(w io.Writer, stuck []audit.StuckResource) error {
+	if len(stuck) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### %s (%d)\n\n| Resource | Remote ID | Action | Since | Error |\n| --- | --- | --- | --- | --- |\n", stuckHeading, len(stuck))
+	for _, s := range stuck {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", mdEscape(s.Key.String()), mdEscape(dash(s.RemoteID)), mdEscape(dash(s.Action)),
+			s.Since.Format(time.RFC3339), mdEscape(dash(s.Error)))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type stuckJSON struct {
+	Kind     string    `json:"kind"`
+	Name     string    `json:"name"`
+	RemoteID string    `json:"remote_id"`
+	Action   string    `json:"action"`
+	Since    time.Time `json:"since"`
+	Error    string    `json:"error"`
 }
 
 // driftPaths lists the fields still drifted, redacted values never shown.
@@ -145,11 +192,15 @@ type driftJSON struct {
 	Fields      []driftFieldJSON `json:"fields"`
 }
 
-func writeDriftJSON(w io.Writer, drifts []audit.Drift, now time.Time) error {
+func writeDriftJSON(w io.Writer, drifts []audit.Drift, stuck []audit.StuckResource, now time.Time) error {
 	out := struct {
 		FormatVersion int         `json:"format_version"`
 		OpenDrifts    []driftJSON `json:"open_drifts"`
-	}{FormatVersion: 1, OpenDrifts: make([]driftJSON, len(drifts))}
+		Stuck         []stuckJSON `json:"stuck"`
+	}{FormatVersion: 1, OpenDrifts: make([]driftJSON, len(drifts)), Stuck: make([]stuckJSON, len(stuck))}
+	for i, s := range stuck {
+		out.Stuck[i] = stuckJSON{Kind: string(s.Key.Kind), Name: s.Key.Name, RemoteID: s.RemoteID, Action: s.Action, Since: s.Since, Error: s.Error}
+	}
 	for i, d := range drifts {
 		fields := []driftFieldJSON{}
 		for _, f := range d.Fields {

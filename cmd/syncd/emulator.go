@@ -25,6 +25,7 @@ type emulatorCmd struct {
 	DeleteLag          int           `name:"delete-lag" default:"0" help:"List requests that still show a deleted Make connection (0 = default 1, negative = none)."`
 	RandomSeed         int64         `name:"random-seed" default:"1" help:"Seed of the random source behind the rate knobs."`
 	Seed               string        `name:"seed" type:"existingfile" help:"JSON file of objects to preload (format in internal/emulator/doc.go)."`
+	Apps               []string      `name:"app" help:"A Make app that exists, empty (repeatable); Make answers 404 for apps neither given here nor seeded."`
 	MakeToken          string        `name:"make-token" default:"make-token" env:"SYNCD_MAKE_TOKEN" help:"Accepted Make token (Authorization: Token <T>)."`
 	PatchworksToken    string        `name:"patchworks-token" default:"patchworks-key" env:"SYNCD_PATCHWORKS_TOKEN" help:"Accepted Patchworks key (Authorization: <K>)."`
 	ReadyFile          string        `name:"ready-file" help:"Write the address actually listened on to this file once serving."`
@@ -41,6 +42,7 @@ func (c *emulatorCmd) Run(ctx context.Context, g *Globals) error {
 		MakeToken:       c.MakeToken,
 		PatchworksToken: c.PatchworksToken,
 		Seed:            c.RandomSeed,
+		MakeApps:        c.Apps,
 	})
 	if c.Seed != "" {
 		if _, err := srv.SeedFile(c.Seed); err != nil {

@@ -51,6 +51,8 @@ type Globals struct {
 	LogFormat string      `name:"log-format" enum:"text,json" default:"text" env:"SYNCD_LOG_FORMAT" help:"Log format: text or json."`
 	LogLevel  string      `name:"log-level" enum:"debug,info,warn,error" default:"info" env:"SYNCD_LOG_LEVEL" help:"Log level."`
 	Version   versionFlag `name:"version" help:"Print the version, the commit and the Go version, and exit."`
+
+	Loader loaderFlags `embed:""`
 }
 
 func main() {

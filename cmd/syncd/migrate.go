@@ -10,7 +10,8 @@ import (
 	"github.com/syncd/syncd/internal/audit"
 )
 
-// migrateCmd applies the embedded database migrations.
+// migrateCmd applies the embedded database migrations and creates the HMAC
+// key if there is none (the read-only commands never create it).
 type migrateCmd struct {
 	databaseFlag
 
@@ -22,7 +23,7 @@ func (c *migrateCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.MigrateURL(ctx, url); err != nil {
+	if err := audit.Prepare(ctx, url); err != nil {
 		return err
 	}
 	fmt.Fprintln(writerOr(c.out), "migrations applied")

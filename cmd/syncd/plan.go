@@ -26,14 +26,18 @@ type planCmd struct {
 	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	CommentID        string `name:"comment-id" placeholder:"ID" help:"Markdown only: mark the comment <!-- syncd:plan:ID --> instead of <!-- syncd:plan --> (several manifest directories in one repository)."`
 }
 
 func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
+	if c.CommentID != "" && !planner.ValidCommentID(c.CommentID) {
+		return fmt.Errorf("--comment-id %q: use letters, digits and . _ / - only", c.CommentID)
+	}
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
 	}
-	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	set, loadErr := desired.Load(c.Manifests, g.Loader.options())
 	if set == nil {
 		return loadErr
 	}
@@ -47,7 +51,11 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if c.DatabaseURL != "" {
+	// A plan only reads the database: it never migrates and never creates
+	// the HMAC key, so a SELECT-only role is enough. Without a database the
+	// plan says so in its header (planner.NoInventoryNote).
+	noInventory := c.DatabaseURL == ""
+	if !noInventory {
 		if err := audit.CheckDatabaseURL(c.DatabaseURL); err != nil {
 			return err
 		}
@@ -56,23 +64,32 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 			return fmt.Errorf("read inventory: %w", err)
 		}
 		bindings = inv
-		if c.HMACKey == "" {
+		switch {
+		case c.HMACKey != "":
+		case key != nil:
 			hasher = syncd.NewHasher(key)
+		case c.Out != "":
+			// Nothing recorded a hash yet, so comparing needs no key; but
+			// the apply of a saved plan hashes with the key it creates.
+			fmt.Fprintln(os.Stderr, "syncd: the database has no HMAC key yet (run `syncd migrate`, or set SYNCD_HMAC_KEY): apply will refuse this saved plan as stale")
 		}
-	} else {
-		log.Warn("no database configured: plan without inventory (no deletes; write-only secrets not compared)")
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
 	if err := eng.Preflight(ctx); err != nil {
 		return err
 	}
 	res, err := eng.Plan(ctx, engine.PlanRequest{
-		Set: set, Bindings: bindings, Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Set: set, Bindings: bindings, NoInventory: noInventory,
+		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 	})
 	if err != nil {
 		return err
 	}
-	if err := writePlan(os.Stdout, res.Plan, c.Format); err != nil {
+	md := planner.MarkdownOptions{CommentID: c.CommentID}
+	for _, e := range set.Errors {
+		md.LoadErrors = append(md.LoadErrors, e.Error())
+	}
+	if err := writePlan(os.Stdout, res.Plan, c.Format, md); err != nil {
 		return err
 	}
 	if c.Out != "" {
@@ -96,12 +113,12 @@ func printLoadErrors(set *desired.Set) {
 	}
 }
 
-func writePlan(f *os.File, p *planner.Plan, format string) error {
+func writePlan(f *os.File, p *planner.Plan, format string, md planner.MarkdownOptions) error {
 	switch format {
 	case "json":
 		return planner.WriteJSON(f, p)
 	case "markdown":
-		return planner.WriteMarkdown(f, p)
+		return planner.WriteMarkdown(f, p, md)
 	}
 	return planner.WriteText(f, p, useColor(f))
 }

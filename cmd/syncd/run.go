@@ -44,7 +44,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		return errors.New("--detailed-exitcode needs --once")
 	}
 	if c.Once {
-		return c.once(ctx, log)
+		return c.once(ctx, log, g.Loader.options())
 	}
 	if c.Schedule != "" {
 		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
@@ -73,6 +73,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
+		Load: g.Loader.options(),
 	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -82,7 +83,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 
 // once runs one full reconcile the way the daemon's scheduled scan does
 // and turns what remains into the exit code.
-func (c *runCmd) once(ctx context.Context, log *slog.Logger) error {
+func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options) error {
 	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
 	if err != nil {
 		return err
@@ -98,13 +99,13 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger) error {
 		}
 		defer release()
 	}
-	set, loadErr := desired.Load(c.Manifests, desired.Options{})
+	set, loadErr := desired.Load(c.Manifests, lo)
 	if set == nil {
 		return loadErr
 	}
 	printLoadErrors(set)
 	res, err := st.runner.Once(ctx, reconcile.Request{
-		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune,
+		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune, Manual: true,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})

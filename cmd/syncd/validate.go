@@ -29,7 +29,7 @@ func (c *validateCmd) Run(ctx context.Context, g *Globals) error {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	set, err := desired.Load(c.Manifests, desired.Options{})
+	set, err := desired.Load(c.Manifests, g.Loader.options())
 	var errs desired.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {

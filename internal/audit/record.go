@@ -392,6 +392,9 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		if c.Sensitive {
 			buf.WriteString(`,"sensitive":true`)
 		}
+		if c.Unreadable {
+			buf.WriteString(`,"unreadable":true`)
+		}
 		buf.WriteByte('}')
 	}
 	buf.WriteByte(']')

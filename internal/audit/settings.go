@@ -3,12 +3,9 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/syncd/syncd/internal/syncd"
 )
 
 // hmacKeyName is the syncd_settings row holding the generated HMAC key.
@@ -38,44 +35,4 @@ func hmacKey(ctx context.Context, conn *pgx.Conn) ([]byte, error) {
 		return nil, fmt.Errorf("audit: read hmac key: %w", err)
 	}
 	return key, nil
-}
-
-// ReadInventory connects to dsn just long enough to read the inventory and
-// the HMAC key, for read-only commands (`syncd plan`) that have no spool.
-// It applies pending migrations first, so that a fresh database works.
-func ReadInventory(ctx context.Context, dsn string) (map[syncd.Key]syncd.Binding, []byte, error) {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit: %w: %w", ErrUnavailable, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := Migrate(ctx, conn); err != nil {
-		return nil, nil, err
-	}
-	key, err := hmacKey(ctx, conn)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err := conn.Query(ctx, `SELECT kind, name, remote_id, hashes FROM inventory`)
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit: read inventory: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (syncd.Binding, error) {
-		var b syncd.Binding
-		var kind string
-		var hashes []byte
-		if err := r.Scan(&kind, &b.Key.Name, &b.RemoteID, &hashes); err != nil {
-			return b, err
-		}
-		b.Key.Kind = syncd.Kind(kind)
-		return b, json.Unmarshal(hashes, &b.Hashes)
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit: read inventory: %w", err)
-	}
-	m := make(map[syncd.Key]syncd.Binding, len(out))
-	for _, b := range out {
-		m[b.Key] = b
-	}
-	return m, key, nil
 }

@@ -33,8 +33,10 @@ type Options struct {
 	// (at Open when it is reachable, otherwise when it comes back).
 	Migrate bool
 	// ReadOnly opens the store for queries only (syncd audit, syncd
-	// drift): no spool directory is touched, no background loop runs, and
-	// Record fails.
+	// drift): no spool directory is touched, no background loop runs,
+	// Record fails, every session is read-only (default_transaction_read_only),
+	// nothing is migrated, and Open fails with ErrSchemaBehind when the
+	// database lacks migrations. SELECT on syncd's tables is enough.
 	ReadOnly bool
 	// Now is the clock for drift times and for events without a time;
 	// default time.Now.
@@ -96,6 +98,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// pgx's parse errors may quote the URL, password included.
 		return nil, errors.New("audit: invalid database URL (want postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME or key=value pairs)")
 	}
+	if opts.ReadOnly {
+		// Queries only: PostgreSQL itself refuses any write in the session.
+		cfg.ConnConfig.RuntimeParams[readOnlyParam] = "on"
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
@@ -115,6 +121,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		}
 		s := &Store{pool: pool, opts: opts, log: opts.Logger.With("component", "audit"), readOnly: true}
 		s.setHealthy(true)
+		if err := checkSchema(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 	sp, err := openSpool(opts.SpoolDir)

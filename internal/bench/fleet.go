@@ -24,6 +24,16 @@ func (f Fleet) Resources() int { return f.Make + f.Patchworks }
 // App names the app of Make connection i.
 func (f Fleet) App(i int) string { return fmt.Sprintf("app-%03d", i%max(1, f.Apps)) }
 
+// AppNames are the fleet's Make apps: an emulator must know them (Make
+// answers 404 for an app that does not exist).
+func (f Fleet) AppNames() []string {
+	out := make([]string, 0, max(1, f.Apps))
+	for i := range max(1, f.Apps) {
+		out = append(out, f.App(i))
+	}
+	return out
+}
+
 // MakeName and PatchworksName are the manifests' metadata.name.
 func MakeName(i int) string       { return fmt.Sprintf("mk-%05d", i) }
 func PatchworksName(i int) string { return fmt.Sprintf("pw-%05d", i) }

@@ -97,6 +97,9 @@ func (d *Daemon) ConsoleStatus() console.Status {
 		Mode: d.opts.Mode, Leader: leader, Schedule: d.opts.Schedule, Revision: cs.revision,
 		Plan: cs.plan, Declared: cs.declared, LoadErrors: cs.loadErrors,
 	}
+	for _, s := range st.Stuck {
+		out.Stuck = append(out.Stuck, s.Key)
+	}
 	if d.opts.Store != nil {
 		out.SpoolDepth = d.opts.Store.SpoolDepth()
 	}

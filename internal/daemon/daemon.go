@@ -50,6 +50,9 @@ type Options struct {
 	LeaderInterval time.Duration
 	// Getenv resolves ${env:} references (nil: the process environment).
 	Getenv func(string) (string, bool)
+	// Load bounds what loading the manifests may read (secret directories,
+	// size limits); its Getenv, when nil, is the one above.
+	Load desired.Options
 }
 
 // ValidateSchedule parses a cron spec without letting robfig/cron panic.
@@ -114,13 +117,15 @@ type Daemon struct {
 
 // Status is what /v1/status serves.
 type Status struct {
-	Leader      bool             `json:"leader"`
-	Mode        syncd.Mode       `json:"mode"`
-	LastRun     *RunStatus       `json:"last_run"`
-	Summary     *planner.Summary `json:"plan_summary"`
-	OpenDrifts  []DriftStatus    `json:"open_drifts"`
-	SpoolDepth  int              `json:"spool_depth"`
-	LastSuccess *time.Time       `json:"last_successful_scan"`
+	Leader     bool             `json:"leader"`
+	Mode       syncd.Mode       `json:"mode"`
+	LastRun    *RunStatus       `json:"last_run"`
+	Summary    *planner.Summary `json:"plan_summary"`
+	OpenDrifts []DriftStatus    `json:"open_drifts"`
+	// Stuck are resources this daemon no longer retries (reconcile.StuckAfter).
+	Stuck       []reconcile.Stuck `json:"stuck"`
+	SpoolDepth  int               `json:"spool_depth"`
+	LastSuccess *time.Time        `json:"last_successful_scan"`
 }
 
 // RunStatus describes the last reconcile.
@@ -339,7 +344,11 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d.opts.StepTimeout)
 	defer cancel()
 	log := d.log
-	set, _ := desired.Load(d.opts.ManifestsDir, desired.Options{Getenv: d.opts.Getenv})
+	lo := d.opts.Load
+	if lo.Getenv == nil {
+		lo.Getenv = d.opts.Getenv
+	}
+	set, _ := desired.Load(d.opts.ManifestsDir, lo)
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
 		return

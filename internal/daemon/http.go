@@ -22,6 +22,7 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	requests     *requestsCollector
 	openDrifts   prometheus.Gauge
+	stuck        prometheus.Gauge
 	spoolDepth   prometheus.GaugeFunc
 	lastSuccess  prometheus.Gauge
 	leader       prometheus.Gauge
@@ -40,6 +41,7 @@ func newMetrics() *metrics {
 	m.requests = &requestsCollector{desc: prometheus.NewDesc("syncd_api_requests_total",
 		"Platform API requests by platform and HTTP status (0: no response).", []string{"platform", "status"}, nil)}
 	m.openDrifts = prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_open_drifts", Help: "Drifts detected and not yet resolved."})
+	m.stuck = prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_stuck_resources", Help: "Resources no longer retried: their change failed or was not effective 3 times in a row with the same desired and live state."})
 	m.lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "syncd_last_successful_scan_timestamp_seconds", Help: "Unix time of the last full scan that finished without error.",
 	})
@@ -48,7 +50,7 @@ func newMetrics() *metrics {
 	m.spoolDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "syncd_audit_spool_depth", Help: "Audit events waiting in the local spool for the database.",
 	}, func() float64 { return m.spoolDepthFn() })
-	m.reg.MustRegister(m.runs, m.duration, m.requests, m.openDrifts, m.lastSuccess, m.leader, m.spoolDepth,
+	m.reg.MustRegister(m.runs, m.duration, m.requests, m.openDrifts, m.stuck, m.lastSuccess, m.leader, m.spoolDepth,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -153,6 +155,12 @@ func (d *Daemon) refreshStatus(ctx context.Context, t trigger, mode syncd.Mode, 
 		drifts = []DriftStatus{}
 	}
 	d.status.OpenDrifts = drifts
+	stuck := []reconcile.Stuck{}
+	if d.opts.Runner != nil {
+		stuck = append(stuck, d.opts.Runner.Stuck()...)
+	}
+	d.status.Stuck = stuck
+	d.metrics.stuck.Set(float64(len(stuck)))
 	if err == nil && scope == nil {
 		now := started.Add(elapsed).UTC()
 		d.status.LastSuccess = &now

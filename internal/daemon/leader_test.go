@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,8 +142,13 @@ func TestSingleReplicaAppliesAtStartup(t *testing.T) {
 	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and action = 'create'`); n != 2 {
 		t.Errorf("%d creates applied at startup, want 2", n)
 	}
-	// The writes are counted with the reads: Patchworks answers a create 201.
-	if _, metrics := d.get(t, "/metrics"); !strings.Contains(metrics, `syncd_api_requests_total{platform="patchworks",status="201"} 1`) {
+	// The writes are counted with the reads: every Patchworks request the
+	// emulator answered 200 (the create among them: documented as 200).
+	pw := env.Emu.Counts().Patchworks
+	if n := pw.ByRoute["POST /api/v1/connectors"]; n != 1 {
+		t.Fatalf("Patchworks creates = %d, want 1", n)
+	}
+	if _, metrics := d.get(t, "/metrics"); !strings.Contains(metrics, fmt.Sprintf(`syncd_api_requests_total{platform="patchworks",status="200"} %d`, pw.ByStatus["200"])) {
 		t.Errorf("/metrics does not count the create:\n%s", grepLines(metrics, "syncd_api_requests_total"))
 	}
 }

@@ -26,7 +26,7 @@ const (
 type docState struct {
 	l         *loader
 	file      string // display path of the manifest
-	dir       string // the manifest's directory, for relative references
+	dir       string // the manifest's directory relative to the manifests directory, for relative references
 	bad       bool
 	nodes     int
 	exhausted bool

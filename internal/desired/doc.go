@@ -9,7 +9,11 @@
 // A load with errors still returns every resource whose document was clean,
 // so that a daemon can report drift without planning deletes. No error
 // message ever quotes a secret: scalar values are quoted only where they
-// cannot be sensitive. WriteManifest is the reverse, used by import: it
+// cannot be sensitive. Manifests are untrusted input: every read goes
+// through an os.Root, so $file stays inside the manifests directory and
+// ${file:} inside the allowed secret directories whatever symlinks say;
+// non-regular files are refused before they are opened, and every read is
+// bounded by Limits (see files.go). WriteManifest is the reverse, used by import: it
 // renders a live object as a manifest with every secret replaced by an
 // ${env:} placeholder.
 package desired

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,11 @@ func FuzzLoad(f *testing.F) {
 		"---\n---\n...\n",
 		"? [a]\n: b\n",
 		"kind: MakeConnection\nspec: {sections: {api: {$file: ../../../../etc/hostname}}}\n",
+		// Deep nesting: in YAML itself, and in a $file include (the manifest
+		// includes itself, so the fuzzer can grow the brackets).
+		"a: " + strings.Repeat("[", 100_000) + "\n",
+		with(makeDoc, "  sections: {api: {$file: m.yaml}}", "# "+strings.Repeat("[", 100_000)),
+		with(makeDoc, "  common: {x: '\xff'}"),
 	} {
 		f.Add([]byte(seed))
 	}

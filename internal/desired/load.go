@@ -25,6 +25,11 @@ type Options struct {
 	// Getenv resolves ${env:NAME}; nil means os.LookupEnv. Tests pass their
 	// own so that they never touch the process environment.
 	Getenv func(string) (string, bool)
+	// SecretDirs are the directories ${file:} references may read from
+	// besides the manifests directory and DefaultSecretDirs.
+	SecretDirs []string
+	// Limits bound every read; zero fields take the defaults.
+	Limits Limits
 }
 
 // File is one file Load read: a manifest, a $file include or a ${file:}
@@ -65,24 +70,35 @@ func Load(dir string, opts Options) (*Set, error) {
 	l := &loader{
 		root:   dir,
 		getenv: opts.Getenv,
+		limits: opts.Limits.withDefaults(),
 		files:  map[string]File{},
 		rel:    map[string]string{},
 	}
+	l.budget = l.limits.TotalBytes
 	if l.getenv == nil {
 		l.getenv = os.LookupEnv
 	}
+	l.secretDirs = append(append([]string(nil), DefaultSecretDirs...), opts.SecretDirs...)
 	l.walk()
+	l.closeAreas()
 	return l.finish()
 }
 
 // loader is the state of one Load.
 type loader struct {
-	root   string
-	getenv func(string) (string, bool)
-	errs   Errors
-	files  map[string]File   // by display path
-	rel    map[string]string // display path -> path relative to root, for the digest
-	docs   []*docResult
+	root          string
+	getenv        func(string) (string, bool)
+	limits        Limits
+	budget        int64 // bytes left of limits.TotalBytes
+	overBudget    bool  // the total limit was reached
+	reportedTotal bool  // and reported
+	manifests     *area // the manifests directory
+	secretDirs    []string
+	secrets       map[string]*area // opened secret directories, by configured path
+	errs          Errors
+	files         map[string]File   // by display path
+	rel           map[string]string // display path -> path relative to root, for the digest
+	docs          []*docResult
 }
 
 // docResult is one decoded document, kept with what the cross-document
@@ -117,28 +133,77 @@ func (l *loader) walk() {
 		l.addError(display(l.root), nil, "", "not a directory")
 		return
 	}
-	err = filepath.WalkDir(l.root, func(p string, de fs.DirEntry, err error) error {
+	l.manifests = newArea(l.root)
+	if l.manifests.root == nil {
+		l.addError(display(l.root), nil, "", "cannot read manifests directory: %s", pathErrText(l.manifests.err))
+		return
+	}
+	// The walk goes through the os.Root: it cannot be led outside the
+	// directory, and it does not descend into symlinked directories.
+	err = fs.WalkDir(l.manifests.root.FS(), ".", func(rel string, de fs.DirEntry, err error) error {
+		shown := l.manifests.display(filepath.FromSlash(rel))
 		if err != nil {
-			l.addError(display(p), nil, "", "cannot read: %s", pathErrText(err))
+			l.addError(shown, nil, "", "cannot read: %s", pathErrText(err))
 			if de != nil && de.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if p != l.root && strings.HasPrefix(de.Name(), ".") {
+		if rel != "." && strings.HasPrefix(de.Name(), ".") {
 			if de.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if de.IsDir() || !isManifestName(de.Name()) {
+		if de.IsDir() {
 			return nil
 		}
-		l.file(p)
+		l.entry(filepath.FromSlash(rel), de)
 		return nil
 	})
 	if err != nil {
 		l.addError(display(l.root), nil, "", "cannot walk: %s", pathErrText(err))
+	}
+}
+
+// entry decides what to do with one directory entry that is not a
+// directory, looking only at metadata: nothing is opened here.
+func (l *loader) entry(rel string, de fs.DirEntry) {
+	shown := l.manifests.display(rel)
+	manifest := isManifestName(de.Name())
+	switch t := de.Type(); {
+	case t&fs.ModeSymlink != 0:
+		if l.manifests.escapes(rel) {
+			// Named, never read: a manifest (or a directory of them)
+			// linked from elsewhere would be read with syncd's rights.
+			st, err := os.Stat(filepath.Join(l.manifests.real, rel))
+			if manifest || err == nil && st.IsDir() {
+				l.addError(shown, nil, "", "is a symbolic link leading outside the manifests directory; not read")
+			}
+			return
+		}
+		st, err := l.manifests.root.Stat(filepath.ToSlash(rel))
+		switch {
+		case err != nil:
+			if manifest {
+				l.addError(shown, nil, "", "cannot read: %s", pathErrText(err))
+			}
+		case st.IsDir():
+			// A link to a directory inside: its manifests are loaded from
+			// where they really are, not a second time through the link.
+		case manifest && !st.Mode().IsRegular():
+			l.addError(shown, nil, "", "%s", (&notRegular{st.Mode()}).Error())
+		case manifest:
+			l.file(rel)
+		}
+	case t.IsRegular():
+		if manifest {
+			l.file(rel)
+		}
+	default:
+		if manifest {
+			l.addError(shown, nil, "", "%s", (&notRegular{t}).Error())
+		}
 	}
 }
 
@@ -157,21 +222,51 @@ func pathErrText(err error) string {
 	return err.Error()
 }
 
-// readFile reads a file and records it in Files.
-func (l *loader) readFile(p string) ([]byte, error) { return l.read(p, false) }
+// readErrText says why a read failed, naming the total limit's knob.
+func (l *loader) readErrText(err error) string {
+	return strings.TrimPrefix(l.manifestErrText(err), "cannot read: ")
+}
 
-// readSecretFile reads a ${file:} secret. Its digest is not a hash of the
-// content: a plain hash of a short secret could be brute-forced from a
-// published plan file. A change to it still shows in the resources'
-// keyed DesiredHash.
-func (l *loader) readSecretFile(p string) ([]byte, error) { return l.read(p, true) }
+// manifestErrText is readErrText with "cannot read: " before a plain I/O
+// error, for a line that has no other words.
+func (l *loader) manifestErrText(err error) string {
+	var big *tooLarge
+	var special *notRegular
+	switch {
+	case errors.Is(err, errTotal):
+		return fmt.Sprintf("not read: the manifests directory holds more than %d bytes (with its $file includes and secrets; the limit set by %s)",
+			l.limits.TotalBytes, KnobTotalBytes)
+	case errors.Is(err, errEscapes), errors.Is(err, errNotAllowed), errors.As(err, &big), errors.As(err, &special):
+		return err.Error()
+	}
+	return "cannot read: " + pathErrText(err)
+}
 
-func (l *loader) read(p string, secret bool) ([]byte, error) {
-	data, err := os.ReadFile(p)
+// The environment variables that set Limits, named in errors.
+const (
+	KnobManifestBytes = "SYNCD_MAX_MANIFEST_BYTES"
+	KnobFileBytes     = "SYNCD_MAX_FILE_BYTES"
+	KnobSecretBytes   = "SYNCD_MAX_SECRET_BYTES"
+	KnobTotalBytes    = "SYNCD_MAX_TOTAL_BYTES"
+	KnobSecretDirs    = "SYNCD_SECRET_DIRS"
+)
+
+// readIn reads rel inside area a, records it in Files and reports the
+// total limit once. secret files get no content digest: a plain hash of a
+// short secret could be brute-forced from a published plan file (a change
+// to one still shows in the resources' keyed DesiredHash).
+func (l *loader) readIn(a *area, rel string, limit int64, knob string, secret, seen bool) ([]byte, error) {
+	if l.overBudget {
+		return nil, errTotal
+	}
+	data, err := a.read(rel, limit, knob, &l.budget, seen)
 	if err != nil {
+		if errors.Is(err, errTotal) {
+			l.overBudget = true
+		}
 		return nil, err
 	}
-	shown := display(p)
+	shown := a.display(rel)
 	if _, ok := l.files[shown]; !ok {
 		digest := "secret"
 		if !secret {
@@ -179,20 +274,39 @@ func (l *loader) read(p string, secret bool) ([]byte, error) {
 			digest = "sha256:" + hex.EncodeToString(sum[:])
 		}
 		l.files[shown] = File{Path: shown, Digest: digest}
-		rel, rerr := filepath.Rel(l.root, p)
+		r, rerr := filepath.Rel(l.root, shown)
 		if rerr != nil {
-			rel = p
+			r = shown
 		}
-		l.rel[shown] = filepath.ToSlash(rel)
+		l.rel[shown] = filepath.ToSlash(r)
 	}
 	return data, nil
 }
 
-func (l *loader) file(p string) {
-	shown := display(p)
-	data, err := l.readFile(p)
+func (l *loader) closeAreas() {
+	if l.manifests != nil {
+		l.manifests.close()
+	}
+	for _, a := range l.secrets {
+		a.close()
+	}
+}
+
+func (l *loader) file(rel string) {
+	shown := l.manifests.display(rel)
+	data, err := l.readIn(l.manifests, rel, l.limits.ManifestBytes, KnobManifestBytes, false, true)
 	if err != nil {
-		l.addError(shown, nil, "", "cannot read: %s", pathErrText(err))
+		if errors.Is(err, errTotal) {
+			if l.reportedTotal {
+				return // one line says it; the rest are not read
+			}
+			l.reportedTotal = true
+		}
+		l.addError(shown, nil, "", "%s", l.manifestErrText(err))
+		return
+	}
+	if line, col, ok := invalidUTF8(data); ok {
+		l.errs = append(l.errs, &Error{File: shown, Line: line, Col: col, Msg: "invalid UTF-8: manifests must be UTF-8 text"})
 		return
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -206,7 +320,7 @@ func (l *loader) file(p string) {
 			l.syntaxError(shown, err)
 			return // the parser cannot resynchronise after a syntax error
 		}
-		if r := l.document(shown, filepath.Dir(p), &doc); r != nil {
+		if r := l.document(shown, filepath.Dir(rel), &doc); r != nil {
 			l.docs = append(l.docs, r)
 		}
 	}

@@ -296,7 +296,7 @@ func TestLoadSymlinkAndAbsoluteSecretFile(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"a.yaml": with(makeDoc, "  common: {token: '${file:"+filepath.Join(secretDir, "tok")+"}'}"),
 	})
-	set, err := Load(dir, Options{})
+	set, err := Load(dir, Options{SecretDirs: []string{secretDir}})
 	if err != nil {
 		t.Fatal(err)
 	}

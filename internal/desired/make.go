@@ -154,27 +154,44 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 		d.errorf(deref(pr.v), fp, "empty path")
 		return nil, false
 	}
-	file := t.s
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(d.dir, file)
+	at := deref(pr.v)
+	rel, ok := d.l.inManifests(d.dir, t.s)
+	if !ok {
+		d.errorf(at, fp, "%q is outside the manifests directory: $file can only include files inside it", t.s)
+		return nil, false
 	}
-	data, err := d.l.readFile(file)
+	if hiddenPath(rel) {
+		// .git/config may hold the CI runner's credentials; the walk skips
+		// hidden files, and so does $file.
+		d.errorf(at, fp, "%q is a hidden path: $file does not include files whose path has an element starting with a dot", t.s)
+		return nil, false
+	}
+	file := d.l.manifests.display(rel)
+	data, err := d.l.readIn(d.l.manifests, rel, d.l.limits.FileBytes, KnobFileBytes, false, false)
 	if err != nil {
-		d.errorf(deref(pr.v), fp, "cannot read %s: %s", display(file), pathErrText(err))
+		d.errorf(at, fp, "cannot read %s: %s", file, d.l.readErrText(err))
+		return nil, false
+	}
+	if line, col, bad := invalidUTF8(data); bad {
+		d.errorf(at, fp, "%s:%d:%d: invalid UTF-8: included files must be UTF-8 text", file, line, col)
+		return nil, false
+	}
+	if line, col, deep := jsoncTooDeep(data, maxDepth); deep {
+		d.errorf(at, fp, "%s:%d:%d: nested more than %d levels deep", file, line, col, maxDepth)
 		return nil, false
 	}
 	std, err := hujson.Standardize(append([]byte(nil), data...))
 	if err != nil {
-		d.errorf(deref(pr.v), fp, "%s is not valid JSONC: %s", display(file), strings.TrimPrefix(err.Error(), "hujson: "))
+		d.errorf(at, fp, "%s is not valid JSONC: %s", file, strings.TrimPrefix(err.Error(), "hujson: "))
 		return nil, false
 	}
 	var v any
 	if err := json.Unmarshal(std, &v); err != nil {
-		d.errorf(deref(pr.v), fp, "%s is not valid JSON: %s", display(file), err)
+		d.errorf(at, fp, "%s is not valid JSON: %s", file, err)
 		return nil, false
 	}
 	if !shapeOK(name, v) {
-		d.errorf(deref(pr.v), fp, "%s must hold %s", display(file), shapeWord(name))
+		d.errorf(deref(pr.v), fp, "%s must hold %s", file, shapeWord(name))
 		return nil, false
 	}
 	if d.raw == nil {
@@ -182,4 +199,15 @@ func (d *docState) sectionFile(name string, n *yaml.Node, p path) (any, bool) {
 	}
 	d.raw[name] = string(data)
 	return v, true
+}
+
+// hiddenPath reports whether any element of a clean relative path starts
+// with a dot.
+func hiddenPath(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }

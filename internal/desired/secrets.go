@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -57,13 +58,9 @@ func (d *docState) resolve(n *yaml.Node, p path, s string) (text, bool, bool) {
 			d.errorf(n, p, "empty path in ${file:} reference")
 			return text{}, false, false
 		}
-		fp := arg
-		if !filepath.IsAbs(fp) {
-			fp = filepath.Join(d.dir, fp)
-		}
-		data, err := d.l.readSecretFile(fp)
+		data, err := d.l.readSecret(d.dir, arg)
 		if err != nil {
-			d.errorf(n, p, "cannot read secret file %s: %s", display(fp), pathErrText(err))
+			d.errorf(n, p, "cannot read secret file %s: %s", arg, d.l.readErrText(err))
 			return text{}, false, false
 		}
 		// Secret files are usually written by echo or by an orchestrator
@@ -75,4 +72,56 @@ func (d *docState) resolve(n *yaml.Node, p path, s string) (text, bool, bool) {
 		return text{s: v, secret: true}, false, true
 	}
 	return text{s: s}, false, true
+}
+
+// errNotAllowed is a ${file:} path outside every allowed directory.
+var errNotAllowed = errors.New("it is outside the directories secrets may be read from " +
+	"(the manifests directory, " + strings.Join(DefaultSecretDirs, ", ") + " and " + KnobSecretDirs + ")")
+
+// inManifests resolves a path written in a manifest in directory dir
+// (relative to the manifests directory) to a clean path relative to the
+// manifests directory; ok is false when it lies outside, lexically. The
+// reads themselves refuse symlinks that lead outside.
+func (l *loader) inManifests(dir, p string) (string, bool) {
+	if filepath.IsAbs(p) {
+		return l.manifests.relOf(p)
+	}
+	rel := filepath.Join(dir, p)
+	return rel, local(rel)
+}
+
+// readSecret reads a ${file:} path written in a manifest in dir: from the
+// manifests directory, or from the first secret directory that holds it.
+func (l *loader) readSecret(dir, p string) ([]byte, error) {
+	if rel, ok := l.inManifests(dir, p); ok {
+		return l.readIn(l.manifests, rel, l.limits.SecretBytes, KnobSecretBytes, true, false)
+	}
+	abs := p
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(l.manifests.abs, dir, p)
+	}
+	for _, sd := range l.secretDirs {
+		if sd == "" {
+			continue
+		}
+		a := l.secrets[sd]
+		if a == nil {
+			a = &area{shown: sd}
+			a.abs, a.err = filepath.Abs(sd)
+			a.abs = filepath.Clean(a.abs)
+			if l.secrets == nil {
+				l.secrets = map[string]*area{}
+			}
+			l.secrets[sd] = a
+		}
+		rel, ok := a.relOf(abs)
+		if !ok {
+			continue
+		}
+		if a.root == nil && a.real == "" && a.err == nil {
+			*a = *newArea(sd)
+		}
+		return l.readIn(a, rel, l.limits.SecretBytes, KnobSecretBytes, true, false)
+	}
+	return nil, errNotAllowed
 }

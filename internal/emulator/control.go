@@ -150,7 +150,7 @@ func (s *Server) Seed(sd Seed) (SeedResult, error) {
 			sc.inUse, _ = v.(bool)
 			delete(body, "in_use")
 		}
-		attrs, vars, errs := validateConnector(body, true)
+		attrs, vars, errs := validateConnector(body, pwCreateRules)
 		if len(errs) > 0 {
 			return SeedResult{}, fmt.Errorf("seed: patchworks.connectors[%d]: %s", i, errs.message())
 		}
@@ -238,13 +238,16 @@ func (s *Server) State() State {
 
 // knobsWire is Knobs on the control API; latency is a Go duration string.
 type knobsWire struct {
-	Latency            string  `json:"latency"`
-	FailRate           float64 `json:"fail_rate"`
-	FailAfterWriteRate float64 `json:"fail_after_write_rate"`
-	TimeoutRate        float64 `json:"timeout_rate"`
-	Rate429            float64 `json:"rate_429"`
-	RateLimit          int     `json:"rate_limit"`
-	DeleteLag          int     `json:"delete_lag"`
+	Latency            string   `json:"latency"`
+	FailRate           float64  `json:"fail_rate"`
+	FailAfterWriteRate float64  `json:"fail_after_write_rate"`
+	TimeoutRate        float64  `json:"timeout_rate"`
+	Rate429            float64  `json:"rate_429"`
+	RateLimit          int      `json:"rate_limit"`
+	DeleteLag          int      `json:"delete_lag"`
+	IgnoreFields       []string `json:"ignore_fields"`
+	VariablesPut       string   `json:"variables_put"`
+	NoRetryAfter       bool     `json:"no_retry_after"`
 }
 
 // MarshalJSON writes the control API's form (latency as "10ms").
@@ -267,7 +270,8 @@ func (k *Knobs) UnmarshalJSON(data []byte) error {
 
 func (k Knobs) wire() knobsWire {
 	return knobsWire{Latency: k.Latency.String(), FailRate: k.FailRate, FailAfterWriteRate: k.FailAfterWriteRate,
-		TimeoutRate: k.TimeoutRate, Rate429: k.Rate429, RateLimit: k.RateLimit, DeleteLag: k.DeleteLag}
+		TimeoutRate: k.TimeoutRate, Rate429: k.Rate429, RateLimit: k.RateLimit, DeleteLag: k.DeleteLag,
+		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut, NoRetryAfter: k.NoRetryAfter}
 }
 
 // patchKnobs applies the keys present in a control request.
@@ -297,6 +301,16 @@ func patchKnobs(k *Knobs, body map[string]json.RawMessage) error {
 			err = json.Unmarshal(raw, &k.RateLimit)
 		case "delete_lag":
 			err = json.Unmarshal(raw, &k.DeleteLag)
+		case "ignore_fields":
+			k.IgnoreFields = nil
+			err = json.Unmarshal(raw, &k.IgnoreFields)
+		case "no_retry_after":
+			err = json.Unmarshal(raw, &k.NoRetryAfter)
+		case "variables_put":
+			err = json.Unmarshal(raw, &k.VariablesPut)
+			if err == nil && k.VariablesPut != "" && k.VariablesPut != VariablesMerge && k.VariablesPut != VariablesReplace {
+				err = fmt.Errorf("must be %q or %q", VariablesMerge, VariablesReplace)
+			}
 		default:
 			err = fmt.Errorf("unknown knob")
 		}

@@ -87,7 +87,7 @@ func TestSeedRejectsInvalidAtomically(t *testing.T) {
 			}
 		})
 	}
-	if st := e.srv.State(); len(st.Make.Apps) != 0 || len(st.Patchworks.Connectors) != 0 {
+	if st := e.srv.State(); len(st.Make.Apps) != len(testApps) || len(st.Patchworks.Connectors) != 0 {
 		t.Errorf("a refused seed left objects: %+v", st)
 	}
 }
@@ -207,7 +207,7 @@ func TestOutOfBandConnectorEdit(t *testing.T) {
 func TestControlKnobsAndReset(t *testing.T) {
 	e := newEnv(t, Options{})
 	r := e.control(t, "POST", "knobs", `{"fail_rate":1,"latency":"1ms","rate_limit":600}`)
-	want := `{"latency":"1ms","fail_rate":1,"fail_after_write_rate":0,"timeout_rate":0,"rate_429":0,"rate_limit":600,"delete_lag":-1}`
+	want := `{"latency":"1ms","fail_rate":1,"fail_after_write_rate":0,"timeout_rate":0,"rate_429":0,"rate_limit":600,"delete_lag":-1,"ignore_fields":[],"variables_put":"","no_retry_after":false}`
 	if diff := cmp.Diff(mustJSON(t, want), r.json(t)); diff != "" {
 		t.Errorf("knobs (-want +got):\n%s", diff)
 	}
@@ -218,7 +218,7 @@ func TestControlKnobsAndReset(t *testing.T) {
 	if k := e.srv.Knobs(); k.FailRate != 0 || k.Latency != 0 || k.RateLimit != 600 {
 		t.Errorf("knobs after partial update = %+v", k)
 	}
-	for _, bad := range []string{`{"fail_rat":1}`, `{"latency":"soon"}`, `[1]`} {
+	for _, bad := range []string{`{"fail_rat":1}`, `{"latency":"soon"}`, `[1]`, `{"variables_put":"sync"}`} {
 		if r := e.control(t, "POST", "knobs", bad); r.status != 400 {
 			t.Errorf("%s: %d", bad, r.status)
 		}
@@ -228,7 +228,7 @@ func TestControlKnobsAndReset(t *testing.T) {
 	if r := e.control(t, "POST", "reset", ""); r.status != 200 {
 		t.Fatalf("reset: %d", r.status)
 	}
-	if st := e.control(t, "GET", "state", "").json(t).(map[string]any); !cmp.Equal(st["make"], mustJSON(t, `{"apps":{}}`)) ||
+	if st := e.control(t, "GET", "state", "").json(t).(map[string]any); len(st["make"].(map[string]any)["apps"].(map[string]any)) != len(testApps) ||
 		!cmp.Equal(st["patchworks"], mustJSON(t, `{"connectors":[]}`)) {
 		t.Errorf("state after reset = %v", st)
 	}

@@ -55,6 +55,37 @@ type Knobs struct {
 	// Make connection: 0 means DefaultDeleteLag, a negative value turns
 	// the lag off.
 	DeleteLag int
+	// IgnoreFields are fields whose writes are answered as success and
+	// not kept, as Laravel does with a field it does not validate and as
+	// Make does with an approved app's pending changes: "make/label",
+	// "make/connectedSystemName", "make/sections/<section>",
+	// "make/common", "patchworks/<field>", "patchworks/variables".
+	// Creates are not affected.
+	IgnoreFields []string
+	// VariablesPut is what a Patchworks PUT does with the connector's
+	// variables that its variables list does not name: VariablesMerge
+	// ("" too) keeps them, VariablesReplace removes them. Both are
+	// ASSUMED: the documentation does not say (API-NOTES).
+	VariablesPut string
+	// NoRetryAfter sends 429s without a Retry-After header. Whether Make
+	// sends one is not documented (API-NOTES): ASSUMED either way.
+	NoRetryAfter bool
+}
+
+// What a Patchworks PUT does with unlisted variables (Knobs.VariablesPut).
+const (
+	VariablesMerge   = "merge"
+	VariablesReplace = "replace"
+)
+
+// ignores says whether writes of field are dropped.
+func (k Knobs) ignores(field string) bool {
+	for _, f := range k.IgnoreFields {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Options configure a Server.
@@ -70,6 +101,10 @@ type Options struct {
 	// Now is the clock of the rate limiter and of created_at/updated_at;
 	// nil means time.Now.
 	Now func() time.Time
+	// MakeApps are Make apps that exist from the start, empty, and again
+	// after a reset. Any other app answers 404 until a seed, AddMakeApps
+	// or the control API declares it.
+	MakeApps []string
 }
 
 // Server is an in-memory Make Web API v2 and Patchworks API v1. It is an
@@ -77,6 +112,7 @@ type Options struct {
 type Server struct {
 	makeToken, pwToken string
 	now                func() time.Time
+	makeApps           []string
 
 	mu      sync.Mutex // guards everything below
 	knobs   Knobs
@@ -96,6 +132,7 @@ func New(opts Options) *Server {
 		makeToken: opts.MakeToken,
 		pwToken:   opts.PatchworksToken,
 		now:       opts.Now,
+		makeApps:  append([]string(nil), opts.MakeApps...),
 		knobs:     opts.Knobs,
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
 		buckets:   map[string]*bucket{},
@@ -225,6 +262,9 @@ func (s *Server) Reset() {
 func (s *Server) resetObjectsLocked() {
 	s.mk = newMakeState()
 	s.pw = newPWState()
+	for _, app := range s.makeApps {
+		s.mk.app(app)
+	}
 }
 
 // ServeHTTP routes /api/v2 to Make, /api/v1 to Patchworks and /_emulator/
@@ -299,18 +339,22 @@ func (b *bufferWriter) copyTo(w http.ResponseWriter) {
 // chaos is what the knobs decided for one request.
 type chaos struct {
 	limited    bool
-	retryAfter int
+	retryAfter int // seconds; 0: no Retry-After header
 	random429  bool
 	fail       int
 	hang       bool
 	failAfter  bool
 }
 
-func (s *Server) decide(platform, method string) (chaos, time.Duration) {
+func (s *Server) decide(platform, method string) (c chaos, latency time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.knobs
-	var c chaos
+	defer func() {
+		if k.NoRetryAfter {
+			c.retryAfter = 0
+		}
+	}()
 	if k.RateLimit > 0 {
 		b := s.buckets[platform]
 		if b == nil {
@@ -326,7 +370,7 @@ func (s *Server) decide(platform, method string) (chaos, time.Duration) {
 	hit := func(rate float64) bool { return rate > 0 && s.rng.Float64() < rate }
 	switch {
 	case hit(k.Rate429):
-		c.random429 = true
+		c.random429, c.retryAfter = true, 1
 	case hit(k.FailRate):
 		c.fail = []int{500, 502, 503}[s.rng.IntN(3)]
 	case hit(k.TimeoutRate):
@@ -374,12 +418,10 @@ func (s *Server) serveAPI(rw http.ResponseWriter, r *http.Request, platform stri
 		}
 	}
 	switch {
-	case c.limited:
-		w.Header().Set("Retry-After", strconv.Itoa(c.retryAfter))
-		s.tooMany(w, platform)
-		return
-	case c.random429:
-		w.Header().Set("Retry-After", "1")
+	case c.limited || c.random429:
+		if c.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(c.retryAfter))
+		}
 		s.tooMany(w, platform)
 		return
 	case c.fail != 0:

@@ -29,6 +29,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// testApps exist in every test server unless Options.MakeApps says
+// otherwise; any other app answers 404, as in Make.
+var testApps = []string{"a", "acme", "acme-crm", "app", "crm", "custom-app", "empty", "other", "par", "x", "x2"}
+
 type env struct {
 	srv   *Server
 	ts    *httptest.Server
@@ -43,6 +47,9 @@ func newEnv(t *testing.T, opts Options) *env {
 	}
 	if opts.DeleteLag == 0 {
 		opts.DeleteLag = -1 // most tests want deletes to show at once
+	}
+	if opts.MakeApps == nil {
+		opts.MakeApps = testApps
 	}
 	srv := New(opts)
 	ts := httptest.NewServer(srv)

@@ -47,6 +47,12 @@ type makeApp struct {
 	order    []*makeConn // creation order, incl. deleted ones still lagging
 }
 
+// exists says whether the app is one the server knows: seeded, declared
+// (AddMakeApps, the control API) and not marked absent. Make answers 404
+// to listing or creating connections of any other app (API-NOTES: the
+// SDK's tests create the app before any connection).
+func (a *makeApp) exists() bool { return a != nil && !a.absent }
+
 type makeConn struct {
 	name, app, label, typ string
 	connectedSystemName   *string
@@ -168,7 +174,18 @@ func (s *Server) MakeConnectionCount() int {
 	return len(s.mk.conns)
 }
 
-// SetApproved marks an app approved (its common data locked) or not.
+// AddMakeApps declares apps, as creating them in Make would; an app that
+// was marked absent exists again.
+func (s *Server) AddMakeApps(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		s.mk.app(n).absent = false
+	}
+}
+
+// SetApproved marks an app approved (its common data locked) or not, and
+// declares it.
 func (s *Server) SetApproved(app string, approved bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -279,7 +296,7 @@ func (s *Server) serveMake(w http.ResponseWriter, r *http.Request, info *reqInfo
 			makeMethodNotAllowed(w, r)
 			return
 		}
-		s.makeApps(w)
+		s.makeListApps(w)
 		return
 	}
 	if len(segs) < 4 || segs[0] != "sdk" || segs[1] != "apps" || slices.Contains(segs, "") {
@@ -347,14 +364,14 @@ func (s *Server) serveMake(w http.ResponseWriter, r *http.Request, info *reqInfo
 	}
 }
 
-// makeApps lists the organisation's SDK apps (GET /sdk/apps): every app
+// makeListApps lists the organisation's SDK apps (GET /sdk/apps): every app
 // the emulator knows that is not marked absent, by name.
-func (s *Server) makeApps(w http.ResponseWriter) {
+func (s *Server) makeListApps(w http.ResponseWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names := make([]string, 0, len(s.mk.apps))
 	for name, a := range s.mk.apps {
-		if !a.absent {
+		if a.exists() {
 			names = append(names, name)
 		}
 	}
@@ -370,20 +387,18 @@ func (s *Server) makeList(w http.ResponseWriter, app string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.mk.apps[app]
-	if a != nil && a.absent {
+	if !a.exists() {
 		makeNotFound(w, "App "+app)
 		return
 	}
 	items := []any{}
-	if a != nil {
-		for _, c := range a.order {
-			items = append(items, map[string]any{"name": c.name, "label": c.label, "type": c.typ, "app_version": makeAppVersion})
-			if c.deleted {
-				c.lag--
-			}
+	for _, c := range a.order {
+		items = append(items, map[string]any{"name": c.name, "label": c.label, "type": c.typ, "app_version": makeAppVersion})
+		if c.deleted {
+			c.lag--
 		}
-		s.mk.prune(app)
 	}
+	s.mk.prune(app)
 	writeJSON(w, http.StatusOK, map[string]any{"appConnections": items})
 }
 
@@ -417,18 +432,28 @@ func (s *Server) makeCreate(w http.ResponseWriter, r *http.Request, app string) 
 		makeError(w, http.StatusBadRequest, "Invalid connection type", fmt.Sprintf("Invalid connection type %q; valid types are %s.", fmt.Sprint(body["type"]), strings.Join(makeTypes, ", ")))
 		return
 	}
-	label, isString := body["label"].(string)
-	if !isString || label == "" {
-		makeError(w, http.StatusBadRequest, "Bad Request", "Label is required and must be a non-empty string.")
-		return
+	// The label is optional (API reference); without one the connection
+	// is labelled with its name (ASSUMED: the default is not documented).
+	label, hasLabel := "", false
+	if v, present := body["label"]; present && v != nil {
+		l, isString := v.(string)
+		if !isString || l == "" {
+			makeError(w, http.StatusBadRequest, "Bad Request", "Label must be a non-empty string.")
+			return
+		}
+		label, hasLabel = l, true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a := s.mk.apps[app]; a != nil && a.absent {
+	if !s.mk.apps[app].exists() {
 		makeNotFound(w, "App "+app)
 		return
 	}
 	c := s.mk.create(app, label, typ)
+	if !hasLabel {
+		c.label = c.name
+	}
+	c.applyTemplates()
 	writeJSON(w, http.StatusOK, map[string]any{"appConnection": c.summary()})
 }
 
@@ -489,10 +514,10 @@ func (s *Server) makePatch(w http.ResponseWriter, r *http.Request, name string) 
 		makeNotFound(w, "Connection "+name)
 		return
 	}
-	if l, ok := body["label"].(string); ok {
+	if l, ok := body["label"].(string); ok && !s.knobs.ignores("make/label") {
 		c.label = l
 	}
-	if v, ok := body["connectedSystemName"]; ok {
+	if v, ok := body["connectedSystemName"]; ok && !s.knobs.ignores("make/connectedSystemName") {
 		if str, isString := v.(string); isString {
 			c.connectedSystemName = &str
 		} else {
@@ -585,12 +610,17 @@ func (s *Server) makePutSection(w http.ResponseWriter, r *http.Request, name, se
 		old = makeSectionDefaults[sec]
 	}
 	oldVal, _ := parseJSONC([]byte(old))
-	// The text is stored even when the value is unchanged, so edited
-	// comments are kept; only the answer says whether anything changed.
-	c.sections[sec] = string(body)
 	if reflect.DeepEqual(oldVal, val) {
+		// The text is stored even when the value is unchanged, so edited
+		// comments are kept; only the answer says whether anything changed.
+		if !s.knobs.ignores("make/sections/" + sec) {
+			c.sections[sec] = string(body)
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"change": map[string]any{}})
 		return
+	}
+	if !s.knobs.ignores("make/sections/" + sec) {
+		c.sections[sec] = string(body)
 	}
 	s.mk.changes++
 	writeJSON(w, http.StatusOK, map[string]any{"change": map[string]any{"id": s.mk.changes, "group": "connection", "item": name, "code": sec}})
@@ -644,7 +674,9 @@ func (s *Server) makePutCommon(w http.ResponseWriter, r *http.Request, name stri
 		return
 	}
 	changed := !reflect.DeepEqual(c.common, obj)
-	c.common = obj
+	if !s.knobs.ignores("make/common") {
+		c.common = obj
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"changed": changed})
 }
 

@@ -58,7 +58,11 @@ func TestMakeCRUD(t *testing.T) {
 	}{
 		{"list", "GET", "/sdk/apps/acme/connections", "", 200,
 			`{"appConnections":[{"name":"acme","label":"Main","type":"oauth","app_version":"1"},{"name":"acme2","label":"Key","type":"apikey","app_version":"1"}]}`},
-		{"list empty app", "GET", "/sdk/apps/nobody/connections", "", 200, `{"appConnections":[]}`},
+		{"list empty app", "GET", "/sdk/apps/empty/connections", "", 200, `{"appConnections":[]}`},
+		{"list unknown app", "GET", "/sdk/apps/nobody/connections", "", 404,
+			`{"code":"SC404","message":"Not Found","detail":"App nobody not found."}`},
+		{"create in unknown app", "POST", "/sdk/apps/nobody/connections", `{"type":"basic","label":"x"}`, 404,
+			`{"code":"SC404","message":"Not Found","detail":"App nobody not found."}`},
 		{"get oauth has redirectUri", "GET", "/sdk/apps/connections/" + name, "", 200,
 			`{"appConnection":{"name":"acme","label":"Main","type":"oauth","connectedSystemName":null,"appVersion":"1","redirectUri":"https://www.make.com/oauth/cb/app"}}`},
 		{"get apikey has no redirectUri", "GET", "/sdk/apps/connections/" + basic, "", 200,
@@ -81,8 +85,10 @@ func TestMakeCRUD(t *testing.T) {
 			`{"code":"SC404","message":"Not Found","detail":"Connection nope not found."}`},
 		{"create bad type", "POST", "/sdk/apps/acme/connections", `{"type":"oauth2","label":"x"}`, 400,
 			`{"code":"SC400","message":"Invalid connection type","detail":"Invalid connection type \"oauth2\"; valid types are oauth, oauth-refresh, oauth-resowncre, oauth-clicre, oauth-1, apikey, basic, other."}`},
-		{"create without label", "POST", "/sdk/apps/acme/connections", `{"type":"basic"}`, 400,
-			`{"code":"SC400","message":"Bad Request","detail":"Label is required and must be a non-empty string."}`},
+		{"create without label", "POST", "/sdk/apps/empty/connections", `{"type":"basic"}`, 200,
+			`{"appConnection":{"name":"empty","label":"empty","type":"basic"}}`},
+		{"create with empty label", "POST", "/sdk/apps/empty/connections", `{"type":"basic","label":""}`, 400,
+			`{"code":"SC400","message":"Bad Request","detail":"Label must be a non-empty string."}`},
 		{"recreate", "POST", "/sdk/apps/connections/" + name + "/recreate", "", 200, `{"appConnection":"acme"}`},
 		{"recreate missing", "POST", "/sdk/apps/connections/nope/recreate", "", 404,
 			`{"code":"SC404","message":"Not Found","detail":"Connection nope not found."}`},
@@ -199,16 +205,33 @@ func TestMakeDeleteLag(t *testing.T) {
 	}
 }
 
+// TestMakeAbsentApp: an app the server was not given, or one marked
+// absent, answers list and create with 404 and Make's error body; seeding
+// or AddMakeApps makes it exist.
 func TestMakeAbsentApp(t *testing.T) {
-	e := newEnv(t, Options{})
-	if _, err := e.srv.Seed(Seed{Make: SeedMake{Apps: map[string]SeedApp{"gone": {Absent: true}}}}); err != nil {
+	e := newEnv(t, Options{MakeApps: []string{}})
+	if _, err := e.srv.Seed(Seed{Make: SeedMake{Apps: map[string]SeedApp{"gone": {Absent: true}, "seeded": {}}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"GET", "POST"} {
-		r := e.mk(t, m, "/sdk/apps/gone/connections", `{"type":"basic","label":"x"}`)
-		if r.status != 404 || r.json(t).(map[string]any)["code"] != "SC404" {
-			t.Errorf("%s absent app: %d %s", m, r.status, r.body)
+	for _, app := range []string{"gone", "never-seeded"} {
+		for _, m := range []string{"GET", "POST"} {
+			r := e.mk(t, m, "/sdk/apps/"+app+"/connections", `{"type":"basic","label":"x"}`)
+			want := map[string]any{"code": "SC404", "message": "Not Found", "detail": "App " + app + " not found."}
+			if r.status != 404 || !cmp.Equal(r.json(t), want) {
+				t.Errorf("%s %s: %d %s", m, app, r.status, r.body)
+			}
 		}
+	}
+	if r := e.mk(t, "GET", "/sdk/apps/seeded/connections", ""); r.status != 200 {
+		t.Errorf("seeded app: %d %s", r.status, r.body)
+	}
+	e.srv.AddMakeApps("never-seeded")
+	if r := e.mk(t, "POST", "/sdk/apps/never-seeded/connections", `{"type":"basic","label":"x"}`); r.status != 200 {
+		t.Errorf("declared app: %d %s", r.status, r.body)
+	}
+	e.srv.Reset()
+	if r := e.mk(t, "GET", "/sdk/apps/never-seeded/connections", ""); r.status != 404 {
+		t.Errorf("after reset, a declared app is gone: %d %s", r.status, r.body)
 	}
 }
 
@@ -218,7 +241,8 @@ func TestMakeSections(t *testing.T) {
 	base := "/sdk/apps/connections/" + name + "/"
 
 	t.Run("defaults", func(t *testing.T) {
-		want := map[string]string{"api": "{}", "parameters": "[]", "scopes": "{}", "scope": "[]", "install": "{}", "installSpec": "[]"}
+		// A new OAuth connection starts from the editor's templates.
+		want := map[string]string{"api": makeOAuthAPITemplate, "parameters": makeOAuthParametersTemplate, "scopes": "{}", "scope": "[]", "install": "{}", "installSpec": "[]"}
 		for sec, text := range want {
 			r := e.mk(t, "GET", base+sec, "")
 			if r.status != 200 || string(r.body) != text || r.header.Get("Content-Type") != "application/jsonc" {
@@ -308,7 +332,7 @@ func TestMakeCommon(t *testing.T) {
 		wantStatus int
 		want       string
 	}{
-		{"empty at first", "GET", "", false, 200, `{}`},
+		{"templated at first", "GET", "", false, 200, `{"clientId":"","clientSecret":""}`},
 		{"set", "PUT", `{"clientId":"ENTER_CLIENT_ID_HERE","clientSecret":"s"}`, false, 200, `{"changed":true}`},
 		{"read back", "GET", "", false, 200, `{"clientId":"ENTER_CLIENT_ID_HERE","clientSecret":"s"}`},
 		{"same again", "PUT", `{"clientSecret":"s","clientId":"ENTER_CLIENT_ID_HERE"}`, false, 200, `{"changed":false}`},

@@ -26,9 +26,15 @@ const (
 )
 
 // Query options the list accepts; anything else under filter[], include or
-// sort is answered 400, as Spatie's query builder does.
+// sort is answered 400, as Spatie's query builder does. The filters are the
+// documented ones (API reference, "List connectors"; API-NOTES) and there
+// is no name or id filter. The emulator holds none of the attributes they
+// select on, so a filtered list is empty (ASSUMED semantics; syncd uses no
+// filter). Of the documented includes only variables is modelled: the
+// others are answered 400, stricter than the service. Sorting by name is
+// ASSUMED.
 var (
-	pwFilters  = []string{"name", "id"}
+	pwFilters  = []string{"canonical_key", "system", "system_template_id", "forSystemTemplate", "forSession", "platformSession"}
 	pwIncludes = []string{"variables"}
 	pwSorts    = []string{"name"}
 )
@@ -60,7 +66,11 @@ type pwField struct {
 }
 
 // pwFields is in the order of the vendor's validation table, which is the
-// order Laravel reports errors in.
+// order Laravel reports errors in. onUpdate follows the documented update
+// rules, which list neither certificate_id nor session_id nor
+// platform_app_key (API reference, "Update a connector"; API-NOTES): an
+// update carrying them answers 200 and does not keep them, like any field
+// outside the rules.
 var pwFields = []pwField{
 	{name: "name", kind: kindString, required: true, onCreate: true, onUpdate: true, maxLen: 255},
 	{name: "authentication_implementation_id", kind: kindID, required: true, onCreate: true, onUpdate: true},
@@ -72,7 +82,7 @@ var pwFields = []pwField{
 	{name: "connection_pool_id", kind: kindInt, nullable: true, onCreate: true, onUpdate: true},
 	{name: "session_id", kind: kindString, nullable: true, onCreate: true, writeOnly: true},
 	{name: "platform_app_key", kind: kindString, nullable: true, onCreate: true, writeOnly: true},
-	{name: "certificate_id", kind: kindID, nullable: true, onCreate: true, onUpdate: true},
+	{name: "certificate_id", kind: kindID, nullable: true, onCreate: true},
 }
 
 type pwState struct {
@@ -226,7 +236,7 @@ func (s *Server) EditConnector(id int64, patch map[string]any) error {
 	if _, ok := inUse.(bool); setInUse && !ok {
 		return fmt.Errorf("in_use must be true or false")
 	}
-	attrs, vars, verrs := validateConnector(patch, false)
+	attrs, vars, verrs := validateConnector(patch, pwEdit)
 	if len(verrs) > 0 {
 		return fmt.Errorf("invalid edit: %s", verrs.message())
 	}
@@ -276,9 +286,22 @@ func (p *pwState) create(attrs map[string]any, vars []varInput, now time.Time) *
 	return c
 }
 
+// replaceVariables removes the variables a PUT's list does not name (by id
+// or key): Knobs.VariablesPut "replace". Matched variables keep the fields
+// the list leaves out, as a Laravel sync() of the pivot keeps the related
+// rows. ASSUMED, like the default that keeps them.
+func (c *connector) replaceVariables(vars []varInput) {
+	c.vars = slices.DeleteFunc(c.vars, func(v *Variable) bool {
+		return !slices.ContainsFunc(vars, func(in varInput) bool {
+			return (in.id != 0 && in.id == v.ID) || (in.key != "" && in.key == v.Key)
+		})
+	})
+}
+
 // apply sets the given attributes and upserts the given variables: a
 // variable is matched by id, then by key; variables not listed are left
-// alone (ASSUMED: the docs do not say whether PUT replaces the list).
+// alone (ASSUMED: the docs do not say whether PUT replaces the list; see
+// Knobs.VariablesPut for the other possibility).
 func (p *pwState) apply(c *connector, attrs map[string]any, vars []varInput) {
 	for k, v := range attrs {
 		c.attrs[k] = v
@@ -425,14 +448,25 @@ func toBool(v any) (bool, bool) {
 	return false, false
 }
 
-// validateConnector checks a create (create=true) or update body and
-// returns the attributes to store, the variables to upsert, and Laravel's
-// errors. Unknown fields are ignored, as Laravel does.
-func validateConnector(body map[string]any, create bool) (map[string]any, []varInput, fieldErrors) {
+// pwRules says which validation rules a body is checked against.
+type pwRules int
+
+const (
+	pwCreateRules pwRules = iota
+	pwUpdateRules
+	// pwEdit is a person's edit in the dashboard: any field, none required.
+	pwEdit
+)
+
+// validateConnector checks a create, update or edit body and returns the
+// attributes to store, the variables to upsert, and Laravel's errors.
+// Fields outside the rules are dropped silently, as Laravel does.
+func validateConnector(body map[string]any, rules pwRules) (map[string]any, []varInput, fieldErrors) {
 	attrs := map[string]any{}
 	var errs fieldErrors
+	create := rules == pwCreateRules
 	for _, f := range pwFields {
-		if (create && !f.onCreate) || (!create && !f.onUpdate) {
+		if (create && !f.onCreate) || (rules == pwUpdateRules && !f.onUpdate) {
 			continue
 		}
 		v, present := body[f.name]
@@ -645,12 +679,12 @@ func (s *Server) servePatchworksJSON(w http.ResponseWriter, r *http.Request, inf
 	if len(segs) == 1 {
 		info.route = "/api/v1/connectors"
 		switch r.Method {
-		case http.MethodGet, http.MethodHead:
+		case http.MethodGet:
 			s.pwList(w, r)
 		case http.MethodPost:
 			s.pwCreate(w, r)
 		default:
-			pwMethodNotAllowed(w, r, "GET, HEAD, POST")
+			pwMethodNotAllowed(w, r, "GET, POST")
 		}
 		return
 	}
@@ -673,15 +707,16 @@ func (s *Server) servePatchworksJSON(w http.ResponseWriter, r *http.Request, inf
 		return
 	}
 	info.route = "/api/v1/connectors/{id}"
+	// Only the documented methods: no PATCH, no HEAD (API reference).
 	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	case http.MethodGet:
 		s.pwShow(w, r, id)
-	case http.MethodPut, http.MethodPatch:
+	case http.MethodPut:
 		s.pwUpdate(w, r, id)
 	case http.MethodDelete:
 		s.pwDelete(w, id)
 	default:
-		pwMethodNotAllowed(w, r, "GET, HEAD, PUT, PATCH, DELETE")
+		pwMethodNotAllowed(w, r, "GET, PUT, DELETE")
 	}
 }
 
@@ -861,11 +896,18 @@ func keep(c *connector, filters map[string][]string) bool {
 
 // readPWObject reads a JSON object body, answering for itself when it is
 // not one.
+//
+// Like Laravel (Request::isJson), a body is read as JSON only when the
+// Content-Type names JSON; any other body brings no input, so a create
+// fails validation and an update changes nothing.
 func readPWObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	body, err := readBody(w, r)
 	if err != nil {
 		pwMessage(w, http.StatusBadRequest, "Could not read the request body.")
 		return nil, false
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "/json") && !strings.Contains(ct, "+json") {
+		return map[string]any{}, true
 	}
 	var obj map[string]any
 	if err := decodeJSON(body, &obj); err != nil || obj == nil {
@@ -884,7 +926,7 @@ func (s *Server) pwCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	attrs, vars, errs := validateConnector(body, true)
+	attrs, vars, errs := validateConnector(body, pwCreateRules)
 	if len(errs) > 0 {
 		writeJSON(w, http.StatusUnprocessableEntity, errs.body())
 		return
@@ -892,7 +934,8 @@ func (s *Server) pwCreate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.pw.create(attrs, vars, s.now())
-	writeJSON(w, http.StatusCreated, map[string]any{"data": c.wire(withVars)})
+	// Documented as 200, not Laravel's usual 201 (API-NOTES).
+	writeJSON(w, http.StatusOK, map[string]any{"data": c.wire(withVars)})
 }
 
 func (s *Server) pwShow(w http.ResponseWriter, r *http.Request, id int64) {
@@ -919,7 +962,7 @@ func (s *Server) pwUpdate(w http.ResponseWriter, r *http.Request, id int64) {
 	if !ok {
 		return
 	}
-	attrs, vars, errs := validateConnector(body, false)
+	attrs, vars, errs := validateConnector(body, pwUpdateRules)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.pw.conns[id]
@@ -936,6 +979,18 @@ func (s *Server) pwUpdate(w http.ResponseWriter, r *http.Request, id int64) {
 	if len(errs) > 0 {
 		writeJSON(w, http.StatusUnprocessableEntity, errs.body())
 		return
+	}
+	for k := range attrs {
+		if s.knobs.ignores("patchworks/" + k) {
+			delete(attrs, k)
+		}
+	}
+	_, listed := body["variables"]
+	if s.knobs.ignores("patchworks/variables") {
+		vars, listed = nil, false
+	}
+	if listed && s.knobs.VariablesPut == VariablesReplace {
+		c.replaceVariables(vars)
 	}
 	s.pw.apply(c, attrs, vars)
 	c.updatedAt = s.now()

@@ -12,7 +12,7 @@ import (
 func (e *env) createConnector(t *testing.T, name string) int64 {
 	t.Helper()
 	r := e.pw(t, "POST", "/connectors", fmt.Sprintf(connectorBody, name))
-	if r.status != 201 {
+	if r.status != 200 {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	return int64(r.json(t).(map[string]any)["data"].(map[string]any)["id"].(float64))
@@ -47,7 +47,7 @@ func TestPatchworksCRUD(t *testing.T) {
 	}{
 		{"create", "POST", "/connectors", `{"name":"Shop","authentication_implementation_id":"42","timezone":"Europe/London","date_format":"d/m/Y H:i","rate_limit_unit":"minute","rate_limit_duration":60,"session_id":"s","platform_app_key":"k",
 			"variables":[{"key":"domain","value":"acme.myshopify.com","label":"Shop domain","pivot":{"alias":"shop","configurable":true,"required":true,"advanced":false}},{"key":"token","value":"t0ps3cret","secret":true}]}`,
-			0, 201, `{"data":` + created + `}`},
+			0, 200, `{"data":` + created + `}`},
 		{"show", "GET", "/connectors/1", "", 0, 200, `{"data":` + created + `}`},
 		{"show with variables, secret null", "GET", "/connectors/1?include=variables", "", 0, 200, `{"data":` + withVars + `}`},
 		{"update part, upsert variables by id and key", "PUT", "/connectors/1?include=variables",
@@ -68,7 +68,9 @@ func TestPatchworksCRUD(t *testing.T) {
 		{"unknown route", "GET", "/connectors/1/nope", "", 0, 404, `{"message":"The route api/v1/connectors/1/nope could not be found."}`},
 		{"other resource", "GET", "/flows", "", 0, 404, `{"message":"The route api/v1/flows could not be found."}`},
 		{"method not allowed", "DELETE", "/connectors", "", 0, 405,
-			`{"message":"The DELETE method is not supported for route api/v1/connectors. Supported methods: GET, HEAD, POST."}`},
+			`{"message":"The DELETE method is not supported for route api/v1/connectors. Supported methods: GET, POST."}`},
+		{"no PATCH", "PATCH", "/connectors/1", `{"name":"x"}`, 0, 405,
+			`{"message":"The PATCH method is not supported for route api/v1/connectors/1. Supported methods: GET, PUT, DELETE."}`},
 		{"test needs POST", "GET", "/connectors/2/test", "", 0, 405,
 			`{"message":"The GET method is not supported for route api/v1/connectors/2/test. Supported methods: POST."}`},
 		{"bad include", "GET", "/connectors/1?include=certificate", "", 0, 400,
@@ -295,14 +297,14 @@ func TestPatchworksListQuery(t *testing.T) {
 		wantNames  []string
 		wantBody   string
 	}{
-		{"filter name in list", "?filter[name]=a,c", 200, []string{"a", "c"}, ""},
-		{"filter name exact", "?filter[name]=a", 200, []string{"a"}, ""},
-		{"filter id", "?filter[id]=1,4", 200, []string{"b", "a,b"}, ""},
-		{"filters combine", "?filter[name]=a,b&filter[id]=1", 200, []string{"b"}, ""},
+		{"documented filter", "?filter[system]=x", 200, []string{}, ""},
+		{"documented filters combine", "?filter[canonical_key]=a&filter[forSession]=1", 200, []string{}, ""},
 		{"sort ascending", "?sort=name", 200, []string{"a", "a,b", "b", "c"}, ""},
 		{"sort descending", "?sort=-name", 200, []string{"c", "b", "a,b", "a"}, ""},
-		{"unknown filter", "?filter[system]=x", 400, nil,
-			`{"message":"Requested filter(s) ` + "`system`" + ` are not allowed. Allowed filter(s) are ` + "`name, id`" + `."}`},
+		{"no name filter", "?filter[name]=a", 400, nil,
+			`{"message":"Requested filter(s) ` + "`name`" + ` are not allowed. Allowed filter(s) are ` + "`canonical_key, system, system_template_id, forSystemTemplate, forSession, platformSession`" + `."}`},
+		{"no id filter", "?filter[id]=1", 400, nil,
+			`{"message":"Requested filter(s) ` + "`id`" + ` are not allowed. Allowed filter(s) are ` + "`canonical_key, system, system_template_id, forSystemTemplate, forSession, platformSession`" + `."}`},
 		{"unknown sort", "?sort=-created_at", 400, nil,
 			`{"message":"Requested sort(s) ` + "`-created_at`" + ` is not allowed. Allowed sort(s) are ` + "`name`" + `."}`},
 		{"unknown include", "?include=variables,certificate", 400, nil,
@@ -417,5 +419,17 @@ func TestSecretsNeverEchoed(t *testing.T) {
 	c, _ := e.srv.Connector(id)
 	if len(c.Variables) != 1 || c.Variables[0].Value != secret {
 		t.Errorf("stored variables = %+v", c.Variables)
+	}
+}
+
+// TestPatchworksNoHead: the documented routes have no HEAD; Laravel's
+// answer is a 405 (with no body, as for any HEAD).
+func TestPatchworksNoHead(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.createConnector(t, "c")
+	for _, path := range []string{"/connectors", "/connectors/1"} {
+		if r := e.pw(t, "HEAD", path, ""); r.status != 405 {
+			t.Errorf("HEAD %s = %d, want 405", path, r.status)
+		}
 	}
 }

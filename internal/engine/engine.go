@@ -33,6 +33,8 @@ type PlanRequest struct {
 	// has no delete and no replace.
 	Set      *desired.Set
 	Bindings map[syncd.Key]syncd.Binding
+	// NoInventory: Bindings were not read (no database); see planner.Input.
+	NoInventory bool
 	// Scope limits planning to these keys (nil: everything). Deletes are
 	// only planned for a full scope.
 	Scope           []syncd.Key
@@ -61,6 +63,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		Live:            live,
 		Gone:            gone,
 		Bindings:        req.Bindings,
+		NoInventory:     req.NoInventory,
 		Hasher:          e.Hasher,
 		Prune:           req.Prune && req.Scope == nil,
 		LoadFailed:      len(req.Set.Errors) > 0,

@@ -107,6 +107,24 @@ type Result struct {
 	Outcome  string
 	RemoteID string
 	Err      error
+	// Persistent marks a failure that the same write would meet again: a
+	// write the platform accepted and did not keep, or one it refused
+	// (invalid, forbidden, conflict). Outages, timeouts, rate limits and a
+	// database that is down are not persistent.
+	Persistent bool
+}
+
+// persistent says whether a failed write would fail the same way again.
+func persistent(err error) bool {
+	var e *platform.APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case platform.KindInvalid, platform.KindForbidden, platform.KindConflict:
+		return true
+	}
+	return false
 }
 
 // Report summarises an apply.
@@ -275,11 +293,24 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	if err != nil {
 		msg := scrub(err.Error(), d)
 		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+		res.Persistent = persistent(err)
 		log.Warn("change failed", "action", string(c.Action), "error", msg)
 		if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
 			log.Error("audit write failed", "error", rerr)
 		}
 		return res
+	}
+	if c.Action != planner.ActionDelete {
+		if msg, unknown := x.verify(ctx, p, c, d, remoteID); msg != "" {
+			msg = scrub(msg, d)
+			res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
+			res.Persistent = !unknown
+			log.Warn("change not effective", "action", string(c.Action), "error", msg)
+			if rerr := x.Recorder.Record(rctx, x.event(run, syncd.EventChangeFailed, c.Key, remoteID, string(c.Action), c.Fields, OutcomeFailed, msg)); rerr != nil {
+				log.Error("audit write failed", "error", rerr)
+			}
+			return res
+		}
 	}
 	res.Outcome, res.RemoteID = OutcomeApplied, remoteID
 	log.Info("change applied", "action", string(c.Action), "remote_id", remoteID)
@@ -295,6 +326,76 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		x.probe(rctx, run, p, c, remoteID)
 	}
 	return res
+}
+
+// reader is implemented by providers that can read one object back more
+// cheaply than Observe (Patchworks: one GET instead of the whole list).
+type reader interface {
+	Read(ctx context.Context, d *syncd.Desired, remoteID string) (syncd.Live, bool, error)
+}
+
+// verify reads the object back as a plan reads it and plans it again
+// against the binding just written: any field still planned did not take
+// the new value. It returns "" when the write took effect, else why not.
+// A platform can answer 200 and keep nothing (Laravel drops fields it does
+// not validate; Make keeps an approved app's changes pending), so a write
+// is only applied once it is seen.
+func (x *Executor) verify(ctx context.Context, p platform.Provider, c planner.Change, d *syncd.Desired, remoteID string) (why string, unknown bool) {
+	if remoteID == "" {
+		return "", false
+	}
+	var (
+		objects []syncd.Live
+		gone    []string
+	)
+	if r, ok := p.(reader); ok {
+		l, found, err := r.Read(ctx, d, remoteID)
+		if err != nil {
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error(), true
+		}
+		if found {
+			objects = append(objects, l)
+		} else {
+			gone = append(gone, remoteID)
+		}
+	} else {
+		snap, err := p.Observe(ctx, []platform.Want{{Desired: d, RemoteID: remoteID}})
+		if err != nil {
+			return "written, but reading it back failed, so it is not known to have taken effect: " + err.Error(), true
+		}
+		objects, gone = snap.Objects, snap.Gone
+	}
+	again := planner.Build(planner.Input{
+		Desired:  []*syncd.Desired{d},
+		Live:     objects,
+		Gone:     map[syncd.Kind][]string{d.Key.Kind: gone},
+		Bindings: map[syncd.Key]syncd.Binding{d.Key: x.binding(d, remoteID)},
+		Hasher:   x.Hasher,
+		Scope:    []syncd.Key{d.Key},
+		Rules:    x.Rules,
+	})
+	for _, ch := range again.Changes {
+		if ch.Key != d.Key {
+			continue
+		}
+		switch {
+		case ch.Error != "":
+			return "written, but reading it back found: " + ch.Error, true
+		case ch.Action == planner.ActionCreate:
+			return fmt.Sprintf("not effective: the platform accepted the write but %s is not there when read back", remoteID), false
+		case ch.Action == planner.ActionNoop:
+			return "", false
+		}
+		paths := make([]string, 0, len(ch.Fields))
+		for _, f := range ch.Fields {
+			paths = append(paths, f.Path)
+		}
+		if ch.RemoteID != remoteID {
+			return fmt.Sprintf("not effective: the read-back matched %s, not the written %s", ch.RemoteID, remoteID), false
+		}
+		return fmt.Sprintf("not effective: the platform accepted the write but did not keep %s", strings.Join(paths, ", ")), false
+	}
+	return "", false
 }
 
 // inventoryError is a failure to record a binding after the platform write
@@ -398,15 +499,29 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 
 // binding records the keyed hashes of the applied values: the whole spec
 // and every sensitive value (write-only secrets read back as null, so only
-// this hash tells later whether the manifest's secret changed).
+// this hash tells later whether the manifest's secret changed). A value
+// under policy.ignore is never written, so its hash is not recorded: it
+// would claim a write that did not happen.
 func (x *Executor) binding(d *syncd.Desired, remoteID string) syncd.Binding {
 	h := map[string]string{"": planner.DesiredHash(x.Hasher, d)}
 	for _, ptr := range d.Sensitive {
+		if ignored(d, ptr) {
+			continue
+		}
 		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
 			h[ptr] = x.Hasher.Hash(v)
 		}
 	}
 	return syncd.Binding{Key: d.Key, RemoteID: remoteID, Hashes: h}
+}
+
+func ignored(d *syncd.Desired, ptr string) bool {
+	for _, ig := range d.Policy.Ignore {
+		if ig == "" || ig == ptr || strings.HasPrefix(ptr, ig+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *Executor) probe(ctx context.Context, run Run, p platform.Provider, c planner.Change, remoteID string) {

@@ -20,7 +20,12 @@ type Input struct {
 	Gone map[syncd.Kind][]string
 	// Bindings is the inventory: the remote objects syncd created or adopted.
 	Bindings map[syncd.Key]syncd.Binding
-	Hasher   syncd.Hasher
+	// NoInventory says Bindings were not read (no database: a plan in
+	// pull-request CI). A matched object whose managed fields equal the
+	// manifest is then in sync, one that differs is an update, and
+	// write-only secrets are not compared (nothing says what was written).
+	NoInventory bool
+	Hasher      syncd.Hasher
 	// Prune plans deletes of inventory objects whose manifest is gone.
 	Prune bool
 	// LoadFailed: a manifest failed to load, so every delete and replace is
@@ -47,6 +52,8 @@ const (
 	reasonLoadFailed = "a manifest failed to load: no delete or replace until it is fixed"
 	reasonProtect    = "policy.protect: this object is never deleted or replaced"
 	reasonNotOwned   = "the live object is not in syncd's inventory and syncd never deletes an object it does not own: change its type by hand or delete it"
+	// noteOwnershipUnknown stands in for reasonNotOwned without an inventory.
+	noteOwnershipUnknown = "ownership not checked (no database): apply replaces it only if syncd's inventory holds it, and refuses otherwise"
 )
 
 // DefaultMaxDelete is the --max-delete used when none is given: 5, or 10% of
@@ -115,7 +122,7 @@ func Build(in Input) *Plan {
 	}
 	slices.SortFunc(ordered, func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) })
 
-	p := &Plan{LoadFailed: in.LoadFailed, Changes: make([]Change, 0, len(ordered))}
+	p := &Plan{LoadFailed: in.LoadFailed, NoInventory: in.NoInventory, Changes: make([]Change, 0, len(ordered))}
 	for _, d := range ordered {
 		p.Changes = append(p.Changes, b.planResource(d))
 	}
@@ -129,6 +136,9 @@ func Build(in Input) *Plan {
 }
 
 // Summarize counts changes by action; a change with an Error counts as noop.
+// An adopt that writes fields counts under adopt and under update, as
+// Terraform counts "1 to import, 1 to change": the summary line is what a
+// reviewer reads, and it must show every write.
 func Summarize(changes []Change) Summary {
 	var s Summary
 	for _, c := range changes {
@@ -143,6 +153,9 @@ func Summarize(changes []Change) Summary {
 			s.Delete++
 		case ActionAdopt:
 			s.Adopt++
+			if len(c.Fields) > 0 {
+				s.Update++
+			}
 		default:
 			s.Noop++
 		}
@@ -351,14 +364,27 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	switch {
 	case r.replace && bound:
 		c.Action, c.Drift = ActionReplace, true
+	case r.replace && b.in.NoInventory:
+		// Whether syncd owns it is unknown here; the reviewer still needs
+		// to see that the manifest asks for a replace.
+		c.Action = ActionReplace
+		c.Notes = append(c.Notes, noteOwnershipUnknown)
 	case r.replace:
 		c.Action = ActionReplace
 		c.Blocked = reasonNotOwned
+	case !bound && b.in.NoInventory && len(c.Fields) == 0:
+		// Without the inventory nothing says whether syncd owns it yet;
+		// what a reviewer needs to know is that it matches: in sync.
+		c.Action = ActionNoop
+	case !bound && b.in.NoInventory:
+		c.Action = ActionUpdate
 	case !bound:
 		// An adopt with differences also writes them: the fields say which.
 		c.Action = ActionAdopt
 	case len(c.Fields) > 0:
-		c.Action, c.Drift = ActionUpdate, true
+		// A secret that was never written by syncd is not drift: nobody
+		// changed it, syncd only cannot tell what it holds.
+		c.Action, c.Drift = ActionUpdate, !allUnreadable(c.Fields)
 	default:
 		c.Action = ActionNoop
 	}
@@ -421,6 +447,15 @@ func (b *builder) applySafety(p *Plan) {
 			}
 		}
 	}
+}
+
+func allUnreadable(fs []syncd.FieldChange) bool {
+	for _, f := range fs {
+		if !f.Unreadable {
+			return false
+		}
+	}
+	return true
 }
 
 func joinReason(have, add string) string {

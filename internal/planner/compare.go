@@ -2,7 +2,6 @@ package planner
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -112,16 +111,23 @@ func (r *resource) Unit(u syncd.Unit) bool {
 }
 
 // writeOnly decides a secret the API never returns by the hash recorded
-// when syncd last applied it.
+// when syncd last applied it. Without such a hash the live value is
+// unknown, so the value is written (and its hash then recorded): an adopt
+// never claims a secret it did not send. Without the inventory there is
+// nothing to compare with; the plan says so once, in its header.
 func (r *resource) writeOnly(ptr string, dv any) bool {
+	if r.b.in.NoInventory {
+		return false
+	}
 	var recorded string
 	if r.binding != nil {
 		recorded = r.binding.Hashes[ptr]
 	}
 	if recorded == "" {
-		r.res.notes = append(r.res.notes,
-			fmt.Sprintf("secret value at %s cannot be read back and was never applied by syncd; not compared", ptr))
-		return false
+		r.res.fields = append(r.res.fields, syncd.FieldChange{
+			Path: ptr, Sensitive: true, Unreadable: true, After: syncd.Redacted,
+		})
+		return true
 	}
 	if recorded == r.b.h.Hash(dv) {
 		return false

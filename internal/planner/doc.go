@@ -15,7 +15,12 @@
 // are compared by keyed hash, field changes carry syncd.Redacted in their
 // place (also inside a composite reported whole), and a write-only secret is
 // compared with the hash the inventory recorded when syncd last applied it
-// (Binding.Hashes[pointer] = Hasher.Hash(value)). The renderers (text, JSON
-// per SPEC §5, Markdown within GitHub's comment limit) and the saved plan
+// (Binding.Hashes[pointer] = Hasher.Hash(value)); without such a hash its
+// live value is unknown and the plan sets it (FieldChange.Unreadable).
+// Without the inventory (Input.NoInventory: no database) a matched object
+// whose managed fields are equal is in sync, one that differs is an update,
+// and write-only secrets are not compared. An adopt that writes fields
+// counts under adopt and update in the Summary. The renderers (text, JSON
+// per SPEC §5, Markdown with a marker line within GitHub's comment limit) and the saved plan
 // file show only what the plan holds, so they cannot leak a secret either.
 package planner

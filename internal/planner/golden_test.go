@@ -52,6 +52,7 @@ type scenario struct {
 		HashOf map[string]any `json:"hash_of"`
 	} `json:"bindings"`
 	Prune           bool     `json:"prune"`
+	NoInventory     bool     `json:"no_inventory"`
 	LoadFailed      bool     `json:"load_failed"`
 	MaxDelete       int      `json:"max_delete"`
 	AllowMassDelete bool     `json:"allow_mass_delete"`
@@ -80,7 +81,7 @@ func loadScenario(t testing.TB, dir string) (Input, []string) {
 	}
 	in := Input{Rules: testRules,
 		Gone: s.Gone, Bindings: map[syncd.Key]syncd.Binding{}, Hasher: testHasher,
-		Prune: s.Prune, LoadFailed: s.LoadFailed, MaxDelete: s.MaxDelete, AllowMassDelete: s.AllowMassDelete,
+		Prune: s.Prune, NoInventory: s.NoInventory, LoadFailed: s.LoadFailed, MaxDelete: s.MaxDelete, AllowMassDelete: s.AllowMassDelete,
 	}
 	for _, d := range s.Desired {
 		in.Desired = append(in.Desired, &syncd.Desired{
@@ -142,7 +143,7 @@ func renderAll(t testing.TB, p *Plan) map[string]string {
 	}
 	out["plan.json"] = b.String()
 	b.Reset()
-	if err := WriteMarkdown(&b, p); err != nil {
+	if err := WriteMarkdown(&b, p, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out["plan.md"] = b.String()
@@ -214,7 +215,7 @@ func TestGolden(t *testing.T) {
 // savedOnly is p as a plan file keeps it: the noop changes left out, and
 // field values as JSON decodes them.
 func savedOnly(p *Plan) *Plan {
-	out := &Plan{LoadFailed: p.LoadFailed, Summary: p.Summary, Changes: []Change{}}
+	out := &Plan{LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Summary: p.Summary, Changes: []Change{}}
 	for _, c := range p.Changes {
 		if c.Action == ActionNoop {
 			continue

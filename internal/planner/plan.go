@@ -47,7 +47,8 @@ type Change struct {
 }
 
 // Summary counts changes by action; Blocked counts blocked changes (which
-// are also counted under their action).
+// are also counted under their action). An adopt that writes fields is
+// counted under Adopt and under Update.
 type Summary struct {
 	Create  int `json:"create"`
 	Update  int `json:"update"`
@@ -66,6 +67,9 @@ type Plan struct {
 	// LoadFailed is set when some manifest failed to load: the plan then has
 	// no delete and no replace (they are blocked).
 	LoadFailed bool
+	// NoInventory is set when the plan was made without the inventory
+	// (Input.NoInventory); the renderers say once what that means.
+	NoInventory bool
 }
 
 // HasChanges reports whether anything would be written.

@@ -40,6 +40,7 @@ type planFile struct {
 	ManifestRevision string           `json:"manifest_revision,omitempty"`
 	Prune            bool             `json:"prune"`
 	LoadFailed       bool             `json:"load_failed"`
+	NoInventory      bool             `json:"no_inventory,omitempty"`
 	Summary          Summary          `json:"summary"`
 	Changes          []planFileChange `json:"changes"`
 }
@@ -75,6 +76,7 @@ func WritePlanFile(w io.Writer, p *Plan, meta PlanFileMeta) error {
 		ManifestRevision: meta.ManifestRevision,
 		Prune:            meta.Prune,
 		LoadFailed:       p.LoadFailed,
+		NoInventory:      p.NoInventory,
 		Summary:          p.Summary,
 		Changes:          []planFileChange{},
 	}
@@ -147,7 +149,7 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 	if f.Changes == nil {
 		return nil, PlanFileMeta{}, errors.New("plan file: no changes list")
 	}
-	p := &Plan{LoadFailed: f.LoadFailed, Changes: make([]Change, 0, len(f.Changes))}
+	p := &Plan{LoadFailed: f.LoadFailed, NoInventory: f.NoInventory, Changes: make([]Change, 0, len(f.Changes))}
 	for i, fc := range f.Changes {
 		key := syncd.Key{Kind: fc.Kind, Name: fc.Name}
 		if err := checkChange(fc); err != nil {

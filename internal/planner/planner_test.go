@@ -89,7 +89,7 @@ func TestNoSecretInAnyFormat(t *testing.T) {
 	}
 	outs := renderAll(t, p)
 	for _, limit := range []int{2000, 800} {
-		outs[fmt.Sprintf("markdown cut to %d", limit)] = markdown(p, limit)
+		outs[fmt.Sprintf("markdown cut to %d", limit)] = markdown(p, MarkdownOptions{}, limit)
 	}
 	var fields bytes.Buffer
 	for _, c := range p.Changes {
@@ -143,7 +143,7 @@ func TestMarkdownLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteMarkdown(&b, tt.plan); err != nil {
+			if err := WriteMarkdown(&b, tt.plan, MarkdownOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -181,7 +181,7 @@ func TestMarkdownEscaping(t *testing.T) {
 		Fields: []syncd.FieldChange{{Path: "/label", Before: "a|b", After: "``x``"}},
 	}}}
 	p.Summary = Summarize(p.Changes)
-	out := markdown(p, MarkdownLimit)
+	out := markdown(p, MarkdownOptions{}, MarkdownLimit)
 	for _, want := range []string{`"a\|b"`, "``` \"``x``\" ```", "<code>&lt;b&gt;</code>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in\n%s", want, out)
@@ -342,5 +342,151 @@ func TestKindWithoutRulesIsAnError(t *testing.T) {
 	}
 	if p.HasChanges() {
 		t.Error("a kind without rules would write")
+	}
+}
+
+func TestMarkdownMarkerNotesAndLoadErrors(t *testing.T) {
+	longValue := strings.Repeat("x", 5000)
+	update := Change{
+		Key: syncd.Key{Kind: syncd.MakeConnection, Name: "long"}, Action: ActionUpdate, RemoteID: "r1",
+		Fields: []syncd.FieldChange{{Path: "/sections/api", Before: "short", After: longValue}},
+	}
+	tests := []struct {
+		name    string
+		plan    *Plan
+		opts    MarkdownOptions
+		want    []string
+		notWant []string
+	}{
+		{
+			name: "default marker first",
+			plan: &Plan{},
+			want: []string{"<!-- syncd:plan -->\n### syncd plan"},
+		},
+		{
+			name: "comment id",
+			plan: &Plan{},
+			opts: MarkdownOptions{CommentID: "infra/make"},
+			want: []string{"<!-- syncd:plan:infra/make -->\n"},
+		},
+		{
+			name:    "no database note once",
+			plan:    &Plan{NoInventory: true},
+			want:    []string{"> **Note:** planned without a database", "renamed natural key cannot be followed", "write-only secrets are not compared"},
+			notWant: []string{"shortened"},
+		},
+		{
+			name: "load errors listed",
+			plan: &Plan{LoadFailed: true},
+			opts: MarkdownOptions{LoadErrors: []string{"crm.yaml:7:9: spec.type: \"oauth2\" is not one of oauth", "x.yaml:1:1: ```fence"}},
+			want: []string{"a manifest failed to load", "crm.yaml:7:9: spec.type: \"oauth2\" is not one of oauth\n", "````\n"},
+		},
+		{
+			name:    "long values cut, JSON has them",
+			plan:    &Plan{Changes: []Change{update}},
+			want:    []string{"… (4802 more characters)", "`syncd plan --format json` shows them whole"},
+			notWant: []string{longValue},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.plan.Summary = Summarize(tt.plan.Changes)
+			var b bytes.Buffer
+			if err := WriteMarkdown(&b, tt.plan, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if !strings.HasPrefix(out, MarkdownMarker(tt.opts.CommentID)+"\n") {
+				t.Errorf("the marker is not the first line:\n%s", out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("want %q in\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("do not want %.40q in the output", w)
+				}
+			}
+			if n := strings.Count(out, "planned without a database"); tt.plan.NoInventory && n != 1 {
+				t.Errorf("the no-database note appears %d times", n)
+			}
+		})
+	}
+	var js bytes.Buffer
+	p := &Plan{Changes: []Change{update}}
+	if err := WriteJSON(&js, p); err != nil || !strings.Contains(js.String(), longValue) {
+		t.Errorf("the JSON plan does not hold the whole value (err %v)", err)
+	}
+}
+
+func TestMarkdownLimitWithManyLoadErrors(t *testing.T) {
+	var errs []string
+	for i := range 5000 {
+		errs = append(errs, fmt.Sprintf("m%04d.yaml:1:1: %s", i, strings.Repeat("bad ", 200)))
+	}
+	p := bigPlan(2000, 3, 100)
+	p.LoadFailed = true
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, p, MarkdownOptions{LoadErrors: errs}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if len(out) > MarkdownLimit {
+		t.Errorf("markdown is %d bytes, limit %d", len(out), MarkdownLimit)
+	}
+	for _, want := range []string{"m0000.yaml:1:1: bad", "… and 4950 more (see the CI log)", "this plan was cut to fit"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q", want)
+		}
+	}
+}
+
+func TestCommentIDValidation(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"infra": true, "infra/make-eu.1": true, "a_b": true,
+		"": false, "x-->y": false, "a--b": false, "a b": false, "<x>": false, strings.Repeat("a", 101): false,
+	} {
+		if got := ValidCommentID(id); got != ok {
+			t.Errorf("ValidCommentID(%q) = %v, want %v", id, got, ok)
+		}
+	}
+	if err := WriteMarkdown(&bytes.Buffer{}, &Plan{}, MarkdownOptions{CommentID: "x -->"}); err == nil {
+		t.Error("a comment id that ends the HTML comment was accepted")
+	}
+}
+
+// TestSummaryCountsEveryWrite: an adopt that writes fields counts as an
+// update too, in the summary every format prints.
+func TestSummaryCountsEveryWrite(t *testing.T) {
+	f := []syncd.FieldChange{{Path: "/label", Before: "a", After: "b"}}
+	changes := []Change{
+		{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "a"}, Action: ActionAdopt},
+		{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "b"}, Action: ActionAdopt, Fields: f},
+		{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "c"}, Action: ActionUpdate, Fields: f},
+	}
+	got := Summarize(changes)
+	want := Summary{Update: 2, Adopt: 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("summary (-want +got):\n%s", diff)
+	}
+	p := &Plan{Changes: changes, Summary: got}
+	var text, md, js bytes.Buffer
+	if err := WriteText(&text, p, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, p); err != nil {
+		t.Fatal(err)
+	}
+	line := "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 2 to adopt."
+	if !strings.Contains(text.String(), line) || !strings.Contains(md.String(), line) || !strings.Contains(md.String(), "| 0 | 2 | 0 | 0 | 2 | 0 | 0 |") {
+		t.Errorf("text or Markdown summary is not %q:\n%s\n%s", line, text.String(), md.String())
+	}
+	if !strings.Contains(js.String(), `"update": 2`) {
+		t.Errorf("JSON summary:\n%s", js.String())
 	}
 }

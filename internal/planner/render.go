@@ -23,12 +23,22 @@ const MarkdownLimit = 65536
 // textValueLimit caps one value in the text plan; the JSON plan has them whole.
 const textValueLimit = 1000
 
-// markdownValueLimit is what long values are cut to when a Markdown plan
-// would not fit.
+// markdownValueLimit is what long values are cut to in a Markdown table
+// (the JSON plan has them whole).
 const markdownValueLimit = 200
 
 // sensitiveChanged is how a changed secret reads in text and Markdown (SPEC §2).
 const sensitiveChanged = "(sensitive, changed)"
+
+// unreadableSet is how a write-only secret of unknown live value reads:
+// it will be written whatever the platform holds.
+const unreadableSet = syncd.Redacted + " will be set (cannot be read back)"
+
+// NoInventoryNote is what a plan made without the inventory says once, at
+// its top.
+const NoInventoryNote = "planned without a database: syncd's inventory (which objects it created or adopted) was not read. " +
+	"Objects are matched by metadata.externalId or natural key only, so a renamed natural key cannot be followed; " +
+	"write-only secrets are not compared; nothing is planned for deletion; an object found with differences is shown as an update."
 
 // listed reports whether a change appears in the JSON plan: everything
 // that is not a plain noop.
@@ -43,6 +53,10 @@ func shownToPeople(c *Change) bool { return listed(c) || len(c.Notes) > 0 }
 func shown(f syncd.FieldChange) syncd.FieldChange {
 	if f.Sensitive {
 		f.Before, f.After = redactedOrNil(f.Before), redactedOrNil(f.After)
+	}
+	if f.Unreadable {
+		// Only a secret can be unreadable; never show a value beside it.
+		f.Sensitive, f.Before = true, nil
 	}
 	return f
 }
@@ -192,6 +206,9 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 	if p.LoadFailed {
 		b.WriteString(pal.paint("1;31", "Warning: a manifest failed to load: no delete or replace is carried out until it is fixed.") + "\n\n")
 	}
+	if p.NoInventory {
+		b.WriteString("Note: " + NoInventoryNote + "\n\n")
+	}
 	started := false
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -230,6 +247,8 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 			fs := fieldSymbol(f)
 			line := pal.paint(colorOf(fs), fs) + " " + f.Path + ": "
 			switch {
+			case f.Unreadable:
+				line += unreadableSet
 			case f.Sensitive && f.Before != nil && f.After != nil:
 				line += sensitiveChanged
 			case f.Sensitive:
@@ -261,6 +280,8 @@ type jsonPlan struct {
 	Summary       Summary      `json:"summary"`
 	Changes       []jsonChange `json:"changes"`
 	LoadFailed    bool         `json:"load_failed,omitempty"`
+	// NoInventory: the plan was made without the database (NoInventoryNote).
+	NoInventory bool `json:"no_inventory,omitempty"`
 }
 
 type jsonChange struct {
@@ -287,7 +308,7 @@ func optString(s string) *string {
 // seven summary counters, and every resource that is not a noop (a noop
 // with an error included, with an "error" key).
 func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed}
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if !listed(c) {
@@ -316,28 +337,81 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	return enc.Encode(out)
 }
 
-// WriteMarkdown writes the plan as a pull-request comment: a heading, a
-// summary table, then one collapsible section per listed resource. It stays
-// within MarkdownLimit by shortening long values, then dropping field
-// tables from the end, and says what it cut.
-func WriteMarkdown(w io.Writer, p *Plan) error {
-	_, err := io.WriteString(w, markdown(p, MarkdownLimit))
+// MarkdownOptions add what only a pull-request comment needs.
+type MarkdownOptions struct {
+	// CommentID distinguishes the sticky comments of several manifest
+	// directories in one repository: the marker line becomes
+	// <!-- syncd:plan:ID -->. It must pass ValidCommentID.
+	CommentID string
+	// LoadErrors are the manifests' load failures, one "path:line:col:
+	// message" each, shown so that a reviewer need not open the CI log.
+	LoadErrors []string
+}
+
+// ValidCommentID reports whether id can go into the marker comment:
+// letters, digits and . _ / -, without "--" (which would end an HTML comment).
+func ValidCommentID(id string) bool {
+	if id == "" || len(id) > 100 || strings.Contains(id, "--") {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._/-", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// MarkdownMarker is the hidden first line a bot finds its sticky comment by.
+func MarkdownMarker(commentID string) string {
+	if commentID == "" {
+		return "<!-- syncd:plan -->"
+	}
+	return "<!-- syncd:plan:" + commentID + " -->"
+}
+
+// WriteMarkdown writes the plan as a pull-request comment: the hidden
+// marker line, a heading, a summary table, the notes a reviewer needs (no
+// database, load failures), then one collapsible section per listed
+// resource. Long values are cut in the tables (the JSON plan has them
+// whole). It stays within MarkdownLimit by dropping field tables from the
+// end, then resources, and says what it cut.
+func WriteMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
+	if opts.CommentID != "" && !ValidCommentID(opts.CommentID) {
+		return fmt.Errorf("comment id %q: use letters, digits and . _ / - only", opts.CommentID)
+	}
+	_, err := io.WriteString(w, markdown(p, opts, MarkdownLimit))
 	return err
 }
 
 // mdReserve is room kept for the note that says what was cut.
 const mdReserve = 600
 
-func markdown(p *Plan, limit int) string {
+// Load failures shown in a comment: at most this many lines of at most
+// this many characters (the CI log has them all).
+const (
+	mdLoadErrorLines = 50
+	mdLoadErrorWidth = 300
+)
+
+func markdown(p *Plan, opts MarkdownOptions, limit int) string {
 	var head strings.Builder
+	head.WriteString(MarkdownMarker(opts.CommentID) + "\n")
 	head.WriteString("### syncd plan\n\n")
 	head.WriteString("**" + mdText(SummaryLine(p)) + "**\n\n")
 	s := p.Summary
 	head.WriteString("| create | update | replace | delete | adopt | noop | blocked |\n")
 	head.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&head, "| %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Update, s.Replace, s.Delete, s.Adopt, s.Noop, s.Blocked)
-	if p.LoadFailed {
+	if p.NoInventory {
+		head.WriteString("> **Note:** " + mdText(NoInventoryNote) + "\n\n")
+	}
+	if p.LoadFailed || len(opts.LoadErrors) > 0 {
 		head.WriteString("> **Warning:** a manifest failed to load: no delete or replace is carried out until it is fixed.\n\n")
+	}
+	if len(opts.LoadErrors) > 0 {
+		head.WriteString(mdLoadErrors(opts.LoadErrors))
 	}
 	if n := countErrors(p); n > 0 {
 		fmt.Fprintf(&head, "> **Error:** %d resource(s) could not be planned.\n\n", n)
@@ -351,29 +425,25 @@ func markdown(p *Plan, limit int) string {
 	}
 	full := make([]string, len(cs))
 	short := make([]string, len(cs))
-	total := head.Len()
+	total := 0
+	shortened := false
 	for i, c := range cs {
-		full[i] = mdBlock(c, 0)
+		var cut bool
+		full[i], cut = mdBlock(c, markdownValueLimit)
+		shortened = shortened || cut
 		short[i] = mdLine(c)
 		total += len(full[i])
 	}
+	if shortened {
+		fmt.Fprintf(&head, "> Values longer than %d characters are shortened here; `syncd plan --format json` shows them whole.\n\n", markdownValueLimit)
+	}
+	total += head.Len()
 	if total <= limit {
 		return head.String() + strings.Join(full, "")
 	}
 
 	budget := limit - mdReserve
 	var cut []string
-	total = head.Len()
-	shortened := false
-	for i, c := range cs {
-		if b := mdBlock(c, markdownValueLimit); b != full[i] {
-			full[i], shortened = b, true
-		}
-		total += len(full[i])
-	}
-	if shortened {
-		cut = append(cut, fmt.Sprintf("values longer than %d characters were shortened", markdownValueLimit))
-	}
 	used := make([]string, len(cs))
 	copy(used, full)
 	dropped := 0
@@ -405,6 +475,28 @@ func markdown(p *Plan, limit int) string {
 		fmt.Fprintf(&b, "\n…and %d more resource(s) not shown.\n", omitted)
 	}
 	return b.String()
+}
+
+// mdLoadErrors lists load failures in a code block, as the CLI prints them.
+func mdLoadErrors(errs []string) string {
+	lines := make([]string, 0, min(len(errs), mdLoadErrorLines)+1)
+	for i, e := range errs {
+		if i == mdLoadErrorLines {
+			lines = append(lines, fmt.Sprintf("… and %d more (see the CI log)", len(errs)-i))
+			break
+		}
+		e = strings.Join(strings.Fields(e), " ")
+		if r := []rune(e); len(r) > mdLoadErrorWidth {
+			e = string(r[:mdLoadErrorWidth]) + "…"
+		}
+		lines = append(lines, e)
+	}
+	body := strings.Join(lines, "\n")
+	fence := "```"
+	for strings.Contains(body, fence) {
+		fence += "`"
+	}
+	return fmt.Sprintf("%s\n%s\n%s\n\n", fence, body, fence)
 }
 
 func mdSummary(c *Change) string {
@@ -446,7 +538,8 @@ func mdLine(c *Change) string {
 	return s + "\n"
 }
 
-func mdBlock(c *Change, valueLimit int) string {
+// mdBlock renders one resource; cut reports whether a value was shortened.
+func mdBlock(c *Change, valueLimit int) (block string, cut bool) {
 	var b strings.Builder
 	b.WriteString("<details><summary>" + mdSummary(c) + "</summary>\n\n")
 	if c.Error != "" {
@@ -465,16 +558,22 @@ func mdBlock(c *Change, valueLimit int) string {
 		b.WriteString("| | Field | Before | After |\n| --- | --- | --- | --- |\n")
 		for _, f := range c.Fields {
 			f = shown(f)
-			before, after := mdValue(f.Before, valueLimit), mdValue(f.After, valueLimit)
-			if f.Sensitive {
+			before, bcut := mdValue(f.Before, valueLimit)
+			after, acut := mdValue(f.After, valueLimit)
+			switch {
+			case f.Unreadable:
+				before, after = "*(unknown)*", "*"+unreadableSet+"*"
+			case f.Sensitive:
 				before, after = mdSensitive(f.Before, false), mdSensitive(f.After, f.Before != nil && f.After != nil)
+			default:
+				cut = cut || bcut || acut
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdText(fieldSymbol(f)), mdCode(f.Path), before, after)
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("</details>\n\n")
-	return b.String()
+	return b.String(), cut
 }
 
 func mdSensitive(v any, changed bool) string {
@@ -487,8 +586,10 @@ func mdSensitive(v any, changed bool) string {
 	return "*" + syncd.Redacted + "*"
 }
 
-func mdValue(v any, limit int) string {
-	return mdCode(jsonText(v, limit))
+func mdValue(v any, limit int) (string, bool) {
+	whole := jsonText(v, 0)
+	s := jsonText(v, limit)
+	return mdCode(s), s != whole
 }
 
 // mdCode puts s in a code span that a Markdown table cell keeps intact: the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Runner struct {
 
 	mu           sync.Mutex
 	lastBindings map[syncd.Key]syncd.Binding // the inventory as last read
+	attempts     map[syncd.Key]*attempts     // failed attempts in a row, per resource
 }
 
 func (r *Runner) cachedBindings() map[syncd.Key]syncd.Binding {
@@ -54,6 +56,11 @@ type Request struct {
 	// Plan, when set, restricts execution to the changes of a saved plan;
 	// see ApplySaved.
 	Saved *SavedPlan
+	// Manual marks a run a person asked for (syncd apply, syncd run
+	// --once): it retries stuck resources too. The daemon's own runs
+	// leave a stuck resource alone until its manifest or live state
+	// changes (see StuckAfter).
+	Manual bool
 }
 
 // Result is what a reconcile did.
@@ -187,15 +194,28 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		res.Refused = req.Saved.restrict(pr.Plan)
 		pr.Plan.Summary = planner.Summarize(pr.Plan.Changes)
 	}
-	execute := apply && pr.Plan.HasChanges()
+	execPlan := pr.Plan
+	var hold map[syncd.Key]bool
+	if apply {
+		if hold = r.holdStuck(ctx, run, req, pr.Plan); len(hold) > 0 {
+			// The plan shown is unchanged; only execution leaves them out.
+			execPlan = &planner.Plan{Summary: pr.Plan.Summary, LoadFailed: pr.Plan.LoadFailed, Changes: slices.Clone(pr.Plan.Changes)}
+			for i := range execPlan.Changes {
+				if c := &execPlan.Changes[i]; hold[c.Key] {
+					c.Blocked = "stuck: not retried until its manifest or live state changes, or on a manual apply"
+				}
+			}
+		}
+	}
+	execute := apply && execPlan.HasChanges()
 	if execute && req.Approve != nil && !req.Approve(pr.Plan) {
 		execute, res.Cancelled = false, true
 	}
 	// The audit gets the whole plan: what will not be written is recorded
 	// here (the executor records what it writes, before writing it).
 	for _, c := range pr.Plan.Changes {
-		if c.Action == planner.ActionNoop && c.Error == "" {
-			continue
+		if c.Action == planner.ActionNoop && c.Error == "" || hold[c.Key] {
+			continue // a stuck resource was recorded once, when it got stuck
 		}
 		outcome := "planned"
 		switch {
@@ -219,8 +239,9 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	for _, d := range req.Set.Resources {
 		desiredBy[d.Key] = d
 	}
-	res.Report = r.Executor.Apply(ctx, run, pr.Plan, desiredBy)
+	res.Report = r.Executor.Apply(ctx, run, execPlan, desiredBy)
 	res.Executed = true
+	r.countAttempts(context.WithoutCancel(ctx), run, execPlan, res.Report)
 	// Keep the cached inventory current for a later outage.
 	if b, err := r.Store.Bindings(context.WithoutCancel(ctx)); err == nil {
 		r.mu.Lock()

@@ -27,6 +27,7 @@ func TestFaultMatrix(t *testing.T) {
 		Knobs: faults, Concurrency: 8, Timeout: 250 * time.Millisecond,
 		Retry: &transport.Retry{MaxAttempts: 8, BaseDelay: 5 * time.Millisecond, MaxDelay: 40 * time.Millisecond, MaxRetryAfter: 2 * time.Second},
 	})
+	e.Emu.AddMakeApps(f.AppNames()...)
 	if err := f.Write(e.Dir); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestKillApply(t *testing.T) {
 	for trial := range trials {
 		delay := time.Duration(100+rng.IntN(900)) * time.Millisecond
 		t.Run(fmt.Sprintf("trial-%02d-after-%s", trial, delay), func(t *testing.T) {
-			emu := emulator.New(emulator.Options{Seed: int64(trial), Knobs: emulator.Knobs{Latency: 40 * time.Millisecond, DeleteLag: -1}})
+			emu := emulator.New(emulator.Options{Seed: int64(trial), MakeApps: f.AppNames(), Knobs: emulator.Knobs{Latency: 40 * time.Millisecond, DeleteLag: -1}})
 			srv := httptest.NewServer(emu)
 			t.Cleanup(func() { emu.Close(); srv.Close() })
 			dir := t.TempDir()

@@ -107,6 +107,7 @@ func TestPostgresOutageUnderDaemon(t *testing.T) {
 		e.Executor.Providers[k] = guarded{Provider: p, t: rec}
 	}
 	f := bench.Fleet{Make: 12, Apps: 2, Patchworks: 12}
+	e.Emu.AddMakeApps(f.AppNames()...)
 	if err := f.Write(e.Dir); err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestSecretScan(t *testing.T) {
 }
 
 func scan(t *testing.T, bin, logFormat string) {
-	emu := emulator.New(emulator.Options{Seed: 7, Knobs: emulator.Knobs{DeleteLag: -1}})
+	emu := emulator.New(emulator.Options{Seed: 7, MakeApps: testenv.DefaultMakeApps, Knobs: emulator.Knobs{DeleteLag: -1}})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(func() { emu.Close(); srv.Close() })
 	dir, work := t.TempDir(), t.TempDir()

@@ -35,6 +35,7 @@ func TestSoak(t *testing.T) {
 	every := pick(time.Second, 3*time.Second)
 	e := testenv.New(t, testenv.Options{Knobs: emulator.Knobs{Latency: 2 * time.Millisecond, DeleteLag: -1}})
 	f := bench.Fleet{Make: 10, Apps: 2, Patchworks: 10}
+	e.Emu.AddMakeApps(f.AppNames()...)
 	if err := f.Write(e.Dir); err != nil {
 		t.Fatal(err)
 	}

@@ -43,11 +43,15 @@ func SensitivePath(kind Kind, ptr string) bool {
 
 // FieldChange is one changed field, already redacted: when Sensitive,
 // Before and After are Redacted (or nil where the field is absent).
+// Unreadable marks a write-only secret whose live value cannot be read back
+// and whose last written value syncd holds no hash of: Before is then nil
+// (unknown, not absent) and the value is written to be sure.
 type FieldChange struct {
-	Path      string `json:"path"`
-	Before    any    `json:"before"`
-	After     any    `json:"after"`
-	Sensitive bool   `json:"sensitive,omitempty"`
+	Path       string `json:"path"`
+	Before     any    `json:"before"`
+	After      any    `json:"after"`
+	Sensitive  bool   `json:"sensitive,omitempty"`
+	Unreadable bool   `json:"unreadable,omitempty"`
 }
 
 // Hasher makes keyed hashes of values so that secrets can be compared and

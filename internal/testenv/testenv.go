@@ -47,7 +47,14 @@ type Options struct {
 	Retry *transport.Retry
 	// Timeout per request (default 2s).
 	Timeout time.Duration
+	// MakeApps exist on the emulator (Make answers 404 for any other
+	// app); nil means DefaultMakeApps.
+	MakeApps []string
 }
+
+// DefaultMakeApps are the Make apps an Env's emulator has unless
+// Options.MakeApps says otherwise: those the tests' manifests use.
+var DefaultMakeApps = []string{"a", "acme", "acme-crm", "app", "app-one", "app-two", "crm", "fuzz-app", "scan-app", "the"}
 
 // Env is a running syncd stack.
 type Env struct {
@@ -69,7 +76,11 @@ type Env struct {
 // New starts an Env; everything is torn down by t.Cleanup.
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
-	emu := emulator.New(emulator.Options{Knobs: opts.Knobs, Seed: 1})
+	apps := opts.MakeApps
+	if apps == nil {
+		apps = DefaultMakeApps
+	}
+	emu := emulator.New(emulator.Options{Knobs: opts.Knobs, Seed: 1, MakeApps: apps})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(func() { emu.Close(); srv.Close() })
 	e := &Env{Emu: emu, HTTP: srv, Dir: t.TempDir(), SpoolDir: t.TempDir()}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // sum is a file's content hash. The zero sum stands for a file that exists
@@ -53,25 +54,35 @@ func relevant(rel string) bool {
 	return rel != "." && !hidden(rel) && !editorTemp(filepath.Base(rel))
 }
 
-// hashFile hashes the regular file at path, following a symlink (ConfigMap
-// volumes present every file as one). ok is false when there is no regular
-// file there.
-func hashFile(path string) (s sum, ok bool) {
-	info, err := os.Stat(path)
+// hashFile hashes the regular file at rel inside root. It follows a
+// symlink only while it stays inside (ConfigMap volumes present every file
+// as one), and opens nothing that is not a regular file: a fifo would block
+// the watch, a device could be endless. Such a file, or a link leading
+// outside, has the zero sum: it is reported when it appears, and the loader
+// names what is wrong with it without reading it either. ok is false when
+// there is no file there (or a directory).
+func hashFile(root *os.Root, rel string) (s sum, ok bool) {
+	name := filepath.FromSlash(rel)
+	info, err := root.Stat(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return sum{}, false
-		}
-		return sum{}, true
+		return sum{}, !errors.Is(err, fs.ErrNotExist)
 	}
-	if !info.Mode().IsRegular() {
+	if info.IsDir() {
 		return sum{}, false
 	}
-	f, err := os.Open(path)
+	if !info.Mode().IsRegular() {
+		return sum{}, true
+	}
+	// Non-blocking, and checked again on the descriptor: the file may have
+	// been swapped for a fifo since the Stat.
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return sum{}, !errors.Is(err, fs.ErrNotExist)
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return sum{}, true
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return sum{}, true
@@ -120,9 +131,14 @@ func hashTree(root string) (map[string]sum, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
 	sums := make(map[string]sum, len(files))
 	for _, rel := range files {
-		if s, ok := hashFile(filepath.Join(root, filepath.FromSlash(rel))); ok {
+		if s, ok := hashFile(r, rel); ok {
 			sums[rel] = s
 		}
 	}

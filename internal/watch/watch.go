@@ -319,9 +319,15 @@ func (w *Watcher) settle(b burst) (Change, bool) {
 		w.log.Debug("change settled", "files", len(changed), "full", true)
 		return Change{Paths: changed, Full: true}, true
 	}
+	root, err := os.OpenRoot(w.root)
+	if err != nil {
+		w.log.Error("cannot open the watched directory", "err", err)
+		return Change{Full: true}, true
+	}
+	defer root.Close()
 	var changed []string
 	for p := range b.paths {
-		s, ok := hashFile(filepath.Join(w.root, filepath.FromSlash(p)))
+		s, ok := hashFile(root, p)
 		old, had := w.sums[p]
 		switch {
 		case ok && (!had || old != s):

@@ -22,6 +22,9 @@ const emuToken = "emu-make-token-7f3a"
 // emuEnv is the emulator behind a real HTTP server. before, when set, runs
 // ahead of every API request with its 0-based number, so a test can turn
 // knobs on for exactly the requests it means.
+// emuApps exist on the test emulator; Make answers 404 for other apps.
+var emuApps = []string{"acme", "empty"}
+
 type emuEnv struct {
 	emu    *emulator.Server
 	client *Client
@@ -32,7 +35,7 @@ type emuEnv struct {
 
 func startEmulator(t *testing.T) *emuEnv {
 	t.Helper()
-	env := &emuEnv{emu: emulator.New(emulator.Options{MakeToken: emuToken, Knobs: emulator.Knobs{DeleteLag: 1}})}
+	env := &emuEnv{emu: emulator.New(emulator.Options{MakeToken: emuToken, MakeApps: emuApps, Knobs: emulator.Knobs{DeleteLag: 1}})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			n := env.n.Add(1) - 1
@@ -147,7 +150,7 @@ func TestEmulatorEndpoints(t *testing.T) {
 	if err := c.Delete(ctx, b.Name); err != nil {
 		t.Fatalf("repeated delete: %v", err)
 	}
-	if _, err := c.ListConnections(ctx, "nosuch-app"); err != nil {
+	if _, err := c.ListConnections(ctx, "empty"); err != nil {
 		t.Fatalf("list of an empty app: %v", err)
 	}
 }
@@ -221,6 +224,8 @@ func TestEmulatorRetries(t *testing.T) {
 		wantErr  bool
 	}{
 		{name: "429 then success", failures: 1, set: func(k *emulator.Knobs, on bool) { k.Rate429 = b2f(on) }},
+		// Whether Make's 429 carries Retry-After is not documented: both.
+		{name: "429 without Retry-After then success", failures: 2, set: func(k *emulator.Knobs, on bool) { k.Rate429, k.NoRetryAfter = b2f(on), true }},
 		{name: "5xx then success", failures: 2, set: func(k *emulator.Knobs, on bool) { k.FailRate = b2f(on) }},
 		{name: "persistent 5xx", failures: 1000, set: func(k *emulator.Knobs, on bool) { k.FailRate = b2f(on) }, wantErr: true},
 	}

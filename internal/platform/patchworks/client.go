@@ -70,10 +70,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/api/v1") + "/api/v1"
 	t, err := transport.New(transport.Config{
-		Platform:          platformName,
-		BaseURL:           base,
-		Authorization:     cfg.Token,
-		Header:            http.Header{"Accept": {"application/json"}},
+		Platform:      platformName,
+		BaseURL:       base,
+		Authorization: cfg.Token,
+		// Patchworks' collection sends both on every request, GET included.
+		Header:            http.Header{"Accept": {"application/json"}, "Content-Type": {"application/json"}},
 		RequestsPerMinute: rpm,
 		Burst:             cfg.Burst,
 		MaxConcurrency:    conc,

@@ -47,7 +47,8 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.log = append(rec.log, r.Method+" "+r.URL.RequestURI())
 	rec.bodies = append(rec.bodies, string(b))
 	rec.mu.Unlock()
-	if r.Header.Get("Authorization") != testKey || r.Header.Get("Accept") != "application/json" {
+	// Patchworks' Postman collection sends both headers on every request.
+	if r.Header.Get("Authorization") != testKey || r.Header.Get("Accept") != "application/json" || r.Header.Get("Content-Type") != "application/json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(401)
 		io.WriteString(w, `{"message":"Unauthenticated."}`)

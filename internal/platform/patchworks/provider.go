@@ -29,9 +29,6 @@ var variableFields = []string{"key", "value", "label", "secret", "locked", "pivo
 // pivotServerFields are the link table's own columns, not configuration.
 var pivotServerFields = []string{"id", "connector_id", "variable_id", "created_at", "updated_at"}
 
-// createOnly fields are accepted by create and not by update.
-var createOnly = []string{"session_id", "platform_app_key"}
-
 // serverFields are assigned by Patchworks and never written.
 var serverFields = []string{"id", "created_at", "updated_at"}
 
@@ -213,6 +210,40 @@ func (c *Client) variablesList(v any, connector string) []any {
 	return out
 }
 
+// undeclaredVariables names, by id and key only, every variable the
+// connector has now and the manifest does not declare. Whether a PUT's
+// variables list merges into the connector's or replaces it is not
+// documented (API-NOTES); sent this way, the variables syncd does not
+// manage survive either way with their values, secret ones included,
+// which syncd could not send back because it cannot read them. The
+// connector is read just before the write so that a variable added since
+// the plan's read is kept too.
+func (c *Client) undeclaredVariables(ctx context.Context, remoteID string, d *syncd.Desired) ([]any, error) {
+	conn, err := c.GetConnector(ctx, remoteID, withVariables)
+	if err != nil {
+		return nil, err
+	}
+	declared, _ := d.Spec["variables"].(map[string]any)
+	live, _ := conn["variables"].([]any)
+	var out []any
+	for _, x := range live {
+		m, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		key, _ := m["key"].(string)
+		if _, has := declared[key]; has || key == "" {
+			continue
+		}
+		e := map[string]any{"key": key}
+		if m["id"] != nil {
+			e["id"] = m["id"]
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 func (c *Client) createBody(d *syncd.Desired) map[string]any {
 	body := map[string]any{}
 	for k, v := range d.Spec {
@@ -296,7 +327,9 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 			fields = []string{tokens[0]}
 		}
 		for _, f := range fields {
-			if slices.Contains(serverFields, f) || slices.Contains(createOnly, f) {
+			// Only what the update rules accept (syncd.PatchworksUpdatableFields):
+			// anything else would be dropped without an error.
+			if f != "variables" && !slices.Contains(syncd.PatchworksUpdatableFields, f) {
 				continue
 			}
 			v, ok := d.Spec[f]
@@ -311,6 +344,13 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 	}
 	if len(body) == 0 {
 		return nil
+	}
+	if list, ok := body["variables"].([]any); ok {
+		kept, err := c.undeclaredVariables(ctx, remoteID, d)
+		if err != nil {
+			return transport.Redact(fmt.Errorf("patchworks: update connector %s: read its variables first: %w", remoteID, err), transport.SecretValues(d))
+		}
+		body["variables"] = append(list, kept...)
 	}
 	if _, err := c.UpdateConnector(ctx, remoteID, body); err != nil {
 		return transport.Redact(fmt.Errorf("patchworks: update connector %s: %w", remoteID, err), transport.SecretValues(d))
@@ -347,4 +387,18 @@ func (c *Client) Test(ctx context.Context, remoteID string) error {
 		return fmt.Errorf("patchworks: test connector %s: %w", remoteID, err)
 	}
 	return nil
+}
+
+// Read reads one connector back with its variables, as Observe would
+// show it: found is false after a clean 404. The executor uses it to check
+// that a write took effect without listing every connector.
+func (c *Client) Read(ctx context.Context, _ *syncd.Desired, remoteID string) (syncd.Live, bool, error) {
+	conn, err := c.GetConnector(ctx, remoteID, withVariables)
+	switch {
+	case platform.IsNotFound(err):
+		return syncd.Live{}, false, nil
+	case err != nil:
+		return syncd.Live{}, false, fmt.Errorf("patchworks: get connector %s: %w", remoteID, err)
+	}
+	return live(conn), true, nil
 }

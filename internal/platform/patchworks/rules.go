@@ -31,7 +31,9 @@ var serverAssigned = map[string]bool{
 	"appVersion": true, "app_version": true, "redirectUri": true,
 }
 
-// Compare compares top-level fields loosely (Patchworks is a Laravel
+// Compare skips the fields the API never reads back, treats a changed
+// create-only field as a replace (syncd.Patchworks*Fields), and compares
+// other top-level fields loosely (Patchworks is a Laravel
 // service whose integer ids and uncast pivot booleans come back as numbers
 // or strings), each variable subfield the manifest sets as a unit, each
 // pivot subfield it sets as a unit, and a variable the live object lacks as
@@ -39,12 +41,18 @@ var serverAssigned = map[string]bool{
 // as null.
 func (Rules) Compare(d, l map[string]any, c syncd.Comparison) {
 	for k, dv := range d {
-		if serverAssigned[k] || slices.Contains(createOnly, k) {
-			// createOnly fields are sent on create and never compared afterwards:
-			// the API does not read them back as the manifest wrote them.
-			continue
+		if serverAssigned[k] || slices.Contains(syncd.PatchworksUnreadableFields, k) {
+			continue // sent on create, never read back: nothing to compare
 		}
 		lv, has := l[k]
+		if slices.Contains(syncd.PatchworksCreateOnlyFields, k) {
+			// An update cannot change it (Patchworks drops it silently), so
+			// a difference means a new connector, as a Make type change does.
+			if c.Unit(syncd.Unit{Path: []string{k}, Desired: dv, Live: lv, LiveHas: has, Loose: true}) {
+				c.Replace()
+			}
+			continue
+		}
 		dvars, ok := dv.(map[string]any)
 		if k != "variables" || !ok {
 			c.Unit(syncd.Unit{Path: []string{k}, Desired: dv, Live: lv, LiveHas: has, Loose: k != "variables"})
