@@ -17,6 +17,7 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -251,12 +252,10 @@ func rows(st Status, open []audit.Drift) []resourceRow {
 	return res
 }
 
+// platform names k's platform for people (its registry title).
 func platform(k syncd.Kind) string {
-	switch k {
-	case syncd.MakeConnection:
-		return "Make"
-	case syncd.PatchworksConnector:
-		return "Patchworks"
+	if p, ok := registry.For(k); ok {
+		return p.Title()
 	}
 	return string(k)
 }

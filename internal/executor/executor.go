@@ -291,7 +291,7 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		log.Warn("inventory not updated after a write", "action", string(c.Action), "error", ie.Error())
 	}
 	if err != nil {
-		msg := scrub(err.Error(), d)
+		msg := x.scrub(err.Error(), d)
 		res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
 		res.Persistent = persistent(err)
 		log.Warn("change failed", "action", string(c.Action), "error", msg)
@@ -302,7 +302,7 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 	}
 	if c.Action != planner.ActionDelete {
 		if msg, unknown := x.verify(ctx, p, c, d, remoteID); msg != "" {
-			msg = scrub(msg, d)
+			msg = x.scrub(msg, d)
 			res.Outcome, res.Err, res.RemoteID = OutcomeFailed, errors.New(msg), remoteID
 			res.Persistent = !unknown
 			log.Warn("change not effective", "action", string(c.Action), "error", msg)
@@ -465,7 +465,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 	after := context.WithoutCancel(ctx)
 	if old != "" {
 		if err := p.Delete(ctx, old); err != nil && !platform.IsNotFound(err) {
-			_ = x.Journal.FinishIntent(after, id, IntentFailed, "", scrub(err.Error(), d))
+			_ = x.Journal.FinishIntent(after, id, IntentFailed, "", x.scrub(err.Error(), d))
 			return old, fmt.Errorf("delete %s before re-create: %w", old, err)
 		}
 		if err := x.Inventory.Unbind(after, c.Key); err != nil {
@@ -480,7 +480,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 		if berr := x.Inventory.Bind(after, x.binding(d, remoteID)); berr != nil {
 			return remoteID, errors.Join(err, berr)
 		}
-		_ = x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, scrub(err.Error(), d))
+		_ = x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, x.scrub(err.Error(), d))
 		return remoteID, err
 	}
 	if err != nil {
@@ -488,7 +488,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 			// Leave the intent pending: Recover will find out.
 			return "", err
 		}
-		_ = x.Journal.FinishIntent(after, id, IntentFailed, "", scrub(err.Error(), d))
+		_ = x.Journal.FinishIntent(after, id, IntentFailed, "", x.scrub(err.Error(), d))
 		return "", err
 	}
 	if err := x.Inventory.Bind(after, x.binding(d, remoteID)); err != nil {
@@ -556,16 +556,9 @@ func NewID() string {
 
 // scrub removes the resource's secret values from a message: a server may
 // echo what it was sent.
-func scrub(msg string, d *syncd.Desired) string {
+func (x *Executor) scrub(msg string, d *syncd.Desired) string {
 	if d == nil {
 		return msg
 	}
-	for _, ptr := range d.Sensitive {
-		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
-			if s, ok := v.(string); ok && len(s) >= 4 {
-				msg = strings.ReplaceAll(msg, s, syncd.Redacted)
-			}
-		}
-	}
-	return msg
+	return syncd.RedactText(msg, d.Secrets(x.Rules[d.Key.Kind]))
 }

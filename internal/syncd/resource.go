@@ -111,14 +111,17 @@ type Desired struct {
 	Source      Source
 }
 
-// IsSensitive reports whether the value at ptr (or any parent of it) is secret.
+// IsSensitive reports whether the loader marked the value at ptr (or any
+// parent of it) secret. What a platform's rules call secret (a Make common
+// key named like a secret, a Patchworks secret variable) is its
+// Rules.Sensitive; Secrets applies both.
 func (d *Desired) IsSensitive(ptr string) bool {
 	for _, s := range d.Sensitive {
 		if ptr == s || strings.HasPrefix(ptr, s+"/") {
 			return true
 		}
 	}
-	return SensitivePath(d.Key.Kind, ptr)
+	return false
 }
 
 // Live is a remote object as read from a platform. Spec has the same shape

@@ -26,21 +26,6 @@ func SensitiveName(name string) bool {
 	return false
 }
 
-// SensitivePath applies the name rules that hold whatever a manifest says:
-// a Make common value whose key names a secret. It is used for live values
-// too, which carry no marks of their own.
-func SensitivePath(kind Kind, ptr string) bool {
-	if kind != MakeConnection {
-		return false
-	}
-	rest, ok := strings.CutPrefix(ptr, "/common/")
-	if !ok {
-		return false
-	}
-	first, _, _ := strings.Cut(rest, "/")
-	return SensitiveName(UnescapePointerToken(first))
-}
-
 // FieldChange is one changed field, already redacted: when Sensitive,
 // Before and After are Redacted (or nil where the field is absent).
 // Unreadable marks a write-only secret whose live value cannot be read back

@@ -51,22 +51,48 @@ func TestValueAt(t *testing.T) {
 func TestSensitive(t *testing.T) {
 	d := &Desired{Key: Key{Kind: MakeConnection, Name: "x"}, Sensitive: []string{"/sections/api/token"}}
 	for ptr, want := range map[string]bool{
-		"/common/clientSecret":      true,
-		"/common/API_KEY":           true,
-		"/common/accessToken/inner": true,
-		"/common/password":          true,
-		"/common/clientId":          false,
-		"/sections/api/token":       true,
-		"/sections/api/token/x":     true,
-		"/sections/api/tokenizer":   false,
-		"/label":                    false,
+		"/common/clientSecret":    false, // a platform rule (Rules.Sensitive), not a loader mark
+		"/sections/api/token":     true,
+		"/sections/api/token/x":   true,
+		"/sections/api/tokenizer": false,
+		"/label":                  false,
 	} {
 		if got := d.IsSensitive(ptr); got != want {
 			t.Errorf("IsSensitive(%q) = %v, want %v", ptr, got, want)
 		}
 	}
-	if SensitivePath(PatchworksConnector, "/common/secret") {
-		t.Error("the common-name rule applies to Make only")
+}
+
+// commonRules is a test platform whose values under /common named like a
+// secret are secret.
+type commonRules struct{ Rules }
+
+func (commonRules) Sensitive(ptr string, _ ...map[string]any) bool {
+	rest, ok := strings.CutPrefix(ptr, "/common/")
+	return ok && SensitiveName(rest)
+}
+
+func TestSecretsAndRedactText(t *testing.T) {
+	d := &Desired{
+		Key: Key{Kind: "TestKind", Name: "x"},
+		Spec: map[string]any{
+			"label":    "plain label",
+			"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "short": "abc"},
+			"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}},
+			"list":     []any{"https://resolved.example/x"},
+		},
+		Sensitive: []string{"/sections/api/url", "/list"},
+	}
+	want := []string{"https://resolved.example", "https://resolved.example/x", "hush-hush"}
+	if diff := cmp.Diff(want, d.Secrets(commonRules{})); diff != "" {
+		t.Errorf("Secrets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[:2], d.Secrets(nil)); diff != "" {
+		t.Errorf("Secrets without rules (-want +got):\n%s", diff)
+	}
+	got := RedactText("sent https://resolved.example/x and hush-hush to abc-id", d.Secrets(commonRules{}))
+	if got != "sent (sensitive) and (sensitive) to abc-id" {
+		t.Errorf("RedactText = %q", got)
 	}
 }
 

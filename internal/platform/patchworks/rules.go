@@ -32,7 +32,7 @@ var serverAssigned = map[string]bool{
 }
 
 // Compare skips the fields the API never reads back, treats a changed
-// create-only field as a replace (syncd.Patchworks*Fields), and compares
+// create-only field as a replace (the lists in fields.go), and compares
 // other top-level fields loosely (Patchworks is a Laravel
 // service whose integer ids and uncast pivot booleans come back as numbers
 // or strings), each variable subfield the manifest sets as a unit, each
@@ -41,11 +41,11 @@ var serverAssigned = map[string]bool{
 // as null.
 func (Rules) Compare(d, l map[string]any, c syncd.Comparison) {
 	for k, dv := range d {
-		if serverAssigned[k] || slices.Contains(syncd.PatchworksUnreadableFields, k) {
+		if serverAssigned[k] || slices.Contains(unreadableFields, k) {
 			continue // sent on create, never read back: nothing to compare
 		}
 		lv, has := l[k]
-		if slices.Contains(syncd.PatchworksCreateOnlyFields, k) {
+		if slices.Contains(createOnlyFields, k) {
 			// An update cannot change it (Patchworks drops it silently), so
 			// a difference means a new connector, as a Make type change does.
 			if c.Unit(syncd.Unit{Path: []string{k}, Desired: dv, Live: lv, LiveHas: has, Loose: true}) {

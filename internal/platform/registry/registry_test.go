@@ -68,3 +68,39 @@ func TestProvidersOnlyForConfiguredPlatforms(t *testing.T) {
 		t.Errorf("NotConfigured = %v", err)
 	}
 }
+
+// TestSecretsFollowEachPlatformsRules checks the one secret list every
+// output redacts with: loader marks plus each platform's own rules.
+func TestSecretsFollowEachPlatformsRules(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    *syncd.Desired
+		want []string
+	}{
+		{
+			name: "Make: common keys named like secrets, at any depth, and marks",
+			d: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "x"},
+				Spec: map[string]any{"label": "plain label",
+					"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "nested": map[string]any{"apiKey": "k3y-value"}},
+					"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}}},
+				Sensitive: []string{"/sections/api/url"}},
+			want: []string{"https://resolved.example", "hush-hush", "k3y-value"},
+		},
+		{
+			name: "Patchworks: values of variables marked secret",
+			d: &syncd.Desired{Key: syncd.Key{Kind: syncd.PatchworksConnector, Name: "x"},
+				Spec: map[string]any{"name": "n", "variables": map[string]any{
+					"p/w":  map[string]any{"key": "p/w", "value": "var-secret", "secret": true},
+					"open": map[string]any{"key": "open", "value": "visible", "secret": false},
+				}}},
+			want: []string{"var-secret"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := For(tc.d.Key.Kind)
+			if diff := cmp.Diff(tc.want, tc.d.Secrets(p)); diff != "" {
+				t.Errorf("Secrets (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

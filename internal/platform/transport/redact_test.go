@@ -6,32 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/syncd/syncd/internal/platform"
-	"github.com/syncd/syncd/internal/syncd"
 )
-
-func TestSecretValues(t *testing.T) {
-	d := &syncd.Desired{
-		Key: syncd.Key{Kind: syncd.MakeConnection, Name: "x"},
-		Spec: map[string]any{
-			"label":    "plain label",
-			"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "apiKey": "k3y-value"},
-			"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}},
-			"variables": map[string]any{
-				"pw":   map[string]any{"key": "pw", "value": "var-secret", "secret": true},
-				"open": map[string]any{"key": "open", "value": "visible", "secret": false},
-			},
-		},
-		Sensitive: []string{"/sections/api/url"},
-	}
-	got := SecretValues(d)
-	want := []string{"https://resolved.example", "hush-hush", "k3y-value", "var-secret"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("SecretValues (-want +got):\n%s", diff)
-	}
-}
 
 func TestRedact(t *testing.T) {
 	secrets := []string{"hush-hush"}

@@ -1,8 +1,8 @@
-package syncd
+package patchworks
 
-// The Patchworks connector fields, by what the API does with them. This is
-// the one list the client (what an update sends) and the planner (what a
-// difference means) both read.
+// The connector fields, by what the API does with them. This is the one
+// list the client (what an update sends) and the comparison rules (what a
+// difference means, rules.go) both read.
 //
 // Source: Patchworks Core API v1 reference, "Create a connector" and
 // "Update a connector" validation rules (../shared/seeds, API-NOTES,
@@ -11,17 +11,17 @@ package syncd
 // rate_limit_unit, rate_limit_duration and connection_pool_id; Laravel
 // drops any other field of an update without an error.
 var (
-	// PatchworksUpdatableFields may be sent in an update (PUT), besides
+	// updatableFields may be sent in an update (PUT), besides
 	// variables.
-	PatchworksUpdatableFields = []string{
+	updatableFields = []string{
 		"name", "authentication_implementation_id", "type", "timezone", "date_format",
 		"rate_limit_unit", "rate_limit_duration", "connection_pool_id",
 	}
-	// PatchworksCreateOnlyFields are accepted by create only: changing one
+	// createOnlyFields are accepted by create only: changing one
 	// of them means a new connector (a replace).
-	PatchworksCreateOnlyFields = []string{"certificate_id", "session_id", "platform_app_key"}
-	// PatchworksUnreadableFields are not returned by the API (ASSUMED:
+	createOnlyFields = []string{"certificate_id", "session_id", "platform_app_key"}
+	// unreadableFields are not returned by the API (ASSUMED:
 	// the examples do not show them), so they cannot be compared with the
 	// live object.
-	PatchworksUnreadableFields = []string{"session_id", "platform_app_key"}
+	unreadableFields = []string{"session_id", "platform_app_key"}
 )
