@@ -270,7 +270,8 @@ func (c *Client) count(status int) {
 	c.mu.Unlock()
 }
 
-// Do sends req, retrying an idempotent one as the policy allows. It always
+// Do sends req, retrying an idempotent one as the policy allows, and any
+// request answered 429 (rate limits refuse before doing anything). It always
 // returns a Response: the caller classifies it.
 func (c *Client) Do(ctx context.Context, req Request) *Response {
 	retryable := Idempotent(req.Method)
@@ -278,7 +279,10 @@ func (c *Client) Do(ctx context.Context, req Request) *Response {
 	for attempt := 1; ; attempt++ {
 		resp = c.attempt(ctx, req)
 		resp.Attempts = attempt
-		if resp.Canceled || !retryable || attempt >= c.cfg.Retry.MaxAttempts || !shouldRetry(resp) {
+		// A 429 is answered before any work is done, so even a create
+		// may be sent again: it cannot make a duplicate.
+		again := shouldRetry(resp) && (retryable || resp.Status == http.StatusTooManyRequests)
+		if resp.Canceled || !again || attempt >= c.cfg.Retry.MaxAttempts {
 			return resp
 		}
 		wait := c.backoff(attempt)
