@@ -1,47 +1,49 @@
 package transport
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// SecretValues returns the string forms of d's sensitive values (at least
-// 4 characters long, so that redaction does not shred ordinary words).
-// A server that echoes what it was sent could otherwise carry a secret into
-// an error message.
+// MinRedactLen is the shortest secret that is redacted by replacement. A
+// shorter one (or a number) would also match ordinary text, so an error
+// that may echo it loses the platform's message instead (see Redact).
+const MinRedactLen = 4
+
+// Withheld replaces a platform's message that may repeat a secret too
+// short, or too ordinary, to be cut out of it.
+const Withheld = "(the platform's message is withheld: it may repeat a sensitive value)"
+
+// SecretValues returns the text of every sensitive value of d, whatever its
+// length: strings as they are, numbers and booleans in their JSON form.
+// Where a sensitive value sits next to other strings in the same object
+// (clientId and clientSecret, username and password) it also returns
+// "other:secret", the pair HTTP Basic authentication encodes. A server that
+// echoes what it was sent could otherwise carry a secret into an error.
 func SecretValues(d *syncd.Desired) []string {
 	if d == nil {
 		return nil
 	}
 	var out []string
-	var walk func(ptr string, v any)
-	walk = func(ptr string, v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				walk(ptr+"/"+syncd.EscapePointerToken(k), x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(ptr+"/-", x)
-			}
-		case string:
-			if len(v) >= 4 && d.IsSensitive(ptr) {
-				out = append(out, v)
-			}
-		}
-	}
-	walk("", d.Spec)
+	sensitive := func(ptr string) bool { return d.IsSensitive(ptr) }
+	collect(d.Spec, "", sensitive, &out)
 	// Patchworks variables marked secret are sensitive whatever the pointer list says.
 	if vars, ok := d.Spec["variables"].(map[string]any); ok {
 		for _, v := range vars {
 			if m, ok := v.(map[string]any); ok && m["secret"] == true {
-				if s, ok := m["value"].(string); ok && len(s) >= 4 {
+				if s, ok := scalarText(m["value"]); ok {
 					out = append(out, s)
 				}
 			}
@@ -51,49 +53,237 @@ func SecretValues(d *syncd.Desired) []string {
 	return slices.Compact(out)
 }
 
-// Redact replaces every secret in err's text by syncd.Redacted. An
-// *observe.APIError keeps its type and fields so that callers can still
-// classify it; any other error becomes a plain one with the redacted text.
+func collect(v any, ptr string, sensitive func(string) bool, out *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		var secrets, others []string
+		for k, x := range v {
+			p := ptr + "/" + syncd.EscapePointerToken(k)
+			collect(x, p, sensitive, out)
+			if s, ok := x.(string); ok {
+				if sensitive(p) {
+					secrets = append(secrets, s)
+				} else {
+					others = append(others, s)
+				}
+			}
+		}
+		for _, s := range secrets {
+			for _, o := range others {
+				*out = append(*out, o+":"+s)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			collect(x, ptr+"/-", sensitive, out)
+		}
+	default:
+		if s, ok := scalarText(v); ok && sensitive(ptr) {
+			*out = append(*out, s)
+		}
+	}
+}
+
+func scalarText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case nil:
+		return "", false
+	case json.Number:
+		return v.String(), true
+	case float64, int, int64, bool:
+		b, err := json.Marshal(v)
+		return string(b), err == nil
+	}
+	return "", false
+}
+
+// redactable reports whether s can be cut out of text by replacement
+// without shredding ordinary words: long enough, and not a number.
+func redactable(s string) bool {
+	if len(s) < MinRedactLen {
+		return false
+	}
+	if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+		return false
+	}
+	return true
+}
+
+// Encodings returns the forms secret can take on the wire or in an echo of
+// it: raw; JSON-escaped as Go and as PHP write it (escaped slashes and
+// \uXXXX for every non-ASCII character), and escaped twice; URL-encoded
+// (query and path, upper and lower hex); base64 (standard and URL
+// alphabets, padded or not). Matching is case-insensitive, which covers
+// the hex digits of every escape.
+func Encodings(secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	set := map[string]bool{secret: true}
+	add := func(s string) {
+		if s != "" {
+			set[s] = true
+		}
+	}
+	for _, j := range []string{jsonEscape(secret, true), jsonEscape(secret, false), phpEscape(secret)} {
+		add(j)
+		add(jsonEscape(j, false))
+		add(jsonEscape(j, true))
+	}
+	for _, u := range []string{url.QueryEscape(secret), url.PathEscape(secret), strings.ReplaceAll(url.QueryEscape(secret), "+", "%20")} {
+		add(u)
+		add(url.QueryEscape(u)) // encoded twice
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		add(enc.EncodeToString([]byte(secret)))
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+func jsonEscape(s string, html bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(s); err != nil {
+		return s
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// phpEscape is json_encode's default string form without the quotes.
+func phpEscape(s string) string {
+	var b strings.Builder
+	for _, r := range jsonEscape(s, false) {
+		switch {
+		case r == '/':
+			b.WriteString(`\/`)
+		case r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// scrubber replaces every encoding of the redactable secrets and tells
+// whether a text holds any encoding of the others.
+type scrubber struct {
+	cut   *regexp.Regexp // nil when no secret is redactable
+	short *regexp.Regexp // nil when every secret is redactable
+}
+
+func newScrubber(secrets []string) scrubber {
+	var long, short []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if redactable(s) {
+			long = append(long, Encodings(s)...)
+		} else {
+			short = append(short, Encodings(s)...)
+		}
+	}
+	return scrubber{cut: alternation(long), short: alternation(short)}
+}
+
+// alternation matches any of words, case-insensitively, longest first so
+// that a secret's encoding is cut whole rather than a shorter prefix of it.
+func alternation(words []string) *regexp.Regexp {
+	if len(words) == 0 {
+		return nil
+	}
+	words = slices.Clone(words)
+	slices.SortFunc(words, func(a, b string) int { return len(b) - len(a) })
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = regexp.QuoteMeta(w)
+	}
+	return regexp.MustCompile(`(?i)(?:` + strings.Join(q, "|") + `)`)
+}
+
+func (s scrubber) scrub(text string) string {
+	if s.cut == nil {
+		return text
+	}
+	return s.cut.ReplaceAllLiteralString(text, syncd.Redacted)
+}
+
+// suspect reports whether text may hold a secret that cannot be cut out.
+func (s scrubber) suspect(text string) bool {
+	return s.short != nil && s.short.MatchString(text)
+}
+
+// Redact removes every secret from err's text, in every encoding of
+// Encodings. A secret too short to cut out safely (under MinRedactLen
+// characters, or a number) cannot be told apart from ordinary text: when
+// the platform's message or field errors hold it in any form, they are
+// replaced by Withheld. An *observe.APIError keeps its type, kind and
+// status so that callers can still classify it; any other error becomes a
+// plain one with the redacted text.
 func Redact(err error, secrets []string) error {
 	if err == nil || len(secrets) == 0 {
 		return err
 	}
-	scrub := func(s string) string {
-		for _, sec := range secrets {
-			s = strings.ReplaceAll(s, sec, syncd.Redacted)
-		}
-		return s
-	}
+	sc := newScrubber(secrets)
 	text := err.Error()
-	if scrub(text) == text {
+	var ae *observe.APIError
+	if !errors.As(err, &ae) {
+		if sc.suspect(text) {
+			return errors.New(Withheld)
+		}
+		if out := sc.scrub(text); out != text {
+			return errors.New(out)
+		}
 		return err
 	}
-	var ae *observe.APIError
-	if errors.As(err, &ae) && ae.Error() == text {
-		c := *ae
-		c.Message = scrub(c.Message)
-		c.Op = scrub(c.Op)
+	c := *ae
+	c.Op = sc.scrub(c.Op)
+	withhold := sc.suspect(c.Message)
+	for _, msgs := range c.Fields {
+		for _, m := range msgs {
+			withhold = withhold || sc.suspect(m)
+		}
+	}
+	if withhold {
+		c.Message, c.Fields = Withheld, nil
+	} else {
+		c.Message = sc.scrub(c.Message)
 		if c.Fields != nil {
-			c.Fields = maps.Clone(c.Fields)
-			for k, msgs := range c.Fields {
+			c.Fields = make(map[string][]string, len(ae.Fields))
+			for k, msgs := range ae.Fields {
 				out := make([]string, len(msgs))
 				for i, m := range msgs {
-					out[i] = scrub(m)
+					out[i] = sc.scrub(m)
 				}
-				c.Fields[k] = out
+				c.Fields[sc.scrub(k)] = out
 			}
+		}
+	}
+	same := c.Op == ae.Op && c.Message == ae.Message && maps.EqualFunc(c.Fields, ae.Fields, slices.Equal)
+	if ae.Error() == text {
+		if same {
+			return err
 		}
 		return &c
 	}
-	if ae != nil {
-		// A wrapped APIError: keep it reachable with errors.As.
-		c := *ae
-		c.Message = scrub(c.Message)
-		c.Op = scrub(c.Op)
-		c.Fields = nil
-		return &redacted{text: scrub(text), inner: &c}
+	// A wrapped APIError: the text around it is syncd's own, but scrub it
+	// too, and keep the APIError reachable with errors.As.
+	outer := strings.Replace(text, ae.Error(), c.Error(), 1)
+	if sc.suspect(outer) {
+		outer = c.Error()
 	}
-	return errors.New(scrub(text))
+	outer = sc.scrub(outer)
+	if same && outer == text {
+		return err
+	}
+	return &redacted{text: outer, inner: &c}
 }
 
 type redacted struct {
