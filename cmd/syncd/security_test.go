@@ -1,10 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
 
@@ -25,6 +40,152 @@ func TestPlanExitsOneWhenAResourceCannotBePlanned(t *testing.T) {
 		}
 		if args[len(args)-1] == "plan" && !strings.Contains(r.stdout, "could not be planned") {
 			t.Errorf("plan text does not say the resource could not be planned:\n%s", r.stdout)
+		}
+	}
+}
+
+// echoProxy stands in front of the emulator and answers every write whose
+// body carries one of secrets with a validation error that echoes the body
+// back: raw, URL-encoded, and the client id and secret as the Basic
+// credentials of an OAuth token request. Everything else is passed on.
+func echoProxy(t *testing.T, upstream string, secrets []string) *httptest.Server {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		carries := false
+		for _, s := range secrets {
+			for _, enc := range transport.Encodings(s) {
+				carries = carries || bytes.Contains(body, []byte(enc))
+			}
+		}
+		if r.Method == http.MethodGet || !carries {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		echo := string(body) + " | form: " + url.QueryEscape(string(body))
+		var common map[string]any
+		if json.Unmarshal(body, &common) == nil {
+			id, _ := common["clientId"].(string)
+			sec, _ := common["clientSecret"].(string)
+			echo += " | Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+sec))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(map[string]any{"message": "The given data was invalid.",
+				"errors": map[string][]string{"variables": {"rejected " + echo}}})
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"message": "Validation failed", "detail": "rejected " + echo})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// pgBin finds the PostgreSQL client programs: $PGBIN or $SYNCD_PGBIN if
+// set, else pg_config --bindir, else the newest /usr/lib/postgresql/*/bin.
+func pgBin(t *testing.T) string {
+	t.Helper()
+	for _, env := range []string{"PGBIN", "SYNCD_PGBIN"} {
+		if d := os.Getenv(env); d != "" {
+			return d
+		}
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if d := strings.TrimSpace(string(out)); d != "" {
+			if _, err := os.Stat(filepath.Join(d, "pg_dump")); err == nil {
+				return d
+			}
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestV := "", -1
+	for _, d := range dirs {
+		v, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err == nil && v > bestV {
+			best, bestV = d, v
+		}
+	}
+	if best == "" {
+		t.Fatal("no PostgreSQL client programs: set PGBIN or install postgresql")
+	}
+	return best
+}
+
+// leaks names every secret found in text, in any of its encodings.
+func leaks(text string, secrets []string) []string {
+	var out []string
+	lower := strings.ToLower(text)
+	for _, s := range secrets {
+		for _, enc := range transport.Encodings(s) {
+			if strings.Contains(text, enc) || strings.Contains(lower, strings.ToLower(enc)) {
+				out = append(out, fmt.Sprintf("%q as %q", s, enc))
+			}
+		}
+	}
+	return out
+}
+
+// A platform that echoes request bodies in its errors must not carry a
+// secret — long, short or numeric, in any encoding — into syncd's output,
+// its logs, the audit store or the spool.
+func TestEchoedSecretsLeakNowhere(t *testing.T) {
+	const (
+		longSecret    = `SEC<ti>on&"9/é-long`
+		shortSecret   = `Ж!`
+		numericSecret = `987654321987`
+	)
+	secrets := []string{longSecret, shortSecret, numericSecret, "id-conn-a:" + longSecret}
+	e := testenv.New(t, testenv.Options{})
+	proxy := echoProxy(t, e.HTTP.URL, secrets)
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	e.Write(t, "x.yaml", testenv.PatchworksDoc("pw-x", "Shop X"))
+	e.Write(t, "y.yaml", strings.ReplaceAll(testenv.PatchworksDoc("pw-y", "Shop Y"), "SECRET_B", "SHORT_SECRET"))
+	e.Write(t, "z.yaml", strings.ReplaceAll(testenv.PatchworksDoc("pw-z", "Shop Z"), "SECRET_B", "NUMERIC_SECRET"))
+	spool := t.TempDir()
+	env := map[string]string{
+		"SECRET_A": longSecret, "SHORT_SECRET": shortSecret, "NUMERIC_SECRET": numericSecret,
+		"SYNCD_MAKE_URL": proxy.URL + "/api/v2", "SYNCD_PATCHWORKS_URL": proxy.URL,
+		"SYNCD_LOG_FORMAT": "json", "SYNCD_LOG_LEVEL": "debug", "SYNCD_SPOOL_DIR": spool,
+	}
+	r := syncdCmd(t, e, env, "apply", "--auto-approve")
+	if r.code != 1 {
+		t.Fatalf("apply against an echoing platform: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout+r.stderr, syncd.Redacted) || !strings.Contains(r.stdout+r.stderr, transport.Withheld) {
+		t.Errorf("expected both a redacted and a withheld message:\n%s%s", r.stdout, r.stderr)
+	}
+	audit := syncdCmd(t, e, env, "audit", "--format", "json")
+	var dump bytes.Buffer
+	cmd := exec.Command(filepath.Join(pgBin(t), "pg_dump"), "--data-only", "-d", e.DB)
+	cmd.Stdout, cmd.Stderr = &dump, &dump
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, dump.String())
+	}
+	if !strings.Contains(dump.String(), "change_failed") {
+		t.Fatalf("pg_dump holds no change_failed row:\n%s", dump.String())
+	}
+	var spooled strings.Builder
+	filepath.WalkDir(spool, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			spooled.Write(b)
+		}
+		return nil
+	})
+	for name, text := range map[string]string{
+		"apply stdout": r.stdout, "apply stderr (logs)": r.stderr, "audit": audit.stdout + audit.stderr,
+		"pg_dump": dump.String(), "spool": spooled.String(),
+	} {
+		if l := leaks(text, secrets); len(l) > 0 {
+			t.Errorf("%s leaks %s", name, strings.Join(l, ", "))
 		}
 	}
 }
