@@ -25,6 +25,7 @@ type runCmd struct {
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
 	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
+	HTTPMaxConns     int    `name:"http-max-conns" env:"SYNCD_HTTP_MAX_CONNS" help:"Cap on concurrent HTTP connections (default 64; always leaves 256 file descriptors for scans). Listening beyond loopback needs SYNCD_HTTP_TOKEN, a bearer token for everything but /healthz and /readyz."`
 }
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
@@ -59,6 +60,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
+		HTTPToken: os.Getenv("SYNCD_HTTP_TOKEN"), MaxConns: c.HTTPMaxConns,
 	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
