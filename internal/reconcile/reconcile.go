@@ -122,8 +122,16 @@ func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
 	}); err != nil {
 		log.Warn("record run finish", "error", err)
 	}
-	log.Info("run finished", "trigger", req.Trigger, "mode", string(req.Mode), "outcome", outcome,
-		"applied", res.Report.Applied, "failed", res.Report.Failed)
+	attrs := []any{"trigger", req.Trigger, "mode", string(req.Mode), "outcome", outcome,
+		"applied", res.Report.Applied, "failed", res.Report.Failed}
+	// A signed head of the audit chain, outside the database: in the
+	// checkpoint directory and in this log line.
+	if cp, ok, err := r.Store.WriteCheckpoint(after); err != nil {
+		log.Warn("audit checkpoint not written", "error", err)
+	} else if ok {
+		attrs = append(attrs, "audit_checkpoint", cp.String())
+	}
+	log.Info("run finished", attrs...)
 	return res, runErr
 }
 
