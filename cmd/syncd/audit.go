@@ -16,7 +16,7 @@ import (
 
 // auditCmd queries (the default) or verifies the audit log.
 type auditCmd struct {
-	Show   auditShowCmd   `cmd:"" default:"withargs" help:"List audit events (the default: syncd audit [--since DUR] [--resource KIND/NAME])."`
+	Show       auditShowCmd       `cmd:"" default:"withargs" help:"List audit events (the default: syncd audit [--since DUR] [--resource KIND/NAME])."`
 	Verify     auditVerifyCmd     `cmd:"" help:"Check the audit log's hash chain against the audit key and the checkpoints kept outside the database; exit 1 naming the first broken row. Read-only. Reads SYNCD_DATABASE_URL, SYNCD_AUDIT_KEY or SYNCD_AUDIT_KEY_FILE, SYNCD_CHECKPOINT_DIR."`
 	Checkpoint auditCheckpointCmd `cmd:"" help:"Print a signed head of the audit chain (row id, row hash, time) to keep outside the database: in git, a ticket, a log. Reads SYNCD_DATABASE_URL, SYNCD_AUDIT_KEY or SYNCD_AUDIT_KEY_FILE."`
 }
