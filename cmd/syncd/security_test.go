@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/observe/transport"
@@ -187,5 +190,69 @@ func TestEchoedSecretsLeakNowhere(t *testing.T) {
 		if l := leaks(text, secrets); len(l) > 0 {
 			t.Errorf("%s leaks %s", name, strings.Join(l, ", "))
 		}
+	}
+}
+
+// The audit chain keyed with SYNCD_AUDIT_KEY: every run leaves a signed
+// checkpoint in the checkpoint directory and in its log line; cutting the
+// tail of the chain together with its head, which the database alone
+// cannot show, fails `syncd audit verify`; `syncd audit checkpoint`
+// prints a head that verify accepts.
+func TestAuditKeyAndCheckpoints(t *testing.T) {
+	const auditKey = "audit-key-for-the-cli-test-0123"
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	cpDir := t.TempDir()
+	env := map[string]string{"SYNCD_AUDIT_KEY": auditKey, "SYNCD_CHECKPOINT_DIR": cpDir, "SYNCD_LOG_FORMAT": "json"}
+	r := syncdCmd(t, e, env, "apply", "--auto-approve")
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"audit_checkpoint":"syncd-audit-checkpoint/v1 `) {
+		t.Fatalf("the run's log line has no checkpoint:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, auditKey) {
+		t.Fatal("the audit key was printed")
+	}
+	files, _ := filepath.Glob(filepath.Join(cpDir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("checkpoint directory holds %v", files)
+	}
+	cp := syncdCmd(t, e, env, "audit", "checkpoint")
+	if cp.code != 0 || !strings.HasPrefix(cp.stdout, "syncd-audit-checkpoint/v1 id=") {
+		t.Fatalf("audit checkpoint: exit %d\n%s%s", cp.code, cp.stdout, cp.stderr)
+	}
+	line := strings.TrimSpace(cp.stdout)
+	if v := syncdCmd(t, e, env, "audit", "verify", "--checkpoint", line); v.code != 0 || !strings.Contains(v.stdout, "keyed from row 1") {
+		t.Fatalf("verify: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	if v := syncdCmd(t, e, nil, "audit", "verify"); v.code != 1 || !strings.Contains(v.stderr, "SYNCD_AUDIT_KEY") {
+		t.Fatalf("verify without the key: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	// A superuser cuts the last two rows and rewrites the head to match.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`ALTER TABLE audit_events DISABLE TRIGGER USER`,
+		`DELETE FROM audit_events WHERE id > (SELECT last_id - 2 FROM audit_chain)`,
+		`UPDATE audit_chain SET last_id = (SELECT max(id) FROM audit_events), row_hash = (SELECT row_hash FROM audit_events ORDER BY id DESC LIMIT 1)`,
+		`ALTER TABLE audit_events ENABLE TRIGGER USER`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := syncdCmd(t, e, env, "audit", "verify")
+	if v.code != 1 || !strings.Contains(v.stdout, "truncated") {
+		t.Fatalf("verify after truncation: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	// The checkpoint printed earlier catches it too, without the directory.
+	v = syncdCmd(t, e, map[string]string{"SYNCD_AUDIT_KEY": auditKey, "SYNCD_CHECKPOINT_DIR": t.TempDir()}, "audit", "verify", "--checkpoint", line)
+	if v.code != 1 || !strings.Contains(v.stdout, "truncated") {
+		t.Fatalf("verify with the printed checkpoint: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
 }
