@@ -52,6 +52,9 @@ type Options struct {
 // Store is the audit store. Its methods are safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// driftMu orders ObserveDrift calls and their drift spool (the spool
+	// directory itself is exclusive to one process).
+	driftMu sync.Mutex
 	opts Options
 	log  *slog.Logger
 

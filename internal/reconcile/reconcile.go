@@ -248,8 +248,13 @@ func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request,
 	if len(scan.Scanned) == 0 {
 		return nil
 	}
-	if _, err := r.Store.ScanDrift(ctx, scan); err != nil {
+	scan.ObservedAt = r.now()
+	_, spooled, err := r.Store.ObserveDrift(ctx, scan)
+	if err != nil {
 		return fmt.Errorf("record drift: %w", err)
+	}
+	if spooled {
+		r.log().Warn("database unreachable: drift observations spooled with their time; written when it is back", "run_id", run.ID)
 	}
 	return nil
 }
