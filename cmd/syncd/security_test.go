@@ -21,7 +21,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/observe/transport"
+	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -254,5 +256,113 @@ func TestAuditKeyAndCheckpoints(t *testing.T) {
 	v = syncdCmd(t, e, map[string]string{"SYNCD_AUDIT_KEY": auditKey, "SYNCD_CHECKPOINT_DIR": t.TempDir()}, "audit", "verify", "--checkpoint", line)
 	if v.code != 1 || !strings.Contains(v.stdout, "truncated") {
 		t.Fatalf("verify with the printed checkpoint: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+}
+
+// A natural key built from a secret reference (a connector named
+// ${env:…}) is never stored or shown in clear: plan files and the intents
+// table hold its keyed hash, and a create left ambiguous is still
+// recovered by it, without a duplicate.
+func TestSecretNaturalKeyIsHashed(t *testing.T) {
+	const secretName = "Secret-Shop-Name-DDDD"
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "x.yaml", strings.Replace(testenv.PatchworksDoc("pw-secret", "x"), `name: "x"`, `name: ${env:SECRET_NAME}`, 1))
+	env := map[string]string{"SECRET_NAME": secretName}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if r := syncdCmd(t, e, env, "plan", "--out", planFile); r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	saved, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(saved), `"natural_key": "hmac-sha256:`) {
+		t.Errorf("plan file natural key is not hashed:\n%s", saved)
+	}
+	// The create is carried out but answered 502.
+	e.Emu.SetKnobs(emulator.Knobs{FailAfterWriteRate: 1})
+	r := syncdCmd(t, e, env, "apply", "--auto-approve")
+	e.Emu.SetKnobs(emulator.Knobs{})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var keys []string
+	rows, err := conn.Query(ctx, `SELECT natural_key FROM intents`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("intents: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "hmac-sha256:") {
+			t.Errorf("intent natural key %q is not a keyed hash", k)
+		}
+	}
+	if r := syncdCmd(t, e, env, "apply", "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply after recovery: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := e.Emu.ConnectorCount(); n != 1 {
+		t.Fatalf("%d connectors after an ambiguous create and a recovery, want 1", n)
+	}
+	for name, text := range map[string]string{"plan file": string(saved), "outputs": r.stdout + r.stderr} {
+		if l := leaks(text, []string{secretName}); len(l) > 0 {
+			t.Errorf("%s leaks %s", name, strings.Join(l, ", "))
+		}
+	}
+	var dump bytes.Buffer
+	cmd := exec.Command(filepath.Join(pgBin(t), "pg_dump"), "--data-only", "-d", e.DB)
+	cmd.Stdout, cmd.Stderr = &dump, &dump
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, dump.String())
+	}
+	if l := leaks(dump.String(), []string{secretName}); len(l) > 0 {
+		t.Errorf("pg_dump leaks %s", strings.Join(l, ", "))
+	}
+}
+
+// A crash between a create and its binding leaves a pending intent whose
+// natural key is hashed (it is a secret): recovery finds the object with
+// the manifest's clear key and binds it.
+func TestPendingIntentWithSecretNaturalKeyIsRecovered(t *testing.T) {
+	const secretName = "Secret-Shop-Name-EEEE"
+	e := testenv.New(t, testenv.Options{Env: map[string]string{"SECRET_A": testenv.SecretA, "SECRET_B": testenv.SecretB, "SECRET_NAME": secretName}})
+	e.Write(t, "x.yaml", strings.Replace(testenv.PatchworksDoc("pw-secret", "x"), `name: "x"`, `name: ${env:SECRET_NAME}`, 1))
+	set := e.Load(t)
+	d := set.Resources[0]
+	ctx := context.Background()
+	nk := d.SafeNaturalKey(e.Hasher)
+	if !syncd.NaturalKeyHashed(nk) || strings.Contains(nk, secretName) {
+		t.Fatalf("journal key %q", nk)
+	}
+	id, err := reconcile.Journal{Store: e.Store}.BeginIntent(ctx, executor.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crash: the object exists, nothing else was recorded.
+	if _, err := e.Providers[syncd.PatchworksConnector].Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reconcile(t, ctx, syncd.ModeApply, false); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, e.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var state string
+	if err := conn.QueryRow(ctx, `SELECT state FROM intents WHERE id = $1`, id).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	if state != executor.IntentSucceeded {
+		t.Fatalf("intent state %q, want %q (found by its clear key)", state, executor.IntentSucceeded)
+	}
+	if n := e.Emu.ConnectorCount(); n != 1 {
+		t.Fatalf("%d connectors, want 1", n)
 	}
 }

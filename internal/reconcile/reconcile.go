@@ -143,7 +143,11 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	}
 	apply := req.Mode == syncd.ModeApply
 	if apply {
-		if err := r.Executor.Recover(ctx, run); err != nil {
+		loaded := make(map[syncd.Key]*syncd.Desired, len(req.Set.Resources))
+		for _, d := range req.Set.Resources {
+			loaded[d.Key] = d
+		}
+		if err := r.Executor.RecoverFor(ctx, run, loaded); err != nil {
 			// Unresolved intents block nothing by themselves: the plan
 			// still matches by natural key and reports ambiguity.
 			log.Warn("recover pending creates", "error", err)
