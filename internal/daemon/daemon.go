@@ -363,6 +363,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 			// manifest_invalid, and the last good state stays.
 			runID := d.opts.Runner.Failed(ctx, t.reason, d.opts.Mode, watch.Revision(d.opts.ManifestsDir),
 				fmt.Errorf("scan failed for lack of resources: %s", e.Error()))
+			log.Error("scan failed for lack of resources; not a manifest problem", "run_id", runID, "error", e.Error())
 			d.metrics.observeRun(t.reason, "error", 0)
 			d.mu.Lock()
 			d.status.LastRun = &RunStatus{ID: runID, Trigger: t.reason, Mode: string(d.opts.Mode), StartedAt: time.Now().UTC(),
