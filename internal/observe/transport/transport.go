@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Defaults used when a Config field is zero.
@@ -93,6 +94,10 @@ type Client struct {
 	limiter *rate.Limiter
 	sem     chan struct{}
 
+	// own cuts the client's credentials out of error bodies: a server
+	// that echoes request headers must not carry them into an error.
+	own scrubber
+
 	mu       sync.Mutex
 	byStatus map[int]int64
 	// pauseUntil holds every attempt back after a 429 with Retry-After:
@@ -136,7 +141,15 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var creds []string
+	if a := strings.TrimSpace(cfg.Authorization); a != "" {
+		creds = append(creds, a)
+		if _, tok, ok := strings.Cut(a, " "); ok && strings.TrimSpace(tok) != "" {
+			creds = append(creds, strings.TrimSpace(tok))
+		}
+	}
 	return &Client{
+		own:      newScrubber(creds),
 		cfg:      cfg,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
@@ -410,6 +423,9 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		r := c.failure(ctx, actx, err, true)
 		r.Status, r.Header = 0, hresp.Header
 		return r
+	}
+	if hresp.StatusCode >= 400 && c.own.cut != nil {
+		b = c.own.cut.ReplaceAllLiteral(b, []byte(syncd.Redacted))
 	}
 	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
 }

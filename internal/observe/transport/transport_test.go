@@ -331,3 +331,24 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A server that echoes request headers in an error must not carry the
+// client's own credentials, in any encoding, into the body syncd reads.
+func TestErrorBodyLosesOwnCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"message":"bad auth `+a+` / `+url.QueryEscape(a)+`"}`)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	resp := c.Do(context.Background(), Request{Method: "GET", Path: "/x"})
+	if resp.Status != 400 {
+		t.Fatalf("status %d", resp.Status)
+	}
+	for _, enc := range append(Encodings(testAuth), Encodings("very-secret-token-123")...) {
+		if strings.Contains(string(resp.Body), enc) {
+			t.Fatalf("body keeps %q: %s", enc, resp.Body)
+		}
+	}
+}
