@@ -235,8 +235,16 @@ func (s *Store) WriteCheckpoint(ctx context.Context) (Checkpoint, bool, error) {
 	if err != nil {
 		return c, false, err
 	}
+	s.cpMu.Lock()
+	defer s.cpMu.Unlock()
+	// A head that has not moved is not written again: a daemon scanning
+	// every few seconds without changes would grow the file for nothing.
+	if c.ID == s.lastCheckpoint.ID && c.Hash == s.lastCheckpoint.Hash {
+		return c, true, nil
+	}
 	if err := AppendCheckpoint(s.opts.CheckpointDir, c); err != nil {
 		return c, false, err
 	}
+	s.lastCheckpoint = c
 	return c, true, nil
 }

@@ -55,8 +55,11 @@ type Store struct {
 	// driftMu orders ObserveDrift calls and their drift spool (the spool
 	// directory itself is exclusive to one process).
 	driftMu sync.Mutex
-	opts    Options
-	log     *slog.Logger
+	// cpMu guards lastCheckpoint, the last head WriteCheckpoint appended.
+	cpMu           sync.Mutex
+	lastCheckpoint Checkpoint
+	opts           Options
+	log            *slog.Logger
 
 	// mu orders Record calls and guards spooling: while the spool holds
 	// events, new events go there too so that order is kept.
