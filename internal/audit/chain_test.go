@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -187,5 +188,36 @@ func TestCheckpointLine(t *testing.T) {
 	all, err := audit.ReadCheckpoints(chainKey, dir)
 	if err != nil || len(all) != 1 || all[0].Hash != cp.Hash {
 		t.Fatalf("ReadCheckpoints: %+v %v", all, err)
+	}
+}
+
+// Verify only reads: a role that may only SELECT can run it.
+func TestVerifyNeedsOnlySelect(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	s := openStore(t, dsn, audit.Options{ChainKey: chainKey})
+	if err := s.Record(ctx, sampleEvents("run", 3)...); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := s.SignedHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, dsn)
+	mustExec(t, conn, `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'syncd_verify_ro') THEN CREATE ROLE syncd_verify_ro LOGIN; END IF; END $$`)
+	mustExec(t, conn, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO syncd_verify_ro`)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("syncd_verify_ro")
+	ro, err := audit.Open(ctx, u.String(), audit.Options{ReadOnly: true, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	rep, err := ro.VerifyWith(ctx, audit.VerifyOptions{Key: chainKey, Checkpoints: []audit.Checkpoint{cp}})
+	if err != nil || !rep.OK() || rep.Rows != 3 {
+		t.Fatalf("verify as a SELECT-only role: %+v, %v", rep, err)
 	}
 }
