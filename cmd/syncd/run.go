@@ -20,7 +20,7 @@ type runCmd struct {
 
 	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
 	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
-	Listen           string `name:"listen" env:"SYNCD_LISTEN" default:"127.0.0.1:8080" help:"HTTP address for /healthz, /readyz, /metrics and /v1/status; empty to disable."`
+	Listen           string `name:"listen" env:"SYNCD_LISTEN" default:"127.0.0.1:8080" help:"HTTP address for /healthz, /readyz, /metrics and /v1/status; empty to disable. Beyond loopback it needs SYNCD_HTTP_TOKEN. SYNCD_AUDIT_KEY (or SYNCD_AUDIT_KEY_FILE) keys the audit chain; SYNCD_CHECKPOINT_DIR receives its signed heads."`
 	Prune            bool   `name:"prune" help:"Delete owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`

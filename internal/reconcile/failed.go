@@ -31,6 +31,12 @@ func (r *Runner) Failed(ctx context.Context, trigger string, mode syncd.Mode, re
 		FinishedAt: r.now().UTC(), Outcome: "error", Error: cause.Error(), ManifestRevision: revision, Actor: r.Actor}); err != nil {
 		log.Warn("record run finish", "error", err)
 	}
-	log.Error("run failed", "trigger", trigger, "mode", string(mode), "error", cause)
+	attrs := []any{"trigger", trigger, "mode", string(mode), "error", cause}
+	if cp, ok, err := r.Store.WriteCheckpoint(ctx); err != nil {
+		log.Warn("audit checkpoint not written", "error", err)
+	} else if ok {
+		attrs = append(attrs, "audit_checkpoint", cp.String())
+	}
+	log.Error("run failed", attrs...)
 	return run.ID
 }
