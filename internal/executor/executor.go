@@ -471,12 +471,8 @@ func scrub(msg string, d *syncd.Desired) string {
 	if d == nil {
 		return msg
 	}
-	for _, ptr := range d.Sensitive {
-		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
-			if s, ok := v.(string); ok && len(s) >= 4 {
-				msg = strings.ReplaceAll(msg, s, syncd.Redacted)
-			}
-		}
-	}
-	return msg
+	// Cut only: the providers already withheld any platform message that
+	// may echo a secret too short to cut (transport.Redact); the rest of
+	// the text is syncd's own.
+	return syncd.NewScrubber(syncd.SecretValues(d)).Scrub(msg)
 }

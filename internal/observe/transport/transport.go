@@ -96,7 +96,7 @@ type Client struct {
 
 	// own cuts the client's credentials out of error bodies: a server
 	// that echoes request headers must not carry them into an error.
-	own scrubber
+	own syncd.Scrubber
 
 	mu       sync.Mutex
 	byStatus map[int]int64
@@ -149,7 +149,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	return &Client{
-		own:      newScrubber(creds),
+		own:      syncd.NewScrubber(creds),
 		cfg:      cfg,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
@@ -424,8 +424,8 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		r.Status, r.Header = 0, hresp.Header
 		return r
 	}
-	if hresp.StatusCode >= 400 && c.own.cut != nil {
-		b = c.own.cut.ReplaceAllLiteral(b, []byte(syncd.Redacted))
+	if hresp.StatusCode >= 400 && c.own.CanCut() {
+		b = c.own.CutBytes(b)
 	}
 	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
 }
