@@ -38,6 +38,10 @@ type Intent struct {
 	// OldRemoteID is, for a replace, the object being replaced: a lookup
 	// that finds it has not found the new one.
 	OldRemoteID string
+	// NaturalKey is stored as syncd.Desired.SafeNaturalKey gives it: a
+	// part that is a secret is a keyed hash. clearKey is the clear key
+	// recovery found in the manifest for such an intent.
+	clearKey string
 }
 
 // Journal is the write-ahead log of creates.
@@ -152,6 +156,13 @@ func (x *Executor) now() time.Time {
 // one exists, so that the plan that follows adopts it instead of creating a
 // second one. It must run before planning.
 func (x *Executor) Recover(ctx context.Context, run Run) error {
+	return x.RecoverFor(ctx, run, nil)
+}
+
+// RecoverFor is Recover with the loaded resources: an intent whose natural
+// key was journalled hashed (it holds a secret) is looked up with the
+// manifest's clear key, if the manifest still has the same one.
+func (x *Executor) RecoverFor(ctx context.Context, run Run, desired map[syncd.Key]*syncd.Desired) error {
 	if x.Journal == nil {
 		return nil
 	}
@@ -161,6 +172,14 @@ func (x *Executor) Recover(ctx context.Context, run Run) error {
 	}
 	var errs []error
 	for _, in := range pending {
+		if syncd.NaturalKeyHashed(in.NaturalKey) {
+			d := desired[in.Key]
+			if d == nil || d.SafeNaturalKey(x.Hasher) != in.NaturalKey {
+				errs = append(errs, fmt.Errorf("intent %d for %s: its natural key holds a secret and is stored hashed; the manifest no longer has it: resolve by hand", in.ID, in.Key))
+				continue
+			}
+			in.clearKey = d.NaturalKey()
+		}
 		if err := x.recoverOne(ctx, run, in); err != nil {
 			errs = append(errs, fmt.Errorf("intent %d for %s: %w", in.ID, in.Key, err))
 		}
@@ -204,13 +223,17 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 // lookupDesired builds the minimal resource a provider's Lookup needs from
 // a journalled natural key.
 func lookupDesired(in Intent) *syncd.Desired {
+	nk := in.NaturalKey
+	if in.clearKey != "" {
+		nk = in.clearKey
+	}
 	spec := map[string]any{}
 	switch in.Key.Kind {
 	case syncd.MakeConnection:
-		app, label, _ := strings.Cut(in.NaturalKey, "/")
+		app, label, _ := strings.Cut(nk, "/")
 		spec["app"], spec["label"] = app, label
 	default:
-		spec["name"] = in.NaturalKey
+		spec["name"] = nk
 	}
 	return &syncd.Desired{Key: in.Key, Spec: spec}
 }
@@ -460,7 +483,7 @@ func (x *Executor) create(ctx context.Context, p observe.Provider, c planner.Cha
 	if x.Journal == nil {
 		return "", errors.New("no intent journal: refusing to create without one")
 	}
-	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.NaturalKey(), Action: string(c.Action), OldRemoteID: old})
+	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher), Action: string(c.Action), OldRemoteID: old})
 	if err != nil {
 		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
 	}
@@ -562,12 +585,8 @@ func scrub(msg string, d *syncd.Desired) string {
 	if d == nil {
 		return msg
 	}
-	for _, ptr := range d.Sensitive {
-		if v, ok := syncd.ValueAt(d.Spec, ptr); ok {
-			if s, ok := v.(string); ok && len(s) >= 4 {
-				msg = strings.ReplaceAll(msg, s, syncd.Redacted)
-			}
-		}
-	}
-	return msg
+	// Cut only: the providers already withheld any platform message that
+	// may echo a secret too short to cut (transport.Redact); the rest of
+	// the text is syncd's own.
+	return syncd.NewScrubber(syncd.SecretValues(d)).Scrub(msg)
 }

@@ -335,14 +335,14 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 	}
 	slices.Sort(ids)
 	c.Error = fmt.Sprintf("natural key %q matches %d live objects: %s; set metadata.externalId to choose one",
-		d.NaturalKey(), len(ids), strings.Join(ids, ", "))
+		d.SafeNaturalKey(b.h), len(ids), strings.Join(ids, ", "))
 	return nil, false
 }
 
 func (b *builder) planResource(d *syncd.Desired) Change {
 	c := Change{
 		Key:         d.Key,
-		NaturalKey:  d.NaturalKey(),
+		NaturalKey:  d.SafeNaturalKey(b.h), // shown and saved: never a secret in clear
 		DesiredHash: b.enc.desiredHash(b.h, d),
 		ReportOnly:  d.Policy.Mode == syncd.ModeReport,
 	}

@@ -69,7 +69,7 @@ func (h Hasher) Hash(v any) string {
 	}
 	m := hmac.New(sha256.New, h.key)
 	m.Write(b)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return hashedMark + hex.EncodeToString(m.Sum(nil))
 }
 
 // EscapePointerToken escapes one RFC 6901 reference token.
@@ -125,3 +125,31 @@ func ValueAt(v any, ptr string) (any, bool) {
 	}
 	return v, true
 }
+
+// hashedMark starts a keyed hash (see Hasher.Hash).
+const hashedMark = "hmac-sha256:"
+
+// SafeNaturalKey is d's natural key as it may be stored (the intents
+// table) or shown (plans, plan files, errors): in clear, except that each
+// part built from a sensitive value (a label or name that is a secret
+// reference) is replaced by its keyed hash.
+func (d *Desired) SafeNaturalKey(h Hasher) string {
+	part := func(ptr string) string {
+		v, _ := d.Spec[ptr[1:]].(string)
+		if d.IsSensitive(ptr) {
+			return h.Hash(v)
+		}
+		return v
+	}
+	switch d.Key.Kind {
+	case MakeConnection:
+		return part("/app") + "/" + part("/label")
+	case PatchworksConnector:
+		return part("/name")
+	}
+	return d.NaturalKey()
+}
+
+// NaturalKeyHashed reports whether a stored natural key holds a keyed hash
+// in place of a sensitive part, so that it cannot be looked up as it is.
+func NaturalKeyHashed(nk string) bool { return strings.Contains(nk, hashedMark) }
