@@ -61,6 +61,10 @@ reliability: build
 	SYNCD_BIN=$(abspath $(BIN)) SYNCD_RELIABILITY=long $(WITH_PG) $(GO) test -count=1 -v -timeout 40m ./internal/reliability
 	# security: the attacks of issue 12, each a test named TestSecurity*
 	$(WITH_PG) $(GO) test -race -count=1 -v -timeout 10m -run 'Security' ./internal/... ./cmd/...
+	# Security (issue 12, sections 3-6): echoed secrets, natural keys, the audit chain, the HTTP listener.
+	$(WITH_PG) $(GO) test -count=1 -v -timeout 10m -run 'TestPlanExitsOneWhenAResourceCannotBePlanned|TestEchoedSecretsLeakNowhere|TestSecretNaturalKeyIsHashed|TestPendingIntentWithSecretNaturalKeyIsRecovered|TestAuditKeyAndCheckpoints' ./cmd/syncd
+	$(WITH_PG) $(GO) test -count=1 -v -timeout 10m -run 'TestKeyedChainAttacks|TestChainKeyedMidway|TestCheckpointLine|TestVerifyNeedsOnlySelect|TestDriftObservationsSpoolDuringAnOutage' ./internal/audit
+	$(WITH_PG) $(GO) test -count=1 -v -timeout 10m -run 'TestListenBeyondLoopbackNeedsToken|TestTokenGuardsAllButProbes|TestIdleConnectionsDoNotStarveTheListener|TestScanOutOfDescriptorsIsAFailedRun' ./internal/daemon
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/desired
 	$(GO) test -run '^$$' -fuzz '^FuzzReadPlanFile$$' -fuzztime $(FUZZTIME) ./internal/planner
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionJSONC$$' -fuzztime $(FUZZTIME) ./internal/reliability

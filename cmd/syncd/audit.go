@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,8 +16,9 @@ import (
 
 // auditCmd queries (the default) or verifies the audit log.
 type auditCmd struct {
-	Show   auditShowCmd   `cmd:"" default:"withargs" help:"List audit events (the default: syncd audit [--since DUR] [--resource KIND/NAME])."`
-	Verify auditVerifyCmd `cmd:"" help:"Check the audit log's hash chain; exit 1 naming the first broken row."`
+	Show       auditShowCmd       `cmd:"" default:"withargs" help:"List audit events (the default: syncd audit [--since DUR] [--resource KIND/NAME])."`
+	Verify     auditVerifyCmd     `cmd:"" help:"Check the audit log's hash chain against the audit key and the checkpoints kept outside the database; exit 1 naming the first broken row. Read-only. Reads SYNCD_DATABASE_URL, SYNCD_AUDIT_KEY or SYNCD_AUDIT_KEY_FILE, SYNCD_CHECKPOINT_DIR."`
+	Checkpoint auditCheckpointCmd `cmd:"" help:"Print a signed head of the audit chain (row id, row hash, time) to keep outside the database: in git, a ticket, a log. Reads SYNCD_DATABASE_URL, SYNCD_AUDIT_KEY or SYNCD_AUDIT_KEY_FILE."`
 }
 
 type auditShowCmd struct {
@@ -129,6 +131,8 @@ func writeEventsText(w io.Writer, events []audit.StoredEvent) error {
 
 type auditVerifyCmd struct {
 	databaseFlag
+	auditKeyFlag
+	Checkpoint []string `name:"checkpoint" placeholder:"LINE|FILE" help:"A checkpoint line (from syncd audit checkpoint or a run's log) or a file of them; repeatable. The checkpoint directory is always read."`
 
 	out io.Writer `kong:"-"`
 }
@@ -139,13 +143,45 @@ func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer store.Close()
-	rep, err := store.Verify(ctx)
+	key, err := c.key()
+	if err != nil {
+		return err
+	}
+	var cps []audit.Checkpoint
+	files := []string{c.CheckpointDir}
+	for _, arg := range c.Checkpoint {
+		if strings.Contains(arg, "syncd-audit-checkpoint/") {
+			cp, err := audit.ParseCheckpoint(key, arg)
+			if err != nil {
+				return fmt.Errorf("--checkpoint: %w", err)
+			}
+			cps = append(cps, cp)
+			continue
+		}
+		if _, err := os.Stat(arg); err != nil {
+			return fmt.Errorf("--checkpoint %s: %w", arg, err)
+		}
+		files = append(files, arg)
+	}
+	if key != nil {
+		more, err := audit.ReadCheckpoints(key, files...)
+		if err != nil {
+			return err
+		}
+		cps = append(cps, more...)
+	}
+	rep, err := store.VerifyWith(ctx, audit.VerifyOptions{Key: key, Checkpoints: cps})
 	if err != nil {
 		return err
 	}
 	w := writerOr(c.out)
 	if rep.OK() {
-		fmt.Fprintf(w, "audit chain intact: %d rows verified\n", rep.Rows)
+		switch {
+		case rep.KeyedFrom == 0:
+			fmt.Fprintf(w, "audit chain intact: %d rows verified (NOT keyed: anyone who can write the table can forge it; set SYNCD_AUDIT_KEY)\n", rep.Rows)
+		default:
+			fmt.Fprintf(w, "audit chain intact: %d rows verified, keyed from row %d, %d checkpoint(s) matched\n", rep.Rows, rep.KeyedFrom, rep.Checkpoints)
+		}
 		return nil
 	}
 	fmt.Fprintf(w, "audit chain BROKEN: %d rows checked, %d problems\n", rep.Rows, len(rep.Problems))

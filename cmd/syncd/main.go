@@ -35,10 +35,10 @@ type cli struct {
 
 	Validate validateCmd `cmd:"" help:"Check the manifests; exit 0 when valid, 1 with every problem listed."`
 	Plan     planCmd     `cmd:"" help:"Show what would change (read-only)."`
-	Apply    applyCmd    `cmd:"" help:"Apply a plan to the platforms."`
+	Apply    applyCmd    `cmd:"" help:"Apply a plan to the platforms. SYNCD_AUDIT_KEY (or SYNCD_AUDIT_KEY_FILE) keys the audit chain; SYNCD_CHECKPOINT_DIR receives its signed heads."`
 	Run      runCmd      `cmd:"" help:"Run the daemon: watch, schedule, apply or report."`
 	Drift    driftCmd    `cmd:"" help:"List open drifts from the audit store."`
-	Audit    auditCmd    `cmd:"" help:"Query or verify the audit log."`
+	Audit    auditCmd    `cmd:"" help:"Query, verify or checkpoint the audit log."`
 	Import   importCmd   `cmd:"" help:"Write manifests for existing live objects."`
 	Migrate  migrateCmd  `cmd:"" help:"Apply database migrations."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of the manifest format."`

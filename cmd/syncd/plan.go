@@ -101,10 +101,26 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if loadErr != nil {
 		return &exitError{code: 1, err: errors.New("some manifests failed to load: the plan above has no delete and no replace")}
 	}
+	if planErrors(res.Plan) > 0 {
+		// The plan text already ends with "Error: N resource(s) could not
+		// be planned."; CI must not read that as "no changes".
+		return &exitError{code: 1}
+	}
 	if c.DetailedExitcode && res.Plan.HasChanges() {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// planErrors counts the resources that could not be planned.
+func planErrors(p *planner.Plan) int {
+	n := 0
+	for i := range p.Changes {
+		if p.Changes[i].Error != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func printLoadErrors(set *desired.Set) {

@@ -43,7 +43,16 @@ func openStack(ctx context.Context, log *slog.Logger, pf platformFlags, db datab
 	if err != nil {
 		return nil, err
 	}
-	store, err := audit.Open(ctx, db.DatabaseURL, audit.Options{SpoolDir: sf.SpoolDir, Logger: log, Migrate: true})
+	ak := auditKeyFromEnv()
+	chainKey, err := ak.key()
+	if err != nil {
+		return nil, err
+	}
+	if chainKey == nil {
+		log.Warn("SYNCD_AUDIT_KEY is not set: the audit chain is not keyed, and no checkpoints are written")
+	}
+	store, err := audit.Open(ctx, db.DatabaseURL, audit.Options{SpoolDir: sf.SpoolDir, Logger: log, Migrate: true,
+		ChainKey: chainKey, CheckpointDir: ak.CheckpointDir})
 	if err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}

@@ -34,6 +34,10 @@ type DriftScan struct {
 	// resolved by a manifest change; otherwise someone reverted it. A key
 	// without an entry here counts as unchanged.
 	DesiredHashes map[syncd.Key]string
+	// ObservedAt is when the scan saw the platforms; zero means now. A
+	// scan spooled during an outage keeps its time, so that first_seen
+	// is when the drift was seen, not when the database came back.
+	ObservedAt time.Time
 }
 
 // DriftObservation is what a scan saw of one drifted resource.
@@ -84,6 +88,9 @@ const driftLock = int64(0x73796e6364726674) // "syncdrft"
 // It needs the database, and returns the recorded events.
 func (s *Store) ScanDrift(ctx context.Context, scan DriftScan) ([]syncd.Event, error) {
 	now := dbTime(s.opts.Now())
+	if !scan.ObservedAt.IsZero() {
+		now = dbTime(scan.ObservedAt)
+	}
 	var events []syncd.Event
 	err := s.driftTx(ctx, "scan drift", func(tx pgx.Tx) error {
 		open, err := openEpisodes(ctx, tx)
@@ -128,7 +135,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $6, 1, $7) RETURNING id`,
 					remote = ep.RemoteID
 				}
 				if _, err := tx.Exec(ctx, `
-UPDATE drift SET last_seen = $2, occurrences = occurrences + 1, fields = $3, remote_id = $4 WHERE id = $1`,
+UPDATE drift SET last_seen = GREATEST(last_seen, $2), occurrences = occurrences + 1, fields = $3, remote_id = $4 WHERE id = $1`,
 					ep.ID, now, json.RawMessage(fj), null(clean(remote))); err != nil {
 					return err
 				}

@@ -3,8 +3,11 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,6 +86,11 @@ type VerifyReport struct {
 	// Head is the chain head's last id (audit_chain): the number of rows
 	// ever appended.
 	Head int64
+	// KeyedFrom is the first row hashed with the audit key; 0 when the
+	// chain is not keyed.
+	KeyedFrom int64
+	// Checkpoints is how many checkpoints the chain was compared with.
+	Checkpoints int
 	// FirstBroken is the id of the first row where the chain breaks (the
 	// changed row, or the row after removed ones); 0 when the chain is
 	// intact or only rows at the end are missing.
@@ -104,11 +112,35 @@ type VerifyProblem struct {
 
 const maxProblems = 100
 
-// Verify recomputes the hash chain over every row. A row changed behind
-// the append-only trigger's back no longer matches its hash; a removed row
-// leaves a gap in the ids and breaks the next row's prev_hash; rows removed
-// from the end fall short of the chain head.
+// VerifyOptions are what Verify checks the chain against, from outside
+// the database.
+type VerifyOptions struct {
+	// Key is the audit key. Rows hashed with it (from keyed_from on) can
+	// only be checked with it; without it Verify refuses a keyed chain.
+	Key []byte
+	// Checkpoints are signed heads kept outside the database: each row
+	// they name must still exist with the same hash, and the chain must
+	// be keyed from where they say.
+	Checkpoints []Checkpoint
+}
+
+// ErrNeedKey is returned by Verify for a keyed chain without the key.
+var ErrNeedKey = errors.New("audit: verify: the chain is keyed: set SYNCD_AUDIT_KEY (or SYNCD_AUDIT_KEY_FILE) to verify it")
+
+// Verify checks the chain with the store's own key and no checkpoints.
 func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
+	return s.VerifyWith(ctx, VerifyOptions{Key: s.opts.ChainKey})
+}
+
+// VerifyWith recomputes the hash chain over every row, read-only. A row
+// changed behind the append-only trigger's back no longer matches its
+// hash; a removed row leaves a gap in the ids and breaks the next row's
+// prev_hash; rows removed from the end fall short of the chain head. From
+// the first keyed row on, every hash must be the HMAC with the key: a row
+// forged and re-hashed with plain SHA-256 (or another key) is reported.
+// Checkpoints catch what the database alone cannot show: rows cut from
+// the end together with the head, a wiped table, a re-keyed chain.
+func (s *Store) VerifyWith(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 	var rep VerifyReport
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -116,8 +148,39 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
 	var headHash string
-	if err := tx.QueryRow(ctx, `SELECT last_id, row_hash FROM audit_chain WHERE id = 1`).Scan(&rep.Head, &headHash); err != nil {
+	var dbKeyedFrom *int64
+	if err := tx.QueryRow(ctx, `SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1`).Scan(&rep.Head, &headHash, &dbKeyedFrom); err != nil {
 		return rep, s.unavailable("verify: chain head", err)
+	}
+	add := func(p VerifyProblem) {
+		if rep.FirstBroken == 0 && p.ID != 0 {
+			rep.FirstBroken = p.ID
+		}
+		if len(rep.Problems) < maxProblems {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	// The chain is keyed from the earliest row any source says: a
+	// superuser can clear keyed_from, not the signed checkpoints.
+	if dbKeyedFrom != nil {
+		rep.KeyedFrom = *dbKeyedFrom
+	}
+	rep.Checkpoints = len(opts.Checkpoints)
+	want := map[int64][]Checkpoint{}
+	for _, c := range opts.Checkpoints {
+		if c.KeyedFrom != 0 && (rep.KeyedFrom == 0 || c.KeyedFrom < rep.KeyedFrom) {
+			if dbKeyedFrom == nil || *dbKeyedFrom != c.KeyedFrom {
+				add(VerifyProblem{Reason: fmt.Sprintf("checkpoint of %s says the chain is keyed from row %d; the database says %s (changed)",
+					c.Time.UTC().Format(time.RFC3339), c.KeyedFrom, keyedText(dbKeyedFrom))})
+			}
+			rep.KeyedFrom = c.KeyedFrom
+		}
+		if c.ID > 0 {
+			want[c.ID] = append(want[c.ID], c)
+		}
+	}
+	if rep.KeyedFrom != 0 && len(opts.Key) == 0 {
+		return rep, ErrNeedKey
 	}
 	rows, err := tx.Query(ctx, `
 SELECT id, prev_hash, row_hash, event_key, occurred_at, run_id, event_type, resource_kind, resource_name,
@@ -127,14 +190,6 @@ FROM audit_events ORDER BY id`)
 		return rep, s.unavailable("verify", err)
 	}
 	defer rows.Close()
-	add := func(p VerifyProblem) {
-		if rep.FirstBroken == 0 && p.ID != 0 {
-			rep.FirstBroken = p.ID
-		}
-		if len(rep.Problems) < maxProblems {
-			rep.Problems = append(rep.Problems, p)
-		}
-	}
 	var (
 		prevID                           int64
 		prevHash                         string
@@ -168,9 +223,28 @@ FROM audit_events ORDER BY id`)
 			}
 			in[8] = hashField{string(c), true}
 		}
-		if hashFields(storedPrev, id, &in) != storedHash {
-			add(VerifyProblem{ID: id, Reason: "row content does not match its row_hash (changed)"})
+		keyed := rep.KeyedFrom != 0 && id >= rep.KeyedFrom
+		var rowKey []byte
+		if keyed {
+			rowKey = opts.Key
 		}
+		switch {
+		case keyed && !strings.HasPrefix(storedHash, keyedPrefix):
+			add(VerifyProblem{ID: id, Reason: "row_hash is not keyed although the chain is keyed from row " +
+				strconv.FormatInt(rep.KeyedFrom, 10) + " (forged)"})
+		case hashFields(rowKey, storedPrev, id, &in) != storedHash:
+			if keyed {
+				add(VerifyProblem{ID: id, Reason: "row content does not match its keyed row_hash (changed, forged, or another key)"})
+			} else {
+				add(VerifyProblem{ID: id, Reason: "row content does not match its row_hash (changed)"})
+			}
+		}
+		for _, c := range want[id] {
+			if c.Hash != storedHash {
+				add(VerifyProblem{ID: id, Reason: fmt.Sprintf("row_hash differs from the checkpoint of %s (changed)", c.Time.UTC().Format(time.RFC3339))})
+			}
+		}
+		delete(want, id)
 		prevID, prevHash = id, storedHash
 	}
 	if err := rows.Err(); err != nil {
@@ -185,7 +259,30 @@ FROM audit_events ORDER BY id`)
 	case rep.Head < prevID:
 		add(VerifyProblem{ID: id, Reason: "rows beyond the chain head (written around syncd)"})
 	}
+	// Checkpointed rows that are gone: the end of the chain (and its
+	// head) was cut back, or the table wiped.
+	var gone int64
+	for cid := range want {
+		if cid > prevID {
+			gone = max(gone, cid)
+		}
+	}
+	if gone > 0 {
+		from := prevID + 1
+		what := "missing at the end (truncated: a checkpoint outside the database names them)"
+		if rep.Rows == 0 {
+			from, what = 1, "missing (the table was wiped: a checkpoint outside the database names them)"
+		}
+		add(VerifyProblem{MissingFrom: from, MissingTo: gone, Reason: fmt.Sprintf("%s %s", idRange(from, gone), what)})
+	}
 	return rep, nil
+}
+
+func keyedText(k *int64) string {
+	if k == nil {
+		return "it is not keyed"
+	}
+	return "row " + strconv.FormatInt(*k, 10)
 }
 
 func text(t pgtype.Text) hashField { return hashField{t.String, t.Valid} }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -142,9 +141,15 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 
 	var id int64
 	var head string
-	if err := tx.QueryRow(ctx, "SELECT last_id, row_hash FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&id, &head); err != nil {
+	var keyedFrom *int64
+	if err := tx.QueryRow(ctx, "SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&id, &head, &keyedFrom); err != nil {
 		return err
 	}
+	key := s.opts.ChainKey
+	if keyedFrom != nil && len(key) == 0 {
+		return errChainKeyed
+	}
+	startKeying := keyedFrom == nil && len(key) > 0
 	seen := make(map[string]bool, len(rows))
 	if dedupe {
 		keys := make([]string, 0, len(rows))
@@ -179,7 +184,7 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		}
 		seen[r.Key] = true
 		id++
-		h := rowHash(head, id, r)
+		h := rowHash(key, head, id, r)
 		todo = append(todo, chained{r, id, head, h})
 		head = h
 	}
@@ -206,6 +211,11 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		}
 		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head); err != nil {
 			return err
+		}
+		if startKeying {
+			if _, err := tx.Exec(ctx, "UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", todo[0].id); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit(ctx)
@@ -445,7 +455,7 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 }
 
 // rowHash chains a row to the one before it (see hashFields).
-func rowHash(prev string, id int64, r *row) string {
+func rowHash(key []byte, prev string, id int64, r *row) string {
 	f := hashInput{
 		{r.Key, true},
 		{r.OccurredAt.UTC().Format(hashTimeLayout), true},
@@ -462,7 +472,7 @@ func rowHash(prev string, id int64, r *row) string {
 		{r.Mode, r.Mode != ""},
 		{r.Actor, r.Actor != ""},
 	}
-	return hashFields(prev, id, &f)
+	return hashFields(key, prev, id, &f)
 }
 
 // hashField is one column's value; ok is false for SQL NULL.
@@ -476,10 +486,11 @@ type hashField struct {
 // changes (canonical JSON), outcome, error, manifest_revision, mode, actor.
 type hashInput [14]hashField
 
-// hashFields is sha256 over the previous row's hash, the row's id and an
+// hashFields hashes the previous row's hash, the row's id and an
 // unambiguous encoding of its columns (length-prefixed, NULL distinct from
-// the empty string), hex-encoded.
-func hashFields(prev string, id int64, f *hashInput) string {
+// the empty string): HMAC-SHA256 with the audit key ("h1:" and hex), or
+// plain SHA-256 (hex) without one — see chainHash.
+func hashFields(key []byte, prev string, id int64, f *hashInput) string {
 	n := 64 + len(prev)
 	for _, x := range f {
 		n += len(x.s) + 8
@@ -491,8 +502,7 @@ func hashFields(prev string, id int64, f *hashInput) string {
 	for _, x := range f {
 		buf = appendField(buf, x.s, x.ok)
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:])
+	return chainHash(key, buf)
 }
 
 const hashTimeLayout = "2006-01-02T15:04:05.000000Z"

@@ -41,13 +41,27 @@ type Options struct {
 	// Now is the clock for drift times and for events without a time;
 	// default time.Now.
 	Now func() time.Time
+	// ChainKey keys the audit hash chain (HMAC-SHA256). It must come from
+	// outside the database (SYNCD_AUDIT_KEY). Without it rows get plain
+	// SHA-256 hashes, which anyone able to write the table can forge; once
+	// a keyed row exists, writing without the key is refused.
+	ChainKey []byte
+	// CheckpointDir receives a signed chain head after every run (see
+	// WriteCheckpoint); "" writes none.
+	CheckpointDir string
 }
 
 // Store is the audit store. Its methods are safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	opts Options
-	log  *slog.Logger
+	// driftMu orders ObserveDrift calls and their drift spool (the spool
+	// directory itself is exclusive to one process).
+	driftMu sync.Mutex
+	// cpMu guards lastCheckpoint, the last head WriteCheckpoint appended.
+	cpMu           sync.Mutex
+	lastCheckpoint Checkpoint
+	opts           Options
+	log            *slog.Logger
 
 	// mu orders Record calls and guards spooling: while the spool holds
 	// events, new events go there too so that order is kept.
@@ -322,6 +336,9 @@ func isUnavailable(err error) bool {
 // fail again. Anything else — a lost connection, but also a missing
 // privilege — is worth retrying from the spool once someone fixes it.
 func isPermanent(err error) bool {
+	if errors.Is(err, errChainKeyed) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false

@@ -53,6 +53,12 @@ type Options struct {
 	// Load bounds what loading the manifests may read (secret directories,
 	// size limits); its Getenv, when nil, is the one above.
 	Load desired.Options
+	// HTTPToken is the bearer token every HTTP path but /healthz and
+	// /readyz requires; it must be set when Listen is beyond loopback.
+	HTTPToken string
+	// MaxConns caps concurrent HTTP connections (default DefaultMaxConns,
+	// and never so many that fewer than FDReserve descriptors remain).
+	MaxConns int
 }
 
 // ValidateSchedule parses a cron spec without letting robfig/cron panic.
@@ -171,6 +177,11 @@ func New(opts Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if opts.Listen != "" {
+		if err := checkListen(opts.Listen, opts.HTTPToken); err != nil {
+			return nil, err
+		}
+	}
 	if opts.StepTimeout <= 0 {
 		opts.StepTimeout = 10 * time.Minute
 	}
@@ -239,13 +250,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			w.Close()
 			return fmt.Errorf("listen %s: %w", d.opts.Listen, err)
 		}
-		srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv = newHTTPServer(requireToken(d.opts.HTTPToken, d.handler()))
+		conns := maxConns(d.opts.MaxConns, nofileLimit())
+		limited := newLimitListener(ln, conns)
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.log.Error("http server", "error", err)
 			}
 		}()
-		d.log.Info("serving", "addr", ln.Addr().String())
+		d.log.Info("serving", "addr", ln.Addr().String(), "max_connections", conns, "token", d.opts.HTTPToken != "")
 		if d.opts.Ready != nil {
 			d.opts.Ready(ln.Addr().String())
 		}
@@ -352,6 +365,22 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
 		return
+	}
+	for _, e := range set.Errors {
+		if e.Line == 0 && resourceText(e.Msg) {
+			// Out of descriptors or memory: nothing is known to be wrong
+			// with the manifests, so this is a failed run, not a
+			// manifest_invalid, and the last good state stays.
+			runID := d.opts.Runner.Failed(ctx, t.reason, d.opts.Mode, watch.Revision(d.opts.ManifestsDir),
+				fmt.Errorf("scan failed for lack of resources: %s", e.Error()))
+			log.Error("scan failed for lack of resources; not a manifest problem", "run_id", runID, "error", e.Error())
+			d.metrics.observeRun(t.reason, "error", 0)
+			d.mu.Lock()
+			d.status.LastRun = &RunStatus{ID: runID, Trigger: t.reason, Mode: string(d.opts.Mode), StartedAt: time.Now().UTC(),
+				FinishedAt: time.Now().UTC(), Outcome: "error", Error: "scan failed for lack of resources"}
+			d.mu.Unlock()
+			return
+		}
 	}
 	use := set
 	if len(set.Errors) > 0 {

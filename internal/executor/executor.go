@@ -38,6 +38,10 @@ type Intent struct {
 	// OldRemoteID is, for a replace, the object being replaced: a lookup
 	// that finds it has not found the new one.
 	OldRemoteID string
+	// NaturalKey is stored as syncd.Desired.SafeNaturalKey gives it: a
+	// part that is a secret is a keyed hash. clearKey is the clear key
+	// recovery found in the manifest for such an intent.
+	clearKey string
 }
 
 // Journal is the write-ahead log of creates.
@@ -155,6 +159,13 @@ func (x *Executor) now() time.Time {
 // one exists, so that the plan that follows adopts it instead of creating a
 // second one. It must run before planning.
 func (x *Executor) Recover(ctx context.Context, run Run) error {
+	return x.RecoverFor(ctx, run, nil)
+}
+
+// RecoverFor is Recover with the loaded resources: an intent whose natural
+// key was journalled hashed (it holds a secret) is looked up with the
+// manifest's clear key, if the manifest still has the same one.
+func (x *Executor) RecoverFor(ctx context.Context, run Run, desired map[syncd.Key]*syncd.Desired) error {
 	if x.Journal == nil {
 		return nil
 	}
@@ -164,6 +175,14 @@ func (x *Executor) Recover(ctx context.Context, run Run) error {
 	}
 	var errs []error
 	for _, in := range pending {
+		if rules, ok := x.Rules[in.Key.Kind]; ok && syncd.NaturalKeyHashed(in.NaturalKey) {
+			d := desired[in.Key]
+			if d == nil || d.SafeNaturalKey(x.Hasher, rules) != in.NaturalKey {
+				errs = append(errs, fmt.Errorf("intent %d for %s: its natural key holds a secret and is stored hashed; the manifest no longer has it: resolve by hand", in.ID, in.Key))
+				continue
+			}
+			in.clearKey = rules.NaturalKey(d.Spec)
+		}
 		if err := x.recoverOne(ctx, run, in); err != nil {
 			errs = append(errs, fmt.Errorf("intent %d for %s: %w", in.ID, in.Key, err))
 		}
@@ -180,7 +199,11 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 	if !ok {
 		return fmt.Errorf("no platform registered for kind %s", in.Key.Kind)
 	}
-	found, err := p.Lookup(ctx, &syncd.Desired{Key: in.Key, Spec: rules.KeySpec(in.NaturalKey)})
+	nk := in.NaturalKey
+	if in.clearKey != "" {
+		nk = in.clearKey
+	}
+	found, err := p.Lookup(ctx, &syncd.Desired{Key: in.Key, Spec: rules.KeySpec(nk)})
 	if err != nil {
 		return fmt.Errorf("look up %q: %w", in.NaturalKey, err)
 	}
@@ -458,7 +481,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 	if !ok {
 		return old, fmt.Errorf("no platform registered for kind %s: refusing to create without its natural key", c.Key.Kind)
 	}
-	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: rules.NaturalKey(d.Spec), Action: string(c.Action), OldRemoteID: old})
+	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher, rules), Action: string(c.Action), OldRemoteID: old})
 	if err != nil {
 		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
 	}
@@ -560,5 +583,8 @@ func (x *Executor) scrub(msg string, d *syncd.Desired) string {
 	if d == nil {
 		return msg
 	}
-	return syncd.RedactText(msg, d.Secrets(x.Rules[d.Key.Kind]))
+	// Cut only: the providers already withheld any platform message that
+	// may echo a secret too short to cut (transport.Redact); the rest of
+	// the text is syncd's own.
+	return syncd.NewScrubber(syncd.SecretValues(d, x.Rules[d.Key.Kind])).Scrub(msg)
 }

@@ -288,7 +288,8 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 		return nil, false
 	}
 	var cands []*syncd.Live
-	for _, l := range ix.byNK[c.NaturalKey] {
+	rules := b.in.Rules[kind] // present: planResource checked
+	for _, l := range ix.byNK[rules.NaturalKey(d.Spec)] {
 		if owner, ok := b.claims[kind][l.RemoteID]; ok && owner != d.Key {
 			if _, alive := b.desired[owner]; alive {
 				continue
@@ -315,7 +316,7 @@ func (b *builder) match(d *syncd.Desired, c *Change) (l *syncd.Live, bound bool)
 	}
 	slices.Sort(ids)
 	c.Error = fmt.Sprintf("natural key %q matches %d live objects: %s; set metadata.externalId to choose one",
-		c.NaturalKey, len(ids), strings.Join(ids, ", "))
+		d.SafeNaturalKey(b.h, rules), len(ids), strings.Join(ids, ", "))
 	return nil, false
 }
 
@@ -331,7 +332,7 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 		c.Action = ActionNoop
 		return c
 	}
-	c.NaturalKey = rules.NaturalKey(d.Spec)
+	c.NaturalKey = d.SafeNaturalKey(b.h, rules) // shown and saved: never a secret in clear
 	if why := b.in.Unreadable[d.Key]; why != "" {
 		c.Error = why
 		c.Action = ActionNoop

@@ -136,8 +136,16 @@ func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
 	}); err != nil {
 		log.Warn("record run finish", "error", err)
 	}
-	log.Info("run finished", "trigger", req.Trigger, "mode", string(req.Mode), "outcome", outcome,
-		"applied", res.Report.Applied, "failed", res.Report.Failed)
+	attrs := []any{"trigger", req.Trigger, "mode", string(req.Mode), "outcome", outcome,
+		"applied", res.Report.Applied, "failed", res.Report.Failed}
+	// A signed head of the audit chain, outside the database: in the
+	// checkpoint directory and in this log line.
+	if cp, ok, err := r.Store.WriteCheckpoint(after); err != nil {
+		log.Warn("audit checkpoint not written", "error", err)
+	} else if ok {
+		attrs = append(attrs, "audit_checkpoint", cp.String())
+	}
+	log.Info("run finished", attrs...)
 	return res, runErr
 }
 
@@ -154,7 +162,11 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 	}
 	apply := req.Mode == syncd.ModeApply
 	if apply {
-		if err := r.Executor.Recover(ctx, run); err != nil {
+		loaded := make(map[syncd.Key]*syncd.Desired, len(req.Set.Resources))
+		for _, d := range req.Set.Resources {
+			loaded[d.Key] = d
+		}
+		if err := r.Executor.RecoverFor(ctx, run, loaded); err != nil {
 			// Unresolved intents block nothing by themselves: the plan
 			// still matches by natural key and reports ambiguity.
 			log.Warn("recover pending creates", "error", err)
@@ -274,9 +286,13 @@ func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request,
 	if len(scan.Scanned) == 0 {
 		return nil
 	}
-	events, err := r.Store.ScanDrift(ctx, scan)
+	scan.ObservedAt = r.now()
+	events, spooled, err := r.Store.ObserveDrift(ctx, scan)
 	if err != nil {
 		return fmt.Errorf("record drift: %w", err)
+	}
+	if spooled {
+		r.log().Warn("database unreachable: drift observations spooled with their time; written when it is back", "run_id", run.ID)
 	}
 	res.DriftEvents = events
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -54,7 +55,7 @@ func (h Hasher) Hash(v any) string {
 	}
 	m := hmac.New(sha256.New, h.key)
 	m.Write(b)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return hashedMark + hex.EncodeToString(m.Sum(nil))
 }
 
 // EscapePointerToken escapes one RFC 6901 reference token.
@@ -110,3 +111,32 @@ func ValueAt(v any, ptr string) (any, bool) {
 	}
 	return v, true
 }
+
+// hashedMark starts a keyed hash (see Hasher.Hash).
+const hashedMark = "hmac-sha256:"
+
+// SafeNaturalKey is d's natural key (by its platform's rules) as it may be
+// stored (the intents table) or shown (plans, plan files, errors): in
+// clear, except that each part built from a sensitive value (a label or
+// name that is a secret reference) is replaced by its keyed hash.
+func (d *Desired) SafeNaturalKey(h Hasher, rules Rules) string {
+	var spec map[string]any // a copy, made at the first sensitive part
+	for k, v := range d.Spec {
+		s, ok := v.(string)
+		if !ok || !d.IsSensitive("/"+EscapePointerToken(k)) {
+			continue
+		}
+		if spec == nil {
+			spec = maps.Clone(d.Spec)
+		}
+		spec[k] = h.Hash(s)
+	}
+	if spec == nil {
+		spec = d.Spec
+	}
+	return rules.NaturalKey(spec)
+}
+
+// NaturalKeyHashed reports whether a stored natural key holds a keyed hash
+// in place of a sensitive part, so that it cannot be looked up as it is.
+func NaturalKeyHashed(nk string) bool { return strings.Contains(nk, hashedMark) }

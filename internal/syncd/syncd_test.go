@@ -64,7 +64,7 @@ func TestSensitive(t *testing.T) {
 }
 
 // commonRules is a test platform whose values under /common named like a
-// secret are secret.
+// secret are secret, identified by its label.
 type commonRules struct{ Rules }
 
 func (commonRules) Sensitive(ptr string, _ ...map[string]any) bool {
@@ -72,27 +72,43 @@ func (commonRules) Sensitive(ptr string, _ ...map[string]any) bool {
 	return ok && SensitiveName(rest)
 }
 
-func TestSecretsAndRedactText(t *testing.T) {
+func (commonRules) NaturalKey(spec map[string]any) string {
+	s, _ := spec["label"].(string)
+	return s
+}
+
+func TestSecretValuesByMarksAndRules(t *testing.T) {
 	d := &Desired{
 		Key: Key{Kind: "TestKind", Name: "x"},
 		Spec: map[string]any{
 			"label":    "plain label",
-			"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "short": "abc"},
+			"common":   map[string]any{"clientSecret": "hush-hush"},
 			"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}},
-			"list":     []any{"https://resolved.example/x"},
 		},
-		Sensitive: []string{"/sections/api/url", "/list"},
+		Sensitive: []string{"/sections/api/url"},
 	}
-	want := []string{"https://resolved.example", "https://resolved.example/x", "hush-hush"}
-	if diff := cmp.Diff(want, d.Secrets(commonRules{})); diff != "" {
-		t.Errorf("Secrets (-want +got):\n%s", diff)
+	want := []string{"https://resolved.example", "hush-hush"}
+	if diff := cmp.Diff(want, SecretValues(d, commonRules{})); diff != "" {
+		t.Errorf("SecretValues (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want[:2], d.Secrets(nil)); diff != "" {
-		t.Errorf("Secrets without rules (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want[:1], SecretValues(d, nil)); diff != "" {
+		t.Errorf("SecretValues without rules (-want +got):\n%s", diff)
 	}
-	got := RedactText("sent https://resolved.example/x and hush-hush to abc-id", d.Secrets(commonRules{}))
-	if got != "sent (sensitive) and (sensitive) to abc-id" {
-		t.Errorf("RedactText = %q", got)
+}
+
+func TestSafeNaturalKeyHashesSensitiveParts(t *testing.T) {
+	h := NewHasher([]byte("k"))
+	d := &Desired{Key: Key{Kind: "TestKind", Name: "x"}, Spec: map[string]any{"label": "top-secret-label"}}
+	if got := d.SafeNaturalKey(h, commonRules{}); got != "top-secret-label" {
+		t.Errorf("clear key = %q", got)
+	}
+	d.Sensitive = []string{"/label"}
+	got := d.SafeNaturalKey(h, commonRules{})
+	if got != h.Hash("top-secret-label") || !NaturalKeyHashed(got) {
+		t.Errorf("sensitive key = %q", got)
+	}
+	if d.Spec["label"] != "top-secret-label" {
+		t.Error("SafeNaturalKey changed the spec")
 	}
 }
 

@@ -367,7 +367,7 @@ func (c *Client) Lookup(ctx context.Context, d *syncd.Desired) ([]syncd.Live, er
 // error. On an error after the POST succeeded the returned name is the
 // created connection's, so the caller can bind it.
 func (c *Client) Create(ctx context.Context, d *syncd.Desired) (string, error) {
-	secrets := d.Secrets(Rules{})
+	secrets := transport.SecretValues(d, Rules{})
 	name, err := c.create(ctx, d)
 	if err != nil {
 		return name, transport.Redact(err, secrets)
@@ -465,7 +465,7 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 			return fmt.Errorf("make: update %s: %s is not a field of a connection", remoteID, p)
 		}
 	}
-	return transport.Redact(c.writeFields(ctx, remoteID, d, g), d.Secrets(Rules{}))
+	return transport.Redact(c.writeFields(ctx, remoteID, d, g), transport.SecretValues(d, Rules{}))
 }
 
 func (c *Client) writeFields(ctx context.Context, name string, d *syncd.Desired, g groups) error {

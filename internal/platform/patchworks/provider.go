@@ -263,7 +263,7 @@ func (c *Client) createBody(d *syncd.Desired) map[string]any {
 // else: one found is used, none allows exactly one more POST, several is an
 // error.
 func (c *Client) Create(ctx context.Context, d *syncd.Desired) (string, error) {
-	secrets := d.Secrets(Rules{})
+	secrets := transport.SecretValues(d, Rules{})
 	id, err := c.create(ctx, d)
 	return id, transport.Redact(err, secrets)
 }
@@ -348,12 +348,12 @@ func (c *Client) Update(ctx context.Context, remoteID string, d *syncd.Desired, 
 	if list, ok := body["variables"].([]any); ok {
 		kept, err := c.undeclaredVariables(ctx, remoteID, d)
 		if err != nil {
-			return transport.Redact(fmt.Errorf("patchworks: update connector %s: read its variables first: %w", remoteID, err), d.Secrets(Rules{}))
+			return transport.Redact(fmt.Errorf("patchworks: update connector %s: read its variables first: %w", remoteID, err), transport.SecretValues(d, Rules{}))
 		}
 		body["variables"] = append(list, kept...)
 	}
 	if _, err := c.UpdateConnector(ctx, remoteID, body); err != nil {
-		return transport.Redact(fmt.Errorf("patchworks: update connector %s: %w", remoteID, err), d.Secrets(Rules{}))
+		return transport.Redact(fmt.Errorf("patchworks: update connector %s: %w", remoteID, err), transport.SecretValues(d, Rules{}))
 	}
 	return nil
 }

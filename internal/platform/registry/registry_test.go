@@ -69,37 +69,44 @@ func TestProvidersOnlyForConfiguredPlatforms(t *testing.T) {
 	}
 }
 
-// TestSecretsFollowEachPlatformsRules checks the one secret list every
-// output redacts with: loader marks plus each platform's own rules.
-func TestSecretsFollowEachPlatformsRules(t *testing.T) {
+// TestSecretValuesFollowEachPlatformsRules checks the one secret list every
+// output redacts with: loader marks plus each platform's own rules, values
+// of every length and type, and the "other:secret" pairs Basic auth encodes.
+func TestSecretValuesFollowEachPlatformsRules(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		d    *syncd.Desired
 		want []string
 	}{
 		{
-			name: "Make: common keys named like secrets, at any depth, and marks",
+			name: "Make: common keys named like secrets, and marks",
 			d: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "x"},
 				Spec: map[string]any{"label": "plain label",
-					"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "nested": map[string]any{"apiKey": "k3y-value"}},
+					"common":   map[string]any{"clientId": "abc-id", "clientSecret": "hush-hush", "apiKey": "k3y-value"},
 					"sections": map[string]any{"api": map[string]any{"url": "https://resolved.example"}}},
 				Sensitive: []string{"/sections/api/url"}},
-			want: []string{"https://resolved.example", "hush-hush", "k3y-value"},
+			want: []string{"abc-id:hush-hush", "abc-id:k3y-value", "https://resolved.example", "hush-hush", "k3y-value"},
+		},
+		{
+			name: "Make: every length and type",
+			d: &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "x"},
+				Spec: map[string]any{"common": map[string]any{"username": "bob", "password": "pw", "secretPin": 1234.0, "apiKey": true}}},
+			want: []string{"1234", "bob:pw", "pw", "true"},
 		},
 		{
 			name: "Patchworks: values of variables marked secret",
 			d: &syncd.Desired{Key: syncd.Key{Kind: syncd.PatchworksConnector, Name: "x"},
 				Spec: map[string]any{"name": "n", "variables": map[string]any{
-					"p/w":  map[string]any{"key": "p/w", "value": "var-secret", "secret": true},
+					"pw":   map[string]any{"key": "pw", "value": "var-secret", "secret": true},
 					"open": map[string]any{"key": "open", "value": "visible", "secret": false},
 				}}},
-			want: []string{"var-secret"},
+			want: []string{"pw:var-secret", "var-secret"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := For(tc.d.Key.Kind)
-			if diff := cmp.Diff(tc.want, tc.d.Secrets(p)); diff != "" {
-				t.Errorf("Secrets (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tc.want, syncd.SecretValues(tc.d, p)); diff != "" {
+				t.Errorf("SecretValues (-want +got):\n%s", diff)
 			}
 		})
 	}

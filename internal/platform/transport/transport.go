@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Defaults used when a Config field is zero.
@@ -89,6 +90,10 @@ type Client struct {
 	limiter *rate.Limiter
 	sem     chan struct{}
 
+	// own cuts the client's credentials out of error bodies: a server
+	// that echoes request headers must not carry them into an error.
+	own syncd.Scrubber
+
 	mu       sync.Mutex
 	byStatus map[int]int64
 	// pauseUntil holds every attempt back after a 429 with Retry-After:
@@ -132,7 +137,15 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var creds []string
+	if a := strings.TrimSpace(cfg.Authorization); a != "" {
+		creds = append(creds, a)
+		if _, tok, ok := strings.Cut(a, " "); ok && strings.TrimSpace(tok) != "" {
+			creds = append(creds, strings.TrimSpace(tok))
+		}
+	}
 	return &Client{
+		own:      syncd.NewScrubber(creds),
 		cfg:      cfg,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
@@ -269,7 +282,8 @@ func (c *Client) count(status int) {
 	c.mu.Unlock()
 }
 
-// Do sends req, retrying an idempotent one as the policy allows. It always
+// Do sends req, retrying an idempotent one as the policy allows, and any
+// request answered 429 (rate limits refuse before doing anything). It always
 // returns a Response: the caller classifies it.
 func (c *Client) Do(ctx context.Context, req Request) *Response {
 	retryable := Idempotent(req.Method)
@@ -277,7 +291,10 @@ func (c *Client) Do(ctx context.Context, req Request) *Response {
 	for attempt := 1; ; attempt++ {
 		resp = c.attempt(ctx, req)
 		resp.Attempts = attempt
-		if resp.Canceled || !retryable || attempt >= c.cfg.Retry.MaxAttempts || !shouldRetry(resp) {
+		// A 429 is answered before any work is done, so even a create
+		// may be sent again: it cannot make a duplicate.
+		again := shouldRetry(resp) && (retryable || resp.Status == http.StatusTooManyRequests)
+		if resp.Canceled || !again || attempt >= c.cfg.Retry.MaxAttempts {
 			return resp
 		}
 		wait := c.backoff(attempt)
@@ -405,6 +422,9 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		r := c.failure(ctx, actx, err, true)
 		r.Status, r.Header = 0, hresp.Header
 		return r
+	}
+	if hresp.StatusCode >= 400 && c.own.CanCut() {
+		b = c.own.CutBytes(b)
 	}
 	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
 }

@@ -76,6 +76,10 @@ func TestDoRetries(t *testing.T) {
 			wantStatus: 500, wantCalls: 4, wantStats: map[int]int64{500: 4}, wantSent: true},
 		{name: "post is never retried", method: "POST", statuses: []int{502, 200},
 			wantStatus: 502, wantCalls: 1, wantStats: map[int]int64{502: 1}, wantSent: true},
+		{name: "post answered 429 is retried", method: "POST", statuses: []int{429, 201},
+			header: http.Header{"Retry-After": {"0"}}, wantStatus: 201, wantCalls: 2, wantStats: map[int]int64{429: 1, 201: 1}, wantSent: true},
+		{name: "post answered 429 without retry-after is retried", method: "POST", statuses: []int{429, 429, 201},
+			wantStatus: 201, wantCalls: 3, wantStats: map[int]int64{429: 2, 201: 1}, wantSent: true},
 		{name: "4xx is not retried", method: "DELETE", statuses: []int{404, 200},
 			wantStatus: 404, wantCalls: 1, wantStats: map[int]int64{404: 1}, wantSent: true},
 		{name: "network error then success", method: "PATCH", statuses: []int{-1, 200},
@@ -326,4 +330,25 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A server that echoes request headers in an error must not carry the
+// client's own credentials, in any encoding, into the body syncd reads.
+func TestErrorBodyLosesOwnCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"message":"bad auth `+a+` / `+url.QueryEscape(a)+`"}`)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	resp := c.Do(context.Background(), Request{Method: "GET", Path: "/x"})
+	if resp.Status != 400 {
+		t.Fatalf("status %d", resp.Status)
+	}
+	for _, enc := range append(Encodings(testAuth), Encodings("very-secret-token-123")...) {
+		if strings.Contains(string(resp.Body), enc) {
+			t.Fatalf("body keeps %q: %s", enc, resp.Body)
+		}
+	}
 }

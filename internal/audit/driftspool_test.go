@@ -1,0 +1,70 @@
+package audit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// Drift seen while PostgreSQL is down is spooled with the time it was
+// seen: first_seen is that time, not when the database came back, and a
+// drift that opened and closed during the outage is recorded too.
+func TestDriftObservationsSpoolDuringAnOutage(t *testing.T) {
+	cluster := pgtest.StartCluster(t)
+	dsn := pgtest.CreateDatabase(t, cluster.URL())
+	clock := newClock()
+	s := openStore(t, dsn, audit.Options{Now: clock.Now})
+	ctx := context.Background()
+	scan := func(drifted map[syncd.Key]audit.DriftObservation) bool {
+		t.Helper()
+		_, spooled, err := s.ObserveDrift(ctx, audit.DriftScan{RunID: "r", Mode: "report",
+			Scanned: []syncd.Key{keyA, keyB}, Drifted: drifted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spooled
+	}
+	if scan(nil) {
+		t.Fatal("a scan with the database up was spooled")
+	}
+	cluster.Stop()
+	clock.Advance(time.Minute)
+	seenA := clock.Now()
+	if !scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x"), keyB: labelDrift("y")}) {
+		t.Fatal("a scan during the outage was not spooled")
+	}
+	clock.Advance(time.Minute)
+	resolvedB := clock.Now()
+	if !scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x")}) {
+		t.Fatal("second scan during the outage was not spooled")
+	}
+	if got := s.DriftSpoolDepth(); got != 2 {
+		t.Fatalf("drift spool depth %d, want 2", got)
+	}
+	cluster.Start()
+	clock.Advance(time.Hour)
+	if scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x")}) {
+		t.Fatal("a scan after the outage was spooled")
+	}
+	if got := s.DriftSpoolDepth(); got != 0 {
+		t.Fatalf("drift spool depth after the outage %d, want 0", got)
+	}
+	open, err := s.OpenDrifts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].Key != keyA || !open[0].FirstSeen.Equal(seenA) || open[0].Occurrences != 3 {
+		t.Fatalf("open drifts %+v; want keyA first seen %s, 3 occurrences", open, seenA)
+	}
+	hist, err := s.DriftHistory(ctx, keyB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || !hist[0].FirstSeen.Equal(seenA) || !hist[0].ResolvedAt.Equal(resolvedB) {
+		t.Fatalf("keyB history %+v; want seen %s, resolved %s", hist, seenA, resolvedB)
+	}
+}
