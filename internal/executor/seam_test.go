@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/planner"
@@ -234,7 +235,7 @@ func TestCreateJournalsTheRulesNaturalKey(t *testing.T) {
 	if rep.Applied != 1 || rep.Failed != 0 {
 		t.Fatalf("report = %+v", rep)
 	}
-	if diff := cmp.Diff([]executor.Intent{{Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}, b.intents); diff != "" {
+	if diff := cmp.Diff([]executor.Intent{{Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}, b.intents, cmpopts.IgnoreUnexported(executor.Intent{})); diff != "" {
 		t.Errorf("intents (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[syncd.Key]string{widgetKey: "w1"}, b.bindings); diff != "" {

@@ -4,11 +4,14 @@
 // its live object (inventory binding, then metadata.externalId, then the
 // natural key; an ambiguous natural key is an error, never a guess; an
 // object another resource claims is never taken by natural key), compares
-// only what the manifest manages (the fields it sets; declared Make sections
-// and common as whole values, a missing section equal to its empty default;
-// declared Patchworks variables by key and only their declared subfields;
-// never server-assigned or create-only fields, nor policy.ignore subtrees),
-// and applies the safety rules of SPEC §4 as Change.Blocked reasons. An
+// only what the manifest manages, and applies the safety rules of SPEC §4
+// as Change.Blocked reasons. What a kind's natural key is, which parts of a
+// spec are compared as one value, which fields are server-assigned,
+// create-only or write-only, and which values are secret are its
+// platform's rules (syncd.Rules, in internal/platform/<name>), which reach
+// the planner through Input.Rules, as gitops-engine passes normalisers with
+// diff.WithNormalizer; a kind without rules is planned as an error, never
+// compared by a default. It never compares policy.ignore subtrees, and an
 // adopt may carry fields: the object is bound and those fields are written
 // in the same step. Given the same inputs it produces the same plan, sorted
 // by resource key and field pointer. Sensitive values never leave it: they
