@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
@@ -57,7 +57,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer st.close()
-	release, err := daemon.AcquireApplyLock(ctx, c.DatabaseURL, c.LockTimeout)
+	release, err := pglock.AcquireApplyLock(ctx, c.DatabaseURL, c.LockTimeout)
 	if err != nil {
 		return err
 	}

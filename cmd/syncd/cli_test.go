@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -285,7 +285,7 @@ const importSeed = `{
 func TestApplyRefusedWhileAnotherApplies(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
 	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
-	release, err := daemon.AcquireApplyLock(context.Background(), e.DB, 0)
+	release, err := pglock.AcquireApplyLock(context.Background(), e.DB, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

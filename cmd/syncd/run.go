@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
@@ -95,7 +96,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 	if mode == syncd.ModeApply {
 		// The daemon's writer lock: never write beside a daemon in apply
 		// mode or an apply.
-		release, err := daemon.AcquireApplyLock(ctx, c.DatabaseURL, 0)
+		release, err := pglock.AcquireApplyLock(ctx, c.DatabaseURL, 0)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -45,8 +46,8 @@ func (c *validateCmd) Run(ctx context.Context, g *Globals) error {
 		counts[d.Key.Kind]++
 	}
 	var parts []string
-	for _, k := range syncd.Kinds {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	for _, pl := range registry.All() {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[pl.Kind()], pl.Kind()))
 	}
 	fmt.Fprintf(stdout, "%s: valid: %d resources (%s) in %d files\n",
 		c.Manifests, len(set.Resources), strings.Join(parts, ", "), len(set.Files))

@@ -314,8 +314,8 @@ func (h *handler) resources(w http.ResponseWriter, r *http.Request) {
 	p := page{Title: "Resources", Nav: "resources", Status: st}
 	q := r.URL.Query()
 	d := resourcesData{States: states, Kind: q.Get("kind"), State: q.Get("state"), Query: strings.TrimSpace(q.Get("q"))}
-	for _, k := range syncd.Kinds {
-		d.Kinds = append(d.Kinds, string(k))
+	for _, pl := range registry.All() {
+		d.Kinds = append(d.Kinds, string(pl.Kind()))
 	}
 	var open []audit.Drift
 	if h.store == nil {

@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// lockKey is the advisory lock all replicas of one database contend for
-// (an arbitrary constant: "syncd" in ASCII).
-const lockKey int64 = 0x73796e6364
+	"github.com/syncd/syncd/internal/pglock"
+)
 
 // leader holds the advisory lock on a dedicated connection. The connection
 // is used only to take the lock and to ping: a query timing out on it would
@@ -60,7 +58,7 @@ func (l *leader) attempt(ctx context.Context) {
 		return
 	}
 	var got bool
-	if err := l.conn.QueryRow(ctx, "select pg_try_advisory_lock($1)", lockKey).Scan(&got); err != nil {
+	if err := l.conn.QueryRow(ctx, "select pg_try_advisory_lock($1)", pglock.Key).Scan(&got); err != nil {
 		l.conn.Close(context.Background())
 		l.conn = nil
 	} else if got {

@@ -1,4 +1,4 @@
-package daemon
+package pglock
 
 import (
 	"context"
@@ -9,10 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// Key is the advisory lock all replicas of one database contend for, and
+// that an apply takes (an arbitrary constant: "syncd" in ASCII).
+const Key int64 = 0x73796e6364
+
 // ErrLocked means another syncd holds the apply lock.
 var ErrLocked = errors.New("another syncd is applying to this database (a daemon in apply mode, or another apply); retry later or raise --lock-timeout")
 
-// AcquireApplyLock takes the advisory lock the daemon's leader holds, so
+// AcquireApplyLock takes the advisory lock the daemon's leader holds (Key), so
 // that a `syncd apply` never writes at the same time as a daemon in apply
 // mode or another apply (Terraform's state lock). It waits up to wait,
 // trying every second. release gives the lock back.
@@ -24,7 +28,7 @@ func AcquireApplyLock(ctx context.Context, dsn string, wait time.Duration) (rele
 	deadline := time.Now().Add(wait)
 	for {
 		var got bool
-		if err := conn.QueryRow(ctx, "select pg_try_advisory_lock($1)", lockKey).Scan(&got); err != nil {
+		if err := conn.QueryRow(ctx, "select pg_try_advisory_lock($1)", Key).Scan(&got); err != nil {
 			conn.Close(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("apply lock: %w", err)
 		}
