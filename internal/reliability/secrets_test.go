@@ -268,10 +268,7 @@ func readTree(t *testing.T, root string) string {
 
 func pgDump(t *testing.T, db string) string {
 	t.Helper()
-	bin := "pg_dump"
-	if _, err := exec.LookPath(bin); err != nil {
-		bin = "/usr/lib/postgresql/15/bin/pg_dump"
-	}
+	bin := pgtest.Bin("pg_dump")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--data-only", "--dbname="+db).CombinedOutput()
