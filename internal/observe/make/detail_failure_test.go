@@ -54,7 +54,9 @@ func TestObserveDetailReadFailuresAreErrors(t *testing.T) {
 	}{
 		{
 			name: "get unlisted connection", path: "/api/v2/sdk/apps/connections/other",
-			want:  func() []observe.Want { return []observe.Want{{RemoteID: "other", Desired: desired("crm", "B", "basic", nil, nil)}} },
+			want: func() []observe.Want {
+				return []observe.Want{{RemoteID: "other", Desired: desired("crm", "B", "basic", nil, nil)}}
+			},
 			inErr: "get connection other",
 		},
 		{
