@@ -187,4 +187,3 @@ func TestRecoveryMidReplace(t *testing.T) {
 		}
 	}
 }
-
