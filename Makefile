@@ -3,10 +3,11 @@ GO       ?= go
 BIN      := bin/syncd
 PKGS     := ./...
 # Tests get a throwaway PostgreSQL from scripts/with-postgres unless
-# SYNCD_TEST_DATABASE_URL names one.
+# SYNCD_TEST_DATABASE_URL names one. PGBIN picks PostgreSQL's bin directory
+# (default: pg_config --bindir, else the newest /usr/lib/postgresql/*/bin).
 WITH_PG  := bash scripts/with-postgres
 
-.PHONY: build test test-short lint vet fmt validate-manifests bench reliability demo clean image image-check
+.PHONY: build test test-short lint vet fmt validate-manifests bench reliability mutation demo clean image image-check
 
 # `syncd version` prints these; without them it falls back to Go's build info.
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
@@ -69,6 +70,19 @@ reliability: build
 	$(GO) test -run '^$$' -fuzz '^FuzzReadPlanFile$$' -fuzztime $(FUZZTIME) ./internal/planner
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionJSONC$$' -fuzztime $(FUZZTIME) ./internal/reliability
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionFile$$' -fuzztime $(FUZZTIME) ./internal/reliability
+
+# Mutation testing (not part of make test: one test run per mutant, hours
+# on a small machine): gremlins, pinned in scripts/mutation, over planner,
+# executor, reconcile, the platform clients, and audit, one package at a
+# time. Prints the score and the survivors and writes bench/mutation.txt;
+# fails while a survivor is neither killed nor explained in
+# bench/mutation-equivalent.txt. MUTATION_PKGS narrows it, e.g.
+# make mutation MUTATION_PKGS=internal/planner MUTATION_WORKERS=2
+MUTATION_PKGS    ?=
+MUTATION_WORKERS ?= 1
+MUTATION_EXCLUDE ?=
+mutation:
+	MUTATION_WORKERS=$(MUTATION_WORKERS) MUTATION_EXCLUDE='$(MUTATION_EXCLUDE)' bash scripts/mutation $(MUTATION_PKGS)
 
 # The quick start: emulator + throwaway PostgreSQL + the daemon in report
 # mode on manifests/ (foreground; Ctrl-C stops everything). See demo/README.md.

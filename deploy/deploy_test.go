@@ -165,6 +165,9 @@ func TestCompose(t *testing.T) {
 	if !strings.HasPrefix(cmd, "run ") || !strings.Contains(cmd, "0.0.0.0:8080") {
 		t.Errorf("syncd command %q: want run listening on 0.0.0.0:8080", cmd)
 	}
+	if at(t, services["syncd"], "environment", "SYNCD_HTTP_TOKEN") == nil {
+		t.Errorf("syncd listens beyond loopback without SYNCD_HTTP_TOKEN: it would refuse to start")
+	}
 	if ports := toStrings(at(t, services["syncd"], "ports")); !slices.Contains(ports, "127.0.0.1:8080:8080") {
 		t.Errorf("syncd ports %v: want the console on 127.0.0.1:8080 only", ports)
 	}

@@ -55,7 +55,7 @@ func TestNoSecretInDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dump := exec.Command(pgtest.PGBin+"/pg_dump", "--data-only", "--inserts", dsn)
+	dump := exec.Command(pgtest.Bin("pg_dump"), "--data-only", "--inserts", dsn)
 	out, err := dump.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_dump: %v\n%s", err, out)

@@ -143,9 +143,14 @@ func TestOutage(t *testing.T) {
 				return nil
 			})
 		}
-		// Two outages while the producers run.
-		for range 2 {
-			waitStored(t, dsn, 50)
+		finished := make(chan struct{})
+		go func() { _ = g.Wait(); close(finished) }()
+		// Two outages while the producers run; the first must hit them
+		// in flight, or the test proves nothing.
+		for i := range 2 {
+			if inFlight := waitStored(t, dsn, 50, finished); !inFlight && i == 0 {
+				t.Fatal("the producers finished before the first outage")
+			}
 			cluster.Stop()
 			cluster.Start()
 		}
@@ -171,10 +176,11 @@ func TestOutage(t *testing.T) {
 	})
 }
 
-// waitStored waits until the database holds more than n more events than
-// when it was called (or the producers are done), so that an outage hits a
-// stream in flight.
-func waitStored(t *testing.T, dsn string, n int) {
+// waitStored waits until the database holds n more events than when it
+// was called, so that an outage hits a stream in flight, and reports true;
+// it reports false when the producers finished first. It fails the test
+// after two minutes.
+func waitStored(t *testing.T, dsn string, n int, finished <-chan struct{}) bool {
 	t.Helper()
 	count := func() int {
 		conn, err := pgx.Connect(context.Background(), dsn)
@@ -189,11 +195,23 @@ func waitStored(t *testing.T, dsn string, n int) {
 		return c
 	}
 	start := count()
-	for i := 0; i < 200; i++ {
-		if c := count(); c >= start+n {
-			return
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if c := count(); start >= 0 && c >= start+n {
+			return true
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-finished:
+			return false
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database did not gain %d events within 2 minutes (from %d)", n, start)
+		}
+		if start < 0 {
+			start = count()
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
 	}
 }
 

@@ -65,17 +65,31 @@ func TestGitCheckoutOfManyFilesIsOneReconcile(t *testing.T) {
 	waitFor(t, "a finished watch run", func() bool {
 		return count(t, db, `select count(*) from runs where trigger = 'watch' and finished_at is not null`) > 0
 	})
-	// Let any straggling event settle and be reported before counting: a
-	// second run would start within a few quiet periods.
-	time.Sleep(10 * quiet)
-	if n := count(t, db, `select count(*) from runs where trigger = 'watch'`); n != 1 {
-		t.Errorf("the checkout caused %d watch runs, want 1", n)
+	// A barrier instead of a pause: one more file, written after the
+	// checkout's run finished, gets a watch run of its own. A straggling
+	// event of the checkout shows either as a run between the two or as
+	// more than the sentinel planned in the sentinel's run.
+	env.Write(t, "patchworks/sentinel.yaml", testenv.PatchworksDoc("sentinel", "Sentinel"))
+	waitFor(t, "the sentinel's watch run", func() bool {
+		return count(t, db, `select count(*) from runs r where r.trigger = 'watch' and r.finished_at is not null
+			and exists (select 1 from audit_events e where e.run_id = r.id and e.resource_name = 'sentinel')`) == 1
+	})
+	if n := count(t, db, `select count(*) from runs where trigger = 'watch'`); n != 2 {
+		t.Errorf("the checkout caused %d watch runs, want 1", n-1)
+	}
+	if n := count(t, db, `select count(*) from audit_events e join runs r on r.id = e.run_id where r.trigger = 'watch'
+		and e.event_type = 'change_planned' and exists (select 1 from audit_events s where s.run_id = r.id and s.resource_name = 'sentinel')`); n != 1 {
+		t.Errorf("the sentinel's run planned %d changes, want only the sentinel's", n)
+	}
+	var firstWatch string
+	if err := db.QueryRow(t.Context(), `select id from runs where trigger = 'watch' order by started_at limit 1`).Scan(&firstWatch); err != nil {
+		t.Fatal(err)
 	}
 	if n := count(t, db, `select count(*) from audit_events e join runs r on r.id = e.run_id
-		where r.trigger = 'watch' and e.event_type = 'run_started'`); n != 1 {
-		t.Errorf("%d run_started rows with trigger watch, want 1", n)
+		where r.trigger = 'watch' and e.event_type = 'run_started'`); n != 2 {
+		t.Errorf("%d run_started rows with trigger watch, want 2 (the checkout's and the sentinel's)", n)
 	}
-	got := events(t, db, `r.trigger = 'watch'`)
+	got := events(t, db, `r.id = $1`, firstWatch)
 	planned := 0
 	for _, e := range got {
 		if e.Revision != parisRev {
@@ -89,7 +103,7 @@ func TestGitCheckoutOfManyFilesIsOneReconcile(t *testing.T) {
 		t.Errorf("the watch run planned %d changes, want %d", planned, files)
 	}
 	var runRev string
-	if err := db.QueryRow(t.Context(), `select manifest_revision from runs where trigger = 'watch'`).Scan(&runRev); err != nil {
+	if err := db.QueryRow(t.Context(), `select manifest_revision from runs where id = $1`, firstWatch).Scan(&runRev); err != nil {
 		t.Fatal(err)
 	}
 	if runRev != parisRev {

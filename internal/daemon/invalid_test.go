@@ -12,7 +12,10 @@ import (
 // A manifest that fails to load is recorded as manifest_invalid and deletes
 // nothing, even with pruning on and another manifest removed meanwhile: the
 // daemon keeps its last good desired state. Once the manifest is fixed, the
-// removal takes effect — which proves pruning was on all along.
+// removal takes effect — which proves pruning was on all along. The
+// planner's load-failure guard is not what holds here (the last good state
+// still has both resources): TestBrokenManifestAtStartupHitsTheGuard
+// covers a daemon that has no good state to fall back on.
 func TestBrokenManifestIsRecordedAndDeletesNothing(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	env.Write(t, "make/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"))
@@ -92,5 +95,47 @@ func TestBrokenManifestIsRecordedAndDeletesNothing(t *testing.T) {
 	}
 	if n := count(t, db, `select count(*) from audit_events where action = 'delete' and resource_name <> 'beta'`); n != 0 {
 		t.Errorf("%d deletes of resources whose manifests exist", n)
+	}
+}
+
+// TestBrokenManifestAtStartupHitsTheGuard: a daemon that starts while a
+// manifest is broken and another was removed has no last good state, so
+// the plan it makes lacks both resources and pruning would delete them.
+// Only the planner's load-failure guard stands in the way: both deletes are
+// blocked with its reason, and both objects stay.
+func TestBrokenManifestAtStartupHitsTheGuard(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	good := testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey")
+	env.Write(t, "make/alpha.yaml", good)
+	env.Write(t, "make/beta.yaml", testenv.MakeDoc("beta", "app-one", "Beta", "apikey"))
+	applyAll(t, env)
+	db := pool(t, env)
+	alpha := remoteID(t, db, syncd.MakeConnection, "alpha")
+	beta := remoteID(t, db, syncd.MakeConnection, "beta")
+	env.Write(t, "make/alpha.yaml", strings.Replace(good, "  type: apikey\n", "  type: [apikey\n", 1))
+	env.Remove(t, "make/beta.yaml")
+
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeApply, Prune: true})
+	d.waitReady(t)
+	waitFor(t, "the startup run to finish", func() bool {
+		return count(t, db, `select count(*) from runs where trigger = 'startup' and finished_at is not null`) == 1
+	})
+	if n := count(t, db, `select count(*) from runs where trigger = 'startup' and mode = 'apply'`); n != 1 {
+		t.Fatalf("the startup run was not an apply run: the guard is not what this test reaches")
+	}
+	for _, name := range []string{"alpha", "beta"} {
+		n := count(t, db, `select count(*) from audit_events where resource_name = $1 and action = 'delete'
+			and outcome = 'blocked' and error like '%a manifest failed to load%'`, name)
+		if n != 1 {
+			t.Errorf("%d audit rows record %s's delete as blocked by the load-failure guard, want 1", n, name)
+		}
+	}
+	if n := count(t, db, `select count(*) from audit_events where action in ('delete', 'replace') and outcome <> 'blocked'`); n != 0 {
+		t.Errorf("%d delete or replace events not blocked while a manifest is broken", n)
+	}
+	for _, name := range []string{alpha, beta} {
+		if _, ok := env.Emu.MakeConnection(name); !ok {
+			t.Errorf("Make connection %s was deleted", name)
+		}
 	}
 }

@@ -101,13 +101,15 @@ func TestTwoReplicasOneApplier(t *testing.T) {
 	}
 
 	// The leader goes away; the other takes over and converges at once,
-	// reverting a change made meanwhile without waiting for a trigger.
-	if err := a.stop(); err != nil {
-		t.Fatalf("replica a: %v", err)
-	}
+	// reverting a change made meanwhile without waiting for a trigger. The
+	// change is made before the leader stops (it has no schedule and no
+	// file changes to run on), so that the takeover cannot come first.
 	shop := remoteID(t, db, syncd.PatchworksConnector, "shop")
 	if err := env.Emu.EditConnector(connectorID(t, shop), map[string]any{"timezone": "Asia/Tokyo"}); err != nil {
 		t.Fatal(err)
+	}
+	if err := a.stop(); err != nil {
+		t.Fatalf("replica a: %v", err)
 	}
 	waitFor(t, "replica b to take over", func() bool { return b.status(t).Leader })
 	waitFor(t, "replica b's takeover run", func() bool {
@@ -116,6 +118,11 @@ func TestTwoReplicasOneApplier(t *testing.T) {
 	if n := count(t, db, `select count(*) from runs where trigger = 'leader' and actor = 'replica-b' and mode = 'apply'`); n != 1 {
 		t.Errorf("replica b's takeover run is not an apply run")
 	}
+	// The run is finished; its events reach the table with the store's
+	// next flush.
+	waitFor(t, "replica b's change to shop in the audit table", func() bool {
+		return count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and actor = 'replica-b' and resource_name = 'shop'`) >= 1
+	})
 	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_applied' and actor = 'replica-b' and resource_name = 'shop'`); n != 1 {
 		t.Errorf("replica b applied %d changes to shop after taking over, want 1", n)
 	}

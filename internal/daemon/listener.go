@@ -129,19 +129,27 @@ func checkListen(addr, token string) error {
 
 // requireToken guards every path but the probes with a bearer token; an
 // empty token lets everything through (loopback only, see checkListen).
+// A browser cannot send a bearer header for the web console, so HTTP Basic
+// with the token as the password (any user name) is accepted too, and the
+// 401 offers a Basic challenge so that the browser asks for it.
 func requireToken(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
 	want := []byte("Bearer " + token)
+	wantPassword := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
+		ok := subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
+		if _, password, basic := r.BasicAuth(); !ok && basic {
+			ok = subtle.ConstantTimeCompare([]byte(password), wantPassword) == 1
+		}
+		if !ok {
+			w.Header().Add("WWW-Authenticate", `Bearer realm="syncd"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="syncd", charset="UTF-8"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -54,11 +55,25 @@ func TestTokenGuardsAllButProbes(t *testing.T) {
 		{"/v1/status", token, 401},
 		{"/v1/status", "Bearer " + token, 200},
 		{"/metrics", "Bearer " + token, 200},
+		// The web console in a browser: HTTP Basic, the token as password.
+		{"/", "Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:"+token)), 200},
+		{"/v1/status", "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)), 200},
+		{"/", "Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:wrong")), 401},
+		{"/", "Basic " + base64.StdEncoding.EncodeToString([]byte(token+":")), 401},
+		{"/", "", 401},
 	}
 	for _, tt := range tests {
 		if got := get(tt.path, tt.auth); got != tt.want {
 			t.Errorf("GET %s (Authorization %q): %d, want %d", tt.path, tt.auth, got, tt.want)
 		}
+	}
+	resp, err := http.Get("http://" + d.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := strings.Join(resp.Header.Values("WWW-Authenticate"), "; "); !strings.Contains(got, "Basic realm=") {
+		t.Errorf("a 401 offers %q: a browser would not ask for the token", got)
 	}
 	noSecrets(t, "log", d.logs.String(), token)
 }

@@ -22,7 +22,7 @@ import (
 // assertNoSecretInDB dumps the whole database and greps it for the secrets.
 func assertNoSecretInDB(t *testing.T, e *testenv.Env) {
 	t.Helper()
-	dump, err := exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--data-only", e.DB).CombinedOutput()
+	dump, err := exec.Command(pgtest.Bin("pg_dump"), "--data-only", e.DB).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_dump: %v\n%s", err, dump)
 	}

@@ -19,10 +19,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PGBin is where the Debian postgresql package puts initdb and postgres;
-// SYNCD_PGBIN overrides it.
-const PGBin = "/usr/lib/postgresql/15/bin"
-
 // Cluster is a throwaway PostgreSQL server a test owns.
 type Cluster struct {
 	dir   string // short, so that the unix socket path fits
@@ -80,12 +76,9 @@ func (c *Cluster) Start() {
 }
 
 func newCluster(removeOnExit bool) (*Cluster, error) {
-	pgbin := os.Getenv("SYNCD_PGBIN")
-	if pgbin == "" {
-		pgbin = PGBin
-	}
+	pgbin := BinDir()
 	if _, err := os.Stat(filepath.Join(pgbin, "initdb")); err != nil {
-		return nil, fmt.Errorf("no PostgreSQL binaries in %s (install the postgresql package, or set SYNCD_TEST_DATABASE_URL): %w", pgbin, err)
+		return nil, fmt.Errorf("no PostgreSQL server binaries in %s (install the postgresql package, set %s to its bin directory, or set SYNCD_TEST_DATABASE_URL): %w", pgbin, EnvBin, err)
 	}
 	c := &Cluster{pgbin: pgbin, removeOnExit: removeOnExit}
 	if os.Geteuid() == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,20 +19,34 @@ import (
 	"github.com/syncd/syncd/internal/pgtest"
 )
 
-// TestKillApply kills `syncd apply` with SIGKILL at a random moment, runs
+// TestKillApply kills `syncd apply` with SIGKILL in the middle of its
+// writes (after a number of platform writes drawn from a seeded source:
+// SYNCD_KILL_SEED, default 1, so a failing trial can be replayed), runs
 // apply again to completion, and checks that nothing was duplicated and
-// that the plan is empty.
+// that the plan is empty. Most trials must really have been killed
+// mid-apply, or the test proves nothing.
 func TestKillApply(t *testing.T) {
 	t.Parallel()
 	bin := syncdBinary(t)
 	trials := pick(3, 20)
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	seed := uint64(1)
+	if v := os.Getenv("SYNCD_KILL_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("SYNCD_KILL_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (set SYNCD_KILL_SEED to replay)", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
 	f := bench.Fleet{Make: 10, Apps: 2, Patchworks: 10}
+	// A full apply of the fleet sends well over 30 writes (a create per
+	// object, plus section and common writes per Make connection).
+	const minWrites = 30
+	midApply := 0
 	for trial := range trials {
-		delay := time.Duration(100+rng.IntN(900)) * time.Millisecond
-		t.Run(fmt.Sprintf("trial-%02d-after-%s", trial, delay), func(t *testing.T) {
+		after := 1 + rng.IntN(minWrites-1)
+		t.Run(fmt.Sprintf("trial-%02d-after-%d-writes", trial, after), func(t *testing.T) {
 			emu := emulator.New(emulator.Options{Seed: int64(trial), MakeApps: f.AppNames(), Knobs: emulator.Knobs{Latency: 40 * time.Millisecond, DeleteLag: -1}})
 			srv := httptest.NewServer(emu)
 			t.Cleanup(func() { emu.Close(); srv.Close() })
@@ -49,14 +64,33 @@ func TestKillApply(t *testing.T) {
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
-			select {
-			case err := <-exited:
-				t.Logf("apply finished before the kill (%v)", err)
-			case <-time.After(delay):
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				<-exited
+			killed := false
+			deadline := time.Now().Add(2 * time.Minute)
+		wait:
+			for {
+				select {
+				case err := <-exited:
+					t.Logf("apply finished before %d writes (%v)", after, err)
+					break wait
+				default:
+				}
+				if writes(emu.Counts()) >= after {
+					_ = cmd.Process.Signal(syscall.SIGKILL)
+					err := <-exited
+					var ee *exec.ExitError
+					killed = errors.As(err, &ee) && ee.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
+					break
+				}
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("apply sent %d of %d writes within 2 minutes:\n%s", writes(emu.Counts()), after, out.String())
+				}
+				time.Sleep(5 * time.Millisecond) // polling the emulator's counters
 			}
 			killedWrites := emu.Counts()
+			if killed {
+				midApply++
+			}
 
 			for attempt := 1; ; attempt++ {
 				res, err := s.run("apply", "--auto-approve")
@@ -77,10 +111,29 @@ func TestKillApply(t *testing.T) {
 			if len(byKey) != f.Resources() {
 				t.Errorf("%d objects, want %d", len(byKey), f.Resources())
 			}
+			if total := writes(emu.Counts()); killed && total <= writes(killedWrites) {
+				t.Errorf("the re-run wrote nothing after a kill at %d writes: the kill was not mid-apply", writes(killedWrites))
+			}
 			checkWritesAnnounced(t, auditRows(t, s.db))
 			t.Logf("writes before the kill: make %v, patchworks %v", killedWrites.Make.ByMethod, killedWrites.Patchworks.ByMethod)
 		})
 	}
+	if want := max(1, trials*2/3); midApply < want {
+		t.Errorf("%d of %d trials killed apply mid-apply, want at least %d", midApply, trials, want)
+	}
+}
+
+// writes counts the non-GET requests the emulator answered.
+func writes(c emulator.Counts) int {
+	n := 0
+	for _, pc := range []emulator.PlatformCounts{c.Make, c.Patchworks} {
+		for method, k := range pc.ByMethod {
+			if method != "GET" {
+				n += k
+			}
+		}
+	}
+	return n
 }
 
 // stackEnv runs the syncd binary against one emulator and database.

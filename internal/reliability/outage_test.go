@@ -138,20 +138,45 @@ func TestPostgresOutageUnderDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Change every Make connection, let the apply start, and pull the
-	// database from under it.
+	// Change every Make connection, wait for the apply to start writing,
+	// and pull the database from under it.
+	rec.mu.Lock()
+	before := rec.writes
+	rec.mu.Unlock()
 	for i := range f.Make {
 		writeFile(t, e.Dir, bench.MakeFile(i), f.MakeManifest(i, 2))
 	}
-	time.Sleep(400 * time.Millisecond)
+	waitUntil(t, "the apply of the Make edits to start writing", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.writes > before
+	})
 	cluster.Stop()
-	t.Logf("database stopped for %s", outage)
-	// More changes arrive while it is down.
+	down := time.Now()
+	t.Logf("database stopped for at least %s", outage)
+	// More changes arrive while it is down; the daemon applies them from
+	// the inventory it last read and spools their events.
 	for i := range f.Patchworks {
 		writeFile(t, e.Dir, bench.PatchworksFile(i), strings.Replace(bench.PatchworksManifest(i), "Europe/London", "UTC", 1))
 	}
-	time.Sleep(outage)
+	waitUntil(t, "the Patchworks edits to be applied while the database is down", func() bool {
+		n := 0
+		for _, c := range e.Emu.Connectors() {
+			if c.Attributes["timezone"] == "UTC" {
+				n++
+			}
+		}
+		return n == f.Patchworks
+	})
+	// The outage lasts its full length (the long form's 60 s is the
+	// scenario, not a wait for anything).
+	if rest := outage - time.Since(down); rest > 0 {
+		time.Sleep(rest)
+	}
 	spooled := e.Store.SpoolDepth()
+	if spooled == 0 {
+		t.Errorf("nothing spooled while the database was down, though %d connectors were updated meanwhile", f.Patchworks)
+	}
 	cluster.Start()
 	t.Logf("database back; %d events spooled", spooled)
 
@@ -163,7 +188,7 @@ func TestPostgresOutageUnderDaemon(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not converged two minutes after the database came back (spool %d)", e.Store.SpoolDepth())
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling interval
 	}
 	stop()
 	if err := e.Store.Flush(context.Background()); err != nil {
@@ -209,6 +234,19 @@ func TestPostgresOutageUnderDaemon(t *testing.T) {
 	checkWritesAnnounced(t, rows)
 	if _, dups := objects(e.Emu); len(dups) > 0 {
 		t.Errorf("duplicates: %v", dups)
+	}
+}
+
+// waitUntil polls cond until it holds and fails the test loudly after two
+// minutes: generous for a shared machine, never reached by a passing run.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 2 minutes waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -129,8 +129,10 @@ func TestTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
+	// The server never answers, so any per-attempt timeout fires; it is
+	// long enough that the request is surely sent first on a busy machine.
 	c := newClient(t, srv.URL, func(cfg *Config) {
-		cfg.Timeout = 20 * time.Millisecond
+		cfg.Timeout = 2 * time.Second
 		cfg.Retry.MaxAttempts = 2
 	})
 	resp := c.Do(context.Background(), Request{Method: "POST", Path: "/slow", Body: []byte("{}")})
@@ -151,7 +153,8 @@ func TestCallerCancel(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// Cancel once the first attempt has been counted.
+		// Cancel once the first attempt has been counted (polled; the
+		// backoff is an hour, so there is no hurry).
 		for c.Stats().Total() == 0 {
 			time.Sleep(time.Millisecond)
 		}
@@ -166,14 +169,14 @@ func TestCallerCancel(t *testing.T) {
 func TestLimiterPacesFirstAttempts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 60; cfg.Burst = 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if r := c.Do(ctx, Request{Method: "GET", Path: "/a"}); r.Status != 200 {
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 1; cfg.Burst = 1 })
+	if r := c.Do(context.Background(), Request{Method: "GET", Path: "/a"}); r.Status != 200 {
 		t.Fatalf("first request: status %d, err %v", r.Status, r.Err)
 	}
-	// At 1/s the second token is a second away: the limiter refuses
-	// before sending rather than overrun the deadline.
+	// At 1/min the second token is a minute away: the limiter refuses
+	// before sending rather than overrun a deadline half that long.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	r := c.Do(ctx, Request{Method: "GET", Path: "/b"})
 	if r.Status != 0 || !r.Canceled {
 		t.Fatalf("second request: status %d canceled %v, want it held back by the limiter", r.Status, r.Canceled)
