@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +37,8 @@ func TestObserveSortsIDsNumerically(t *testing.T) {
 	}
 }
 
+const connector9 = `{"data": {"id": 9, "name": "A", "variables": [{"id": 901, "key": "shop_domain", "value": "a.example", "secret": false}]}}`
+
 // TestUpdateBodies: a path names the one top-level field sent; the root
 // path sends every declared, writable field; variables known from a read
 // carry their ids so that the API updates them instead of adding copies.
@@ -48,7 +51,12 @@ func TestUpdateBodies(t *testing.T) {
 				t.Errorf("PUT body: %v", err)
 			}
 			bodies = append(bodies, m)
-			reply(w, 200, `{"data": {"id": 9, "name": "A", "variables": [{"id": 901, "key": "shop_domain", "value": "a.example", "secret": false}]}}`)
+			reply(w, 200, connector9)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/connectors/9") {
+			// An update that writes variables reads the connector first.
+			reply(w, 200, connector9)
 			return
 		}
 		reply(w, 200, listOf3)
