@@ -10,4 +10,7 @@
 // is not, and after an ambiguous failure it looks the connection up by app,
 // label and type before it posts again. Errors are classified in one place
 // (classify) and never carry a token or a secret value.
+//
+// Its rules (rules.go) and its place in the registry (platform.go) make it
+// a platform.Platform. Its emulator is internal/emulator/make.go.
 package make

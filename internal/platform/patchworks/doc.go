@@ -10,4 +10,7 @@
 // and after an ambiguous failure it looks the connector up by name before
 // it posts again. Errors are classified in one place (classify), Laravel's
 // field errors kept, and never carry the key or a secret value.
+//
+// Its rules (rules.go, fields.go) and its place in the registry
+// (platform.go) make it a platform.Platform. Its emulator is internal/emulator/patchworks.go.
 package patchworks
