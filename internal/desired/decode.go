@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -458,7 +459,7 @@ func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any
 			v, vok := d.value(pr.v, cp, depth+1, commonRules)
 			ok = ok && vok
 			m[pr.name] = v
-			if commonRules && syncd.SensitiveName(pr.name) {
+			if commonRules && makeplatform.SecretName(pr.name) {
 				d.markSensitive(cp.ptr)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -77,7 +78,7 @@ func commonPlaceholders(m map[string]any, name, ptr string, trail []string, out 
 	for _, k := range sortedKeys(m) {
 		p := ptr + "/" + syncd.EscapePointerToken(k)
 		t := append(slices.Clone(trail), k)
-		if syncd.SensitiveName(k) {
+		if makeplatform.SecretName(k) {
 			out = append(out, Placeholder{Env: envFor(name, t...), Pointer: p})
 			continue
 		}

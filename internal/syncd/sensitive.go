@@ -13,20 +13,6 @@ import (
 // Redacted is what a sensitive value is shown as in every output.
 const Redacted = "(sensitive)"
 
-// sensitiveWords mark a Make common key as secret (SPEC §2).
-var sensitiveWords = []string{"secret", "password", "token", "key"}
-
-// SensitiveName reports whether a common-data key name marks its value secret.
-func SensitiveName(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range sensitiveWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // FieldChange is one changed field, already redacted: when Sensitive,
 // Before and After are Redacted (or nil where the field is absent).
 // Unreadable marks a write-only secret whose live value cannot be read back

@@ -69,7 +69,7 @@ type commonRules struct{ Rules }
 
 func (commonRules) Sensitive(ptr string, _ ...map[string]any) bool {
 	rest, ok := strings.CutPrefix(ptr, "/common/")
-	return ok && SensitiveName(rest)
+	return ok && strings.Contains(strings.ToLower(rest), "secret")
 }
 
 func (commonRules) NaturalKey(spec map[string]any) string {

@@ -29,6 +29,21 @@ func (Rules) KeySpec(nk string) map[string]any {
 	return map[string]any{"app": app, "label": label}
 }
 
+// secretWords mark a common-data key as secret (SPEC §2).
+var secretWords = []string{"secret", "password", "token", "key"}
+
+// SecretName reports whether a common-data key name marks its value
+// secret. The loader, the import writer and Sensitive all apply it.
+func SecretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // serverAssigned fields are never drift even if a manifest carries them.
 var serverAssigned = map[string]bool{
 	"id": true, "created_at": true, "updated_at": true,
@@ -143,7 +158,7 @@ func (Rules) Sensitive(ptr string, specs ...map[string]any) bool {
 		return false
 	}
 	for tok := range strings.SplitSeq(rest[1:], "/") {
-		if syncd.SensitiveName(syncd.UnescapePointerToken(tok)) {
+		if SecretName(syncd.UnescapePointerToken(tok)) {
 			return true
 		}
 	}
