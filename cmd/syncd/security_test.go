@@ -24,7 +24,6 @@ import (
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/platform/transport"
-	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -341,7 +340,7 @@ func TestPendingIntentWithSecretNaturalKeyIsRecovered(t *testing.T) {
 	if !syncd.NaturalKeyHashed(nk) || strings.Contains(nk, secretName) {
 		t.Fatalf("journal key %q", nk)
 	}
-	id, err := reconcile.Journal{Store: e.Store}.BeginIntent(ctx, executor.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
+	id, err := e.Store.BeginIntent(ctx, executor.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,32 +3,21 @@ package audit
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// Intent states.
+// Intent states (syncd's).
 const (
-	IntentPending   = "pending"
-	IntentSucceeded = "succeeded"
-	IntentFailed    = "failed"
+	IntentPending   = syncd.IntentPending
+	IntentSucceeded = syncd.IntentSucceeded
+	IntentFailed    = syncd.IntentFailed
 )
 
-// Intent is an entry of the write-ahead journal of creates.
-type Intent struct {
-	ID         int64
-	Key        syncd.Key
-	NaturalKey string
-	Action     string
-	State      string
-	RemoteID   string
-	Error      string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-}
+// Intent is an entry of the write-ahead journal of creates (syncd.Intent).
+type Intent = syncd.Intent
 
 // BeginIntent journals a create before it is sent and returns the intent's
 // id. It needs the database: when it fails, the caller must not create.

@@ -201,7 +201,7 @@ func TestCrashAtEveryWriteNeverDuplicates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds := deadStore{ct: ct, Recorder: e.Store, Inventory: e.Store, Journal: reconcile.Journal{Store: e.Store}}
+			ds := deadStore{ct: ct, Recorder: e.Store, Inventory: e.Store, Journal: e.Store}
 			crashing := &executor.Executor{Providers: providers, Rules: registry.Rules(), Recorder: ds, Inventory: ds, Journal: ds, Hasher: e.Hasher, Concurrency: 2}
 			plan := e.Plan(t, false)
 			desired := map[syncd.Key]*syncd.Desired{}

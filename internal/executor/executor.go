@@ -29,20 +29,10 @@ type Inventory interface {
 	Unbind(ctx context.Context, k syncd.Key) error
 }
 
-// Intent is a journalled create (or replace) whose outcome is not yet known.
-type Intent struct {
-	ID         int64
-	Key        syncd.Key
-	NaturalKey string
-	Action     string
-	// OldRemoteID is, for a replace, the object being replaced: a lookup
-	// that finds it has not found the new one.
-	OldRemoteID string
-	// NaturalKey is stored as syncd.Desired.SafeNaturalKey gives it: a
-	// part that is a secret is a keyed hash. clearKey is the clear key
-	// recovery found in the manifest for such an intent.
-	clearKey string
-}
+// Intent is a journalled create (or replace) whose outcome is not yet
+// known (syncd.Intent; RemoteID is, while pending, the object a replace
+// deletes).
+type Intent = syncd.Intent
 
 // Journal is the write-ahead log of creates.
 type Journal interface {
@@ -62,11 +52,11 @@ type connectorTester interface {
 	Test(ctx context.Context, remoteID string) error
 }
 
-// Intent states.
+// Intent states (syncd's).
 const (
-	IntentPending   = "pending"
-	IntentSucceeded = "succeeded"
-	IntentFailed    = "failed"
+	IntentPending   = syncd.IntentPending
+	IntentSucceeded = syncd.IntentSucceeded
+	IntentFailed    = syncd.IntentFailed
 )
 
 // Outcomes of one resource.
@@ -175,22 +165,25 @@ func (x *Executor) RecoverFor(ctx context.Context, run Run, desired map[syncd.Ke
 	}
 	var errs []error
 	for _, in := range pending {
+		clearKey := in.NaturalKey // the key to look up by
 		if rules, ok := x.Rules[in.Key.Kind]; ok && syncd.NaturalKeyHashed(in.NaturalKey) {
 			d := desired[in.Key]
 			if d == nil || d.SafeNaturalKey(x.Hasher, rules) != in.NaturalKey {
 				errs = append(errs, fmt.Errorf("intent %d for %s: its natural key holds a secret and is stored hashed; the manifest no longer has it: resolve by hand", in.ID, in.Key))
 				continue
 			}
-			in.clearKey = rules.NaturalKey(d.Spec)
+			clearKey = rules.NaturalKey(d.Spec)
 		}
-		if err := x.recoverOne(ctx, run, in); err != nil {
+		if err := x.recoverOne(ctx, run, in, clearKey); err != nil {
 			errs = append(errs, fmt.Errorf("intent %d for %s: %w", in.ID, in.Key, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
+// recoverOne resolves in by looking its object up by nk, the clear form of
+// its natural key.
+func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent, nk string) error {
 	p, ok := x.Providers[in.Key.Kind]
 	if !ok {
 		return fmt.Errorf("no platform configured for %s", in.Key.Kind)
@@ -199,15 +192,11 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent) error {
 	if !ok {
 		return fmt.Errorf("no platform registered for kind %s", in.Key.Kind)
 	}
-	nk := in.NaturalKey
-	if in.clearKey != "" {
-		nk = in.clearKey
-	}
 	found, err := p.Lookup(ctx, &syncd.Desired{Key: in.Key, Spec: rules.KeySpec(nk)})
 	if err != nil {
 		return fmt.Errorf("look up %q: %w", in.NaturalKey, err)
 	}
-	found = slices.DeleteFunc(found, func(l syncd.Live) bool { return l.RemoteID == in.OldRemoteID })
+	found = slices.DeleteFunc(found, func(l syncd.Live) bool { return l.RemoteID == in.RemoteID })
 	switch len(found) {
 	case 0:
 		x.log().Info("pending create did not happen", "run_id", run.ID, "resource", in.Key.String(), "intent", in.ID)
@@ -481,7 +470,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 	if !ok {
 		return old, fmt.Errorf("no platform registered for kind %s: refusing to create without its natural key", c.Key.Kind)
 	}
-	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher, rules), Action: string(c.Action), OldRemoteID: old})
+	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher, rules), Action: string(c.Action), RemoteID: old})
 	if err != nil {
 		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
 	}
