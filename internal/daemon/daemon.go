@@ -50,6 +50,8 @@ type Options struct {
 	LeaderInterval time.Duration
 	// Getenv resolves ${env:} references (nil: the process environment).
 	Getenv func(string) (string, bool)
+	// Notifier, when set, sends notifications (see notify.go).
+	Notifier Notifier
 }
 
 // ValidateSchedule parses a cron spec without letting robfig/cron panic.
@@ -228,6 +230,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("watch %s: %w", d.opts.ManifestsDir, err)
 	}
 	var srv *http.Server
+	var bound string
 	if d.opts.Listen != "" {
 		ln, err := net.Listen("tcp", d.opts.Listen)
 		if err != nil {
@@ -240,7 +243,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.log.Error("http server", "error", err)
 			}
 		}()
-		d.log.Info("serving", "addr", ln.Addr().String())
+		bound = ln.Addr().String()
+		d.log.Info("serving", "addr", bound)
 		if d.opts.Ready != nil {
 			d.opts.Ready(ln.Addr().String())
 		}
@@ -259,6 +263,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.leader.attempt(bg)
 		wg.Go(func() { d.leader.run(bg) })
 	}
+	d.startNotifier(bg, &wg, bound)
 	changes := make(chan watch.Change)
 	wg.Go(func() {
 		if err := w.Run(bg, changes); err != nil && bg.Err() == nil {
