@@ -49,10 +49,14 @@ type Notifier struct {
 	log   *slog.Logger
 	sinks []sink
 	m     *metrics
+	// created is when New ran: a sink seen for the first time is notified
+	// of the audit events that occurred from then on.
+	created time.Time
 }
 
 // New checks opts. It does not connect: Run does, and keeps trying while
-// the database is down.
+// the database is down. A sink configured for the first time is sent the
+// events that occur from New on, not the history before it.
 func New(opts Options) (*Notifier, error) {
 	if opts.DatabaseURL == "" {
 		return nil, errors.New("notify: notifications need a database (SYNCD_DATABASE_URL) for their outbox")
@@ -110,6 +114,7 @@ func New(opts Options) (*Notifier, error) {
 		n.opts.Now = time.Now
 	}
 	n.m = newMetrics(n.sinks)
+	n.created = n.opts.Now()
 	return n, nil
 }
 
@@ -142,8 +147,7 @@ func (n *Notifier) Run(ctx context.Context, listenAddr string) {
 	if base == "" {
 		base = "http://" + listenAddr
 	}
-	started := n.opts.Now()
-	r := &runner{n: n, base: base, started: started}
+	r := &runner{n: n, base: base, started: n.created}
 	defer r.close()
 	for _, s := range n.sinks {
 		n.log.Info("notifications on", "sink", s.id, "host", s.host)
@@ -299,7 +303,10 @@ func (r *runner) deliver(ctx context.Context, o outbox, s sink) {
 		if it == nil {
 			return
 		}
-		sctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+		// A send in flight is finished, not cut off, when shutdown begins:
+		// cutting it would count a delivered notification as failed and
+		// send it again after the restart.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.opts.Timeout)
 		serr := s.send(sctx, n.opts.Client, n.opts.Secret, it.typ, it.key, it.body)
 		cancel()
 		// The outcome is written even when shutdown began meanwhile.
