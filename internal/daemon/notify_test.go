@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -72,10 +73,12 @@ func TestNotificationsAcrossDaemonRestart(t *testing.T) {
 	applyAll(t, env)
 	db := pool(t, env)
 	hook, slack := newHookReceiver(t), newHookReceiver(t)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	newNotifier := func() *notify.Notifier {
 		n, err := notify.New(notify.Options{
 			DatabaseURL: env.DB, Webhooks: []string{hook.srv.URL}, Slack: []string{slack.srv.URL + "/services/T/B/x"},
-			Secret: []byte(secret), Poll: 50 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+			Secret: []byte(secret), Logger: logger, Poll: 50 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +89,7 @@ func TestNotificationsAcrossDaemonRestart(t *testing.T) {
 	// The platform answers 500 to everything when the daemon starts: its
 	// first run fails.
 	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.FailRate = 1 })
-	first := startDaemon(t, env, daemon.Options{Schedule: "@every 1s", Notifier: newNotifier()})
+	first := startDaemon(t, env, daemon.Options{Schedule: "@every 1s", Notifier: newNotifier(), Logger: logger})
 	waitFor(t, "a failed run", func() bool {
 		return count(t, db, `select count(*) from audit_events where event_type = 'run_finished' and outcome = 'error'`) > 0
 	})
@@ -111,7 +114,7 @@ func TestNotificationsAcrossDaemonRestart(t *testing.T) {
 
 	hook.failing.Store(false)
 	slack.failing.Store(false)
-	second := startDaemon(t, env, daemon.Options{Schedule: "@every 1s", Notifier: newNotifier()})
+	second := startDaemon(t, env, daemon.Options{Schedule: "@every 1s", Notifier: newNotifier(), Logger: logger})
 	want := 2 + failedRun // drift opened and resolved, and each failed run
 	waitFor(t, "every notification delivered", func() bool {
 		return count(t, db, `select count(*) from notify_outbox where delivered_at is not null`) == 2*want &&
@@ -186,4 +189,9 @@ func TestNotificationsAcrossDaemonRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	noSecrets(t, "notify_outbox", stored, secret)
+	// Logs name sinks by hash: the Slack URL is a credential.
+	if !strings.Contains(logs.String(), "notification not delivered; will retry") {
+		t.Errorf("the log does not show the failed attempts:\n%s", grepLines(logs.String(), "notif"))
+	}
+	noSecrets(t, "daemon log", logs.String(), secret, "/services/T/B/x")
 }
