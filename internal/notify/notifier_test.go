@@ -487,3 +487,31 @@ func metric(t *testing.T, n *Notifier, name, sinkID string) float64 {
 	t.Fatalf("no metric %s{sink=%q}", full, sinkID)
 	return 0
 }
+
+// A notification that cannot be delivered within MaxAge is abandoned:
+// marked in the outbox, counted, and no longer pending.
+func TestAbandonsAfterMaxAge(t *testing.T) {
+	st, dsn := openStore(t)
+	db := dbPool(t, dsn)
+	hook := newReceiver(t, true)
+	opts := testOptions(dsn, []string{hook.srv.URL}, nil)
+	opts.MaxAge = time.Millisecond // the first retry would come later than that
+	n, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, n)
+	if err := st.Record(context.Background(), syncd.Event{ID: "k1", OccurredAt: time.Now(), Type: syncd.EventRunFinished, Outcome: "error"}); err != nil {
+		t.Fatal(err)
+	}
+	sinkID := n.Sinks()[0]
+	waitFor(t, "the notification abandoned and counted", func() bool {
+		var c int
+		err := db.QueryRow(context.Background(), `select count(*) from notify_outbox where abandoned_at is not null and attempts = 1`).Scan(&c)
+		return err == nil && c == 1 && metric(t, n, "abandoned", sinkID) == 1 && metric(t, n, "pending", sinkID) == 0
+	})
+	s.stop()
+	if got := len(hook.all()); got != 1 {
+		t.Errorf("receiver got %d attempts, want 1", got)
+	}
+}
