@@ -229,7 +229,7 @@ func (r *runner) holdLock(ctx context.Context) bool {
 		err = r.lock.QueryRow(ctx, "select pg_try_advisory_lock($1)", lockKey).Scan(&r.holder)
 	}
 	if err != nil {
-		if r.holder {
+		if r.holder && ctx.Err() == nil {
 			r.n.log.Warn("notifier lock lost; another replica may send", "error", err)
 		}
 		r.holder, r.cursors = false, false
