@@ -11,7 +11,6 @@ import (
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
-	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
@@ -24,6 +23,7 @@ type runCmd struct {
 	databaseFlag
 	hmacFlag
 	spoolFlag
+	notifyFlags
 
 	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
 	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
@@ -34,25 +34,6 @@ type runCmd struct {
 	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
 	Once             bool   `name:"once" help:"Run one full reconcile exactly as the daemon does (run record, audit, drift opened/resolved, spool), then exit: for cron."`
 	DetailedExitcode bool   `name:"detailed-exitcode" help:"With --once: exit 2 when drift or changes remain, 0 when in sync, 1 on error."`
-
-	NotifyWebhook []string `name:"notify-webhook" env:"SYNCD_NOTIFY_WEBHOOK" sep:"," placeholder:"URL" help:"POST a signed JSON notification to URL on drift opened or resolved, change failed, resource stuck and run failed (repeatable; the environment takes a comma-separated list). Signed with SYNCD_NOTIFY_SECRET."`
-	NotifySlack   []string `name:"notify-slack" env:"SYNCD_NOTIFY_SLACK" sep:"," placeholder:"URL" help:"Send the same notifications to a Slack incoming-webhook URL (repeatable)."`
-	ConsoleURL    string   `name:"console-url" env:"SYNCD_CONSOLE_URL" placeholder:"URL" help:"The web console's public base URL, for links in notifications (default: http:// and the listen address)."`
-}
-
-// notifier builds the notification sender from the flags; nil when no
-// sink is configured. The signing secret is read from the environment only.
-func (c *runCmd) notifier(log *slog.Logger) (*notify.Notifier, error) {
-	if len(c.NotifyWebhook) == 0 && len(c.NotifySlack) == 0 {
-		return nil, nil
-	}
-	if c.ConsoleURL == "" && c.Listen == "" {
-		log.Warn("notifications will carry no console links: set --console-url or --listen")
-	}
-	return notify.New(notify.Options{
-		DatabaseURL: c.DatabaseURL, Webhooks: c.NotifyWebhook, Slack: c.NotifySlack,
-		Secret: []byte(os.Getenv("SYNCD_NOTIFY_SECRET")), ConsoleURL: c.ConsoleURL, Logger: log,
-	})
 }
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
@@ -60,23 +41,20 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
 	}
+	notifier, err := c.notifier(log, c.Once, c.Listen, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
 	if c.DetailedExitcode && !c.Once {
 		return errors.New("--detailed-exitcode needs --once")
 	}
 	if c.Once {
-		if len(c.NotifyWebhook)+len(c.NotifySlack) > 0 {
-			log.Warn("run --once sends no notifications: a daemon with --notify-* against the same database sends them for its events")
-		}
 		return c.once(ctx, log)
 	}
 	if c.Schedule != "" {
 		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
 			return err
 		}
-	}
-	notifier, err := c.notifier(log)
-	if err != nil {
-		return err
 	}
 	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
 	if err != nil {
@@ -96,15 +74,11 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 			}
 		}
 	}()
-	opts := daemon.Options{
-		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
+	err = daemon.Run(ctx, daemon.Options{
+		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen, Notifier: notifier,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
-	}
-	if notifier != nil {
-		opts.Notifier = notifier
-	}
-	err = daemon.Run(ctx, opts)
+	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

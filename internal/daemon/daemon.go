@@ -37,6 +37,7 @@ type Options struct {
 	Runner      *reconcile.Runner
 	Store       *audit.Store
 	Logger      *slog.Logger
+	Notifier    Notifier // sends notifications (notify.go); nil: none
 	// Reload receives a value on SIGHUP: reload manifests and reconcile now.
 	Reload <-chan struct{}
 	// Ready, when set, is called once with the HTTP address actually bound.
@@ -50,8 +51,6 @@ type Options struct {
 	LeaderInterval time.Duration
 	// Getenv resolves ${env:} references (nil: the process environment).
 	Getenv func(string) (string, bool)
-	// Notifier, when set, sends notifications (see notify.go).
-	Notifier Notifier
 }
 
 // ValidateSchedule parses a cron spec without letting robfig/cron panic.
@@ -230,7 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("watch %s: %w", d.opts.ManifestsDir, err)
 	}
 	var srv *http.Server
-	var bound string
+	var bound string // the HTTP address, for the notifier's links
 	if d.opts.Listen != "" {
 		ln, err := net.Listen("tcp", d.opts.Listen)
 		if err != nil {
@@ -243,11 +242,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.log.Error("http server", "error", err)
 			}
 		}()
-		bound = ln.Addr().String()
-		d.log.Info("serving", "addr", bound)
+		d.log.Info("serving", "addr", ln.Addr().String())
 		if d.opts.Ready != nil {
 			d.opts.Ready(ln.Addr().String())
 		}
+		bound = ln.Addr().String()
 	}
 
 	// The background work (watcher, lock holder) outlives ctx until the
