@@ -23,6 +23,7 @@ type runCmd struct {
 	databaseFlag
 	hmacFlag
 	spoolFlag
+	notifyFlags
 
 	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
 	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
@@ -39,6 +40,10 @@ type runCmd struct {
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
 	if err := c.manifestsFlag.check(); err != nil {
+		return err
+	}
+	notifier, err := c.notifier(log, c.Once, c.Listen, c.DatabaseURL)
+	if err != nil {
 		return err
 	}
 	if c.DetailedExitcode && !c.Once {
@@ -71,7 +76,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}()
 	err = daemon.Run(ctx, daemon.Options{
-		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
+		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen, Notifier: notifier,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
 		Load:      g.Loader.options(),
