@@ -188,15 +188,15 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			// which is after the audit rows waited on above: wait for the
 			// lines themselves.
 			res := string(tc.kind) + "/" + tc.resource
-			opened := func() bool {
+			loggedOpen := func() bool {
 				logs := d.logs.String()
 				return strings.Contains(logs, `msg="drift opened"`) && strings.Contains(logs, "resource="+res)
 			}
-			resolved := func() bool {
+			loggedResolve := func() bool {
 				logs := d.logs.String()
 				return tc.resolution == "apply" || strings.Contains(logs, `msg="drift resolved"`) && strings.Contains(logs, "how="+tc.resolution)
 			}
-			waitFor(t, "log lines for the drift opened on "+res+" and resolved ("+tc.resolution+")", func() bool { return opened() && resolved() })
+			waitFor(t, "log lines for the drift opened on "+res+" and resolved ("+tc.resolution+")", func() bool { return loggedOpen() && loggedResolve() })
 			noSecrets(t, "daemon log", d.logs.String())
 		})
 	}
