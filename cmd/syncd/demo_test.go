@@ -109,6 +109,30 @@ func TestDemoCtrlC(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	env := demoSettings(t)
+
+	// A second terminal, as README's three uses show it: the demo's binary
+	// says which commit it is, and `run --once` works next to the daemon
+	// (it does not share the daemon's spool).
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version"}, "commit " + headCommit(t)},
+		{[]string{"run", "--once", "--detailed-exitcode"}, "No changes."},
+	} {
+		c := exec.Command(filepath.Join("bin", "syncd"), tt.args...)
+		c.Dir = filepath.Join("..", "..")
+		c.Env = demoEnv()
+		for k, v := range env {
+			c.Env = append(c.Env, k+"="+v)
+		}
+		got, err := c.CombinedOutput()
+		if err != nil || !strings.Contains(string(got), tt.want) {
+			t.Errorf("bin/syncd %v next to the running demo: %v, want %q in\n%s", tt.args, err, tt.want, got)
+		}
+	}
+
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +147,17 @@ func TestDemoCtrlC(t *testing.T) {
 	}
 
 	// The database is gone with the demo: a read-only command says so.
+	for _, args := range [][]string{{"drift"}, {"audit"}, {"audit", "verify"}} {
+		r := syncdCmd(t, nil, env, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "unreachable") || strings.Contains(r.stderr, "spool") {
+			t.Errorf("%v against the stopped demo database: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// demoSettings reads the variables the demo wrote to .syncd/demo.env.
+func demoSettings(t *testing.T) map[string]string {
+	t.Helper()
 	env := map[string]string{}
 	f, err := os.Open(filepath.Join("..", "..", ".syncd", "demo.env"))
 	if err != nil {
@@ -135,10 +170,19 @@ func TestDemoCtrlC(t *testing.T) {
 			env[k] = strings.Trim(v, "'")
 		}
 	}
-	for _, args := range [][]string{{"drift"}, {"audit"}, {"audit", "verify"}} {
-		r := syncdCmd(t, nil, env, args...)
-		if r.code != 1 || !strings.Contains(r.stderr, "unreachable") || strings.Contains(r.stderr, "spool") {
-			t.Errorf("%v against the stopped demo database: exit %d\n%s", args, r.code, r.stderr)
-		}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return env
+}
+
+// headCommit is the commit the repository is at, as the demo's build
+// should stamp it.
+func headCommit(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", filepath.Join("..", ".."), "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/testenv"
 )
 
@@ -105,4 +107,61 @@ func TestRunOnceForCron(t *testing.T) {
 
 func emulatorEdit(label, secret string) emulator.MakeEdit {
 	return emulator.MakeEdit{Label: &label, Common: map[string]any{"clientId": "id-conn-a", "clientSecret": secret}}
+}
+
+// TestRunOnceApplyWaitsForTheLock: `run --once --mode apply` takes the
+// apply lock like `syncd apply`: it refuses at once while another syncd
+// applies, and with --lock-timeout (which its refusal tells the user to
+// raise) it waits for the lock and then converges.
+func TestRunOnceApplyWaitsForTheLock(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Write(t, "a.yaml", testenv.MakeDoc("conn-a", "app-one", "Conn A", "apikey"))
+	release, err := pglock.AcquireApplyLock(context.Background(), e.DB, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { release() }()
+
+	r := syncdCmd(t, e, nil, "run", "--once", "--mode", "apply")
+	if r.code != 1 || !strings.Contains(r.stderr, "another syncd is applying") || e.Emu.MakeConnectionCount() != 0 {
+		t.Fatalf("run --once --mode apply beside a lock holder: exit %d, objects %d\n%s", r.code, e.Emu.MakeConnectionCount(), r.stderr)
+	}
+
+	done := make(chan result, 1)
+	go func() { done <- syncdCmd(t, e, nil, "run", "--once", "--mode", "apply", "--lock-timeout", "10m") }()
+	// It is waiting once a second session has asked for the lock.
+	db, err := pgx.Connect(context.Background(), e.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var askers int
+		if err := db.QueryRow(context.Background(), `select count(*) from pg_stat_activity where query like 'select pg_try_advisory_lock%'`).Scan(&askers); err != nil {
+			t.Fatal(err)
+		}
+		if askers >= 2 {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("run --once --lock-timeout 10m ended before the lock was free: exit %d\n%s", r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("run --once --lock-timeout 10m never asked for the apply lock")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	release()
+	release = func() {}
+	select {
+	case r := <-done:
+		if r.code != 0 || e.Emu.MakeConnectionCount() != 1 {
+			t.Fatalf("run --once --mode apply after the lock was freed: exit %d, objects %d\n%s", r.code, e.Emu.MakeConnectionCount(), r.stderr)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("run --once --lock-timeout 10m did not take the freed lock")
+	}
 }

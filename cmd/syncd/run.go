@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
@@ -24,6 +25,7 @@ type runCmd struct {
 	databaseFlag
 	hmacFlag
 	spoolFlag
+	notifyFlags
 
 	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
 	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
@@ -35,6 +37,8 @@ type runCmd struct {
 	Once             bool   `name:"once" help:"Run one full reconcile exactly as the daemon does (run record, audit, drift opened/resolved, spool), then exit: for cron."`
 	DetailedExitcode bool   `name:"detailed-exitcode" help:"With --once: exit 2 when drift or changes remain, 0 when in sync, 1 on error."`
 	HTTPMaxConns     int    `name:"http-max-conns" env:"SYNCD_HTTP_MAX_CONNS" help:"Cap on concurrent HTTP connections (default 64; always leaves 256 file descriptors for scans). Listening beyond loopback needs SYNCD_HTTP_TOKEN, a bearer token for everything but /healthz and /readyz."`
+
+	LockTimeout time.Duration `name:"lock-timeout" default:"0s" help:"With --once --mode apply: how long to wait for the apply lock held by a daemon in apply mode or an apply."`
 }
 
 func (c *runCmd) Run(ctx context.Context, g *Globals) error {
@@ -42,8 +46,15 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	if err := c.manifestsFlag.check(); err != nil {
 		return err
 	}
+	notifier, err := c.notifier(log, c.Once, c.Listen, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
 	if c.DetailedExitcode && !c.Once {
 		return errors.New("--detailed-exitcode needs --once")
+	}
+	if c.LockTimeout != 0 && !c.Once {
+		return errors.New("--lock-timeout needs --once (a daemon in apply mode waits for the lock as a standby)")
 	}
 	if c.Once {
 		return c.once(ctx, log, g.Loader.options())
@@ -72,7 +83,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}()
 	err = daemon.Run(ctx, daemon.Options{
-		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen,
+		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen, Notifier: notifier,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
 		Load:      g.Loader.options(),
@@ -96,7 +107,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 	if mode == syncd.ModeApply {
 		// The daemon's writer lock: never write beside a daemon in apply
 		// mode or an apply.
-		release, err := pglock.AcquireApplyLock(ctx, c.DatabaseURL, 0)
+		release, err := pglock.AcquireApplyLock(ctx, c.DatabaseURL, c.LockTimeout)
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,7 @@ type Options struct {
 	Runner      *reconcile.Runner
 	Store       *audit.Store
 	Logger      *slog.Logger
+	Notifier    Notifier // sends notifications (notify.go); nil: none
 	// Reload receives a value on SIGHUP: reload manifests and reconcile now.
 	Reload <-chan struct{}
 	// Ready, when set, is called once with the HTTP address actually bound.
@@ -244,6 +245,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("watch %s: %w", d.opts.ManifestsDir, err)
 	}
 	var srv *http.Server
+	var bound string // the HTTP address, for the notifier's links
 	if d.opts.Listen != "" {
 		ln, err := net.Listen("tcp", d.opts.Listen)
 		if err != nil {
@@ -262,6 +264,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if d.opts.Ready != nil {
 			d.opts.Ready(ln.Addr().String())
 		}
+		bound = ln.Addr().String()
 	}
 
 	// The background work (watcher, lock holder) outlives ctx until the
@@ -277,6 +280,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.leader.attempt(bg)
 		wg.Go(func() { d.leader.run(bg) })
 	}
+	d.startNotifier(bg, &wg, bound)
 	changes := make(chan watch.Change)
 	wg.Go(func() {
 		if err := w.Run(bg, changes); err != nil && bg.Err() == nil {

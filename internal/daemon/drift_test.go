@@ -184,15 +184,20 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			noSecrets(t, "daemon log", d.logs.String())
 			noOverlappingRuns(t, db)
 			// The daemon logs the drift it opened and the one it resolved,
-			// by resource and field path.
-			logs := d.logs.String()
+			// by resource and field path. It logs after the run returns,
+			// which is after the audit rows waited on above: wait for the
+			// lines themselves.
 			res := string(tc.kind) + "/" + tc.resource
-			if !strings.Contains(logs, `msg="drift opened"`) || !strings.Contains(logs, "resource="+res) {
-				t.Errorf("no log line for the drift opened on %s:\n%s", res, logs)
+			loggedOpen := func() bool {
+				logs := d.logs.String()
+				return strings.Contains(logs, `msg="drift opened"`) && strings.Contains(logs, "resource="+res)
 			}
-			if tc.resolution != "apply" && (!strings.Contains(logs, `msg="drift resolved"`) || !strings.Contains(logs, "how="+tc.resolution)) {
-				t.Errorf("no log line for the drift resolved (%s):\n%s", tc.resolution, logs)
+			loggedResolve := func() bool {
+				logs := d.logs.String()
+				return tc.resolution == "apply" || strings.Contains(logs, `msg="drift resolved"`) && strings.Contains(logs, "how="+tc.resolution)
 			}
+			waitFor(t, "log lines for the drift opened on "+res+" and resolved ("+tc.resolution+")", func() bool { return loggedOpen() && loggedResolve() })
+			noSecrets(t, "daemon log", d.logs.String())
 		})
 	}
 }
