@@ -252,6 +252,11 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		desiredBy[d.Key] = d
 	}
 	res.Report = r.Executor.Apply(ctx, run, execPlan, desiredBy)
+	for _, x := range res.Report.Results {
+		if x.DriftResolved != nil {
+			res.DriftEvents = append(res.DriftEvents, *x.DriftResolved)
+		}
+	}
 	res.Executed = true
 	r.countAttempts(context.WithoutCancel(ctx), run, execPlan, res.Report)
 	// Keep the cached inventory current for a later outage.
