@@ -21,6 +21,7 @@ type applyCmd struct {
 	databaseFlag
 	hmacFlag
 	spoolFlag
+	targetFlag
 
 	AutoApprove      bool          `name:"auto-approve" help:"Apply without asking (required without a terminal)."`
 	Prune            bool          `name:"prune" help:"Delete owned objects whose manifest is gone."`
@@ -39,7 +40,11 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	var saved *reconcile.SavedPlan
 	prune := c.Prune
+	targets := c.Target
 	if c.PlanFile != "" {
+		if len(targets) > 0 {
+			return errors.New("--target cannot be combined with a plan file: the plan file carries its own targets")
+		}
 		f, err := os.Open(c.PlanFile)
 		if err != nil {
 			return err
@@ -51,6 +56,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		saved = &reconcile.SavedPlan{Plan: p, RequireFresh: c.RequireFresh}
 		prune = meta.Prune
+		targets = p.Targets
 	}
 	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
 	if err != nil {
@@ -68,6 +74,14 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return loadErr
 	}
 	printLoadErrors(set)
+	scope, err := targetFlag{Target: targets}.scope(set)
+	if err != nil {
+		return err
+	}
+	if scope != nil && prune {
+		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial apply never prunes")
+		prune = false
+	}
 	approve := func(p *planner.Plan) bool {
 		if err := planner.WriteText(os.Stdout, p, useColor(os.Stdout)); err != nil {
 			return false
@@ -82,7 +96,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return confirm(ctx, os.Stdin, os.Stdout, "Do you want to perform these actions?")
 	}
 	res, err := st.runner.Once(ctx, reconcile.Request{
-		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune,
+		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune, Scope: scope, Targets: targets,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests), Approve: approve, Saved: saved,
 		Manual: true, // a person asked: stuck resources are retried too

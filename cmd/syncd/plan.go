@@ -19,6 +19,7 @@ type planCmd struct {
 	platformFlags
 	databaseFlag
 	hmacFlag
+	targetFlag
 
 	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
 	Out              string `name:"out" type:"path" help:"Also save the plan to FILE for 'syncd apply FILE'."`
@@ -42,6 +43,15 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		return loadErr
 	}
 	printLoadErrors(set)
+	scope, err := c.targetFlag.scope(set)
+	if err != nil {
+		return err
+	}
+	prune := c.Prune
+	if scope != nil && prune {
+		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial plan never prunes")
+		prune = false
+	}
 	providers, err := engine.Providers(c.platformFlags.config(log))
 	if err != nil {
 		return err
@@ -80,7 +90,8 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	res, err := eng.Plan(ctx, engine.PlanRequest{
 		Set: set, Bindings: bindings, NoInventory: noInventory,
-		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Prune: prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Scope: scope, Targets: c.Target,
 	})
 	if err != nil {
 		return err
@@ -93,7 +104,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if c.Out != "" {
-		if err := savePlan(c.Out, c.Manifests, res.Plan, set, c.Prune); err != nil {
+		if err := savePlan(c.Out, c.Manifests, res.Plan, set, prune); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "Saved the plan to %s; apply it with: syncd apply %s\n", c.Out, c.Out)

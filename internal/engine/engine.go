@@ -36,7 +36,9 @@ type PlanRequest struct {
 	NoInventory bool
 	// Scope limits planning to these keys (nil: everything). Deletes are
 	// only planned for a full scope.
-	Scope           []syncd.Key
+	Scope []syncd.Key
+	// Targets are the --target patterns Scope came from (planner.Input.Targets).
+	Targets         []string
 	Prune           bool
 	MaxDelete       int
 	AllowMassDelete bool
@@ -69,6 +71,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		MaxDelete:       req.MaxDelete,
 		AllowMassDelete: req.AllowMassDelete,
 		Scope:           req.Scope,
+		Targets:         req.Targets,
 		Unreadable:      unreadable,
 	}
 	p := planner.Build(in)

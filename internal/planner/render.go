@@ -34,6 +34,12 @@ const sensitiveChanged = "(sensitive, changed)"
 // it will be written whatever the platform holds.
 const unreadableSet = syncd.Redacted + " will be set (cannot be read back)"
 
+// PartialNote is what a targeted plan says once, at the top.
+func PartialNote(targets []string) string {
+	return "partial plan (--target " + strings.Join(targets, ", --target ") + "): only the matching resources were read and planned; " +
+		"other resources may differ, and nothing is pruned."
+}
+
 // NoInventoryNote is what a plan made without the inventory says once, at
 // its top.
 const NoInventoryNote = "planned without a database: syncd's inventory (which objects it created or adopted) was not read. " +
@@ -209,6 +215,9 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 	if p.NoInventory {
 		b.WriteString("Note: " + NoInventoryNote + "\n\n")
 	}
+	if p.Partial() {
+		b.WriteString("Note: " + PartialNote(p.Targets) + "\n\n")
+	}
 	started := false
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -282,6 +291,9 @@ type jsonPlan struct {
 	LoadFailed    bool         `json:"load_failed,omitempty"`
 	// NoInventory: the plan was made without the database (NoInventoryNote).
 	NoInventory bool `json:"no_inventory,omitempty"`
+	// Partial: only the resources matching Targets were planned.
+	Partial bool     `json:"partial,omitempty"`
+	Targets []string `json:"targets,omitempty"`
 }
 
 type jsonChange struct {
@@ -308,7 +320,7 @@ func optString(s string) *string {
 // seven summary counters, and every resource that is not a noop (a noop
 // with an error included, with an "error" key).
 func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory}
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if !listed(c) {
@@ -406,6 +418,9 @@ func markdown(p *Plan, opts MarkdownOptions, limit int) string {
 	fmt.Fprintf(&head, "| %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Update, s.Replace, s.Delete, s.Adopt, s.Noop, s.Blocked)
 	if p.NoInventory {
 		head.WriteString("> **Note:** " + mdText(NoInventoryNote) + "\n\n")
+	}
+	if p.Partial() {
+		head.WriteString("> **Note:** " + mdText(PartialNote(p.Targets)) + "\n\n")
 	}
 	if p.LoadFailed || len(opts.LoadErrors) > 0 {
 		head.WriteString("> **Warning:** a manifest failed to load: no delete or replace is carried out until it is fixed.\n\n")
