@@ -27,6 +27,7 @@ type planCmd struct {
 	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	ShowUnmanaged    bool   `name:"show-unmanaged" help:"Also list the live objects no manifest declares, per platform and Make app (from the lists the plan reads anyway: no extra request)."`
 	CommentID        string `name:"comment-id" placeholder:"ID" help:"Markdown only: mark the comment <!-- syncd:plan:ID --> instead of <!-- syncd:plan --> (several manifest directories in one repository)."`
 }
 
@@ -96,11 +97,19 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	md := planner.MarkdownOptions{CommentID: c.CommentID}
+	md := planner.MarkdownOptions{CommentID: c.CommentID, ShowUnmanaged: c.ShowUnmanaged}
 	for _, e := range set.Errors {
 		md.LoadErrors = append(md.LoadErrors, e.Error())
 	}
-	if err := writePlan(os.Stdout, res.Plan, c.Format, md); err != nil {
+	if c.Format == "json" {
+		err = planner.WriteJSONWith(os.Stdout, res.Plan, planner.JSONOptions{ShowUnmanaged: c.ShowUnmanaged})
+	} else {
+		err = writePlan(os.Stdout, res.Plan, c.Format, md)
+	}
+	if err == nil && c.ShowUnmanaged && c.Format == "text" {
+		err = planner.WriteUnmanagedText(os.Stdout, res.Plan)
+	}
+	if err != nil {
 		return err
 	}
 	if c.Out != "" {

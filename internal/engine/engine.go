@@ -75,6 +75,10 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		Unreadable:      unreadable,
 	}
 	p := planner.Build(in)
+	if req.Scope == nil && len(req.Set.Errors) == 0 {
+		// From the lists already read: no request of its own.
+		p.Coverage = planner.CoverageOf(live, req.Bindings, p)
+	}
 	return &PlanResult{Plan: p, Snapshot: live, Requests: statsSince(e.Stats(), before)}, nil
 }
 

@@ -74,6 +74,10 @@ type Plan struct {
 	// only the resources they match were read and planned, and nothing is
 	// pruned. The renderers say so once.
 	Targets []string
+	// Coverage counts the listed live objects that no manifest declares;
+	// nil for a partial plan, a plan whose manifests did not all load, and
+	// one read back from a plan file (see CoverageOf).
+	Coverage *Coverage
 }
 
 // Partial reports whether the plan covers only --target resources.

@@ -286,7 +286,7 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 
 type jsonPlan struct {
 	FormatVersion int          `json:"format_version"`
-	Summary       Summary      `json:"summary"`
+	Summary       jsonSummary  `json:"summary"`
 	Changes       []jsonChange `json:"changes"`
 	LoadFailed    bool         `json:"load_failed,omitempty"`
 	// NoInventory: the plan was made without the database (NoInventoryNote).
@@ -294,6 +294,24 @@ type jsonPlan struct {
 	// Partial: only the resources matching Targets were planned.
 	Partial bool     `json:"partial,omitempty"`
 	Targets []string `json:"targets,omitempty"`
+	// UnmanagedObjects: only with JSONOptions.ShowUnmanaged.
+	UnmanagedObjects []Unmanaged `json:"unmanaged_objects,omitempty"`
+}
+
+// jsonSummary is SPEC's seven counters plus, when the plan counted them
+// (Plan.Coverage), the live objects managed and unmanaged.
+type jsonSummary struct {
+	Summary
+	Managed         *int                            `json:"managed,omitempty"`
+	Unmanaged       *int                            `json:"unmanaged,omitempty"`
+	CoveragePercent *float64                        `json:"coverage_percent,omitempty"`
+	ByPlatform      map[syncd.Kind]PlatformCoverage `json:"coverage_by_platform,omitempty"`
+}
+
+// JSONOptions add what only some callers want in the JSON plan.
+type JSONOptions struct {
+	// ShowUnmanaged lists the unmanaged live objects (unmanaged_objects).
+	ShowUnmanaged bool
 }
 
 type jsonChange struct {
@@ -319,8 +337,20 @@ func optString(s string) *string {
 // WriteJSON writes the plan as SPEC §5 defines it: format_version 1, all
 // seven summary counters, and every resource that is not a noop (a noop
 // with an error included, with an "error" key).
-func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
+func WriteJSON(w io.Writer, p *Plan) error { return WriteJSONWith(w, p, JSONOptions{}) }
+
+// WriteJSONWith is WriteJSON with options.
+func WriteJSONWith(w io.Writer, p *Plan, opts JSONOptions) error {
+	sum := jsonSummary{Summary: p.Summary}
+	var unmanaged []Unmanaged
+	if c := p.Coverage; c != nil {
+		m, u, pct := c.Managed, len(c.Unmanaged), c.Percent()
+		sum.Managed, sum.Unmanaged, sum.CoveragePercent, sum.ByPlatform = &m, &u, &pct, c.ByPlatform
+		if opts.ShowUnmanaged {
+			unmanaged = c.Unmanaged
+		}
+	}
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: sum, UnmanagedObjects: unmanaged, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if !listed(c) {
@@ -358,6 +388,8 @@ type MarkdownOptions struct {
 	// LoadErrors are the manifests' load failures, one "path:line:col:
 	// message" each, shown so that a reviewer need not open the CI log.
 	LoadErrors []string
+	// ShowUnmanaged adds the coverage line and the unmanaged live objects.
+	ShowUnmanaged bool
 }
 
 // ValidCommentID reports whether id can go into the marker comment:
@@ -430,6 +462,9 @@ func markdown(p *Plan, opts MarkdownOptions, limit int) string {
 	}
 	if n := countErrors(p); n > 0 {
 		fmt.Fprintf(&head, "> **Error:** %d resource(s) could not be planned.\n\n", n)
+	}
+	if opts.ShowUnmanaged {
+		head.WriteString(markdownUnmanaged(p.Coverage))
 	}
 
 	var cs []*Change
