@@ -19,6 +19,9 @@ func TestHelpOfIssue17Commands(t *testing.T) {
 		{[]string{"inventory", "list"}, []string{"--format", "SELECT-only"}},
 		{[]string{"inventory", "forget"}, []string{"without deleting", "audited"}},
 		{[]string{"inventory", "bind"}, []string{"REMOTE_ID", "already bound"}},
+		{[]string{"plan"}, []string{"--show-unmanaged"}},
+		{[]string{"completion"}, []string{"bash", "zsh", "fish", "source <(syncd completion bash)"}},
+		{[]string{"schema"}, []string{"draft-07"}},
 	}
 	for _, tt := range tests {
 		r := syncdCmd(t, nil, nil, append(tt.args, "--help")...)
