@@ -13,9 +13,9 @@ import (
 
 type coveragePlanJSON struct {
 	Summary struct {
-		Managed         *int     `json:"managed"`
-		Unmanaged       *int     `json:"unmanaged"`
-		CoveragePercent *float64 `json:"coverage_percent"`
+		Managed         *int `json:"managed"`
+		Unmanaged       *int `json:"unmanaged"`
+		CoveragePercent *int `json:"coverage_percent"`
 	} `json:"summary"`
 	UnmanagedObjects []struct {
 		Kind     string `json:"kind"`

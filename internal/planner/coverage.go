@@ -53,6 +53,16 @@ func (c *Coverage) Percent() float64 {
 	return math.Round(float64(c.Managed)*1000/float64(total)) / 10
 }
 
+// WholePercent is Managed out of all listed objects in whole percent,
+// rounded down (100 only when every object is managed).
+func (c *Coverage) WholePercent() int {
+	total := c.Managed + len(c.Unmanaged)
+	if total == 0 {
+		return 100
+	}
+	return c.Managed * 100 / total
+}
+
 // CoverageOf computes the coverage of p over the live objects it was
 // planned from. Call it only for a full plan (no scope) whose manifests
 // all loaded: otherwise the objects of the resources left out would look

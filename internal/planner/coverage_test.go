@@ -23,11 +23,20 @@ func TestCoverageOf(t *testing.T) {
 		changes  []Change
 		want     *Coverage
 		percent  float64
+		whole    int
 	}{
 		{
 			name:    "nothing listed",
 			want:    &Coverage{ByPlatform: map[syncd.Kind]PlatformCoverage{}},
-			percent: 100,
+			percent: 100, whole: 100,
+		},
+		{
+			name:    "two of three: rounded, and down in whole percent",
+			live:    []syncd.Live{pw("1", "A"), pw("2", "B"), pw("3", "C")},
+			changes: []Change{{Key: key(syncd.PatchworksConnector, "a"), Action: ActionNoop, RemoteID: "1"}, {Key: key(syncd.PatchworksConnector, "b"), Action: ActionNoop, RemoteID: "2"}},
+			want: &Coverage{Managed: 2, Unmanaged: []Unmanaged{{Kind: syncd.PatchworksConnector, RemoteID: "3", Name: "C"}},
+				ByPlatform: map[syncd.Kind]PlatformCoverage{syncd.PatchworksConnector: {Managed: 2, Unmanaged: 1}}},
+			percent: 66.7, whole: 66,
 		},
 		{
 			name: "managed, unmanaged, a create and a pruned orphan",
@@ -53,7 +62,7 @@ func TestCoverageOf(t *testing.T) {
 					syncd.PatchworksConnector: {Managed: 1, Unmanaged: 1},
 				},
 			},
-			percent: 40,
+			percent: 40, whole: 40,
 		},
 	}
 	for _, tt := range tests {
@@ -64,6 +73,9 @@ func TestCoverageOf(t *testing.T) {
 			}
 			if p := got.Percent(); p != tt.percent {
 				t.Errorf("percent %v, want %v", p, tt.percent)
+			}
+			if p := got.WholePercent(); p != tt.whole {
+				t.Errorf("whole percent %v, want %v", p, tt.whole)
 			}
 		})
 	}

@@ -294,18 +294,21 @@ type jsonPlan struct {
 	// Partial: only the resources matching Targets were planned.
 	Partial bool     `json:"partial,omitempty"`
 	Targets []string `json:"targets,omitempty"`
+	// CoverageByPlatform counts managed and unmanaged objects per kind.
+	CoverageByPlatform map[syncd.Kind]PlatformCoverage `json:"coverage_by_platform,omitempty"`
 	// UnmanagedObjects: only with JSONOptions.ShowUnmanaged.
 	UnmanagedObjects []Unmanaged `json:"unmanaged_objects,omitempty"`
 }
 
 // jsonSummary is SPEC's seven counters plus, when the plan counted them
-// (Plan.Coverage), the live objects managed and unmanaged.
+// (Plan.Coverage), the live objects managed and unmanaged and the whole
+// percent managed (rounded down, so 100 means all): integers all, so that a
+// reader decoding the summary as a map of counts keeps working.
 type jsonSummary struct {
 	Summary
-	Managed         *int                            `json:"managed,omitempty"`
-	Unmanaged       *int                            `json:"unmanaged,omitempty"`
-	CoveragePercent *float64                        `json:"coverage_percent,omitempty"`
-	ByPlatform      map[syncd.Kind]PlatformCoverage `json:"coverage_by_platform,omitempty"`
+	Managed         *int `json:"managed,omitempty"`
+	Unmanaged       *int `json:"unmanaged,omitempty"`
+	CoveragePercent *int `json:"coverage_percent,omitempty"`
 }
 
 // JSONOptions add what only some callers want in the JSON plan.
@@ -343,14 +346,16 @@ func WriteJSON(w io.Writer, p *Plan) error { return WriteJSONWith(w, p, JSONOpti
 func WriteJSONWith(w io.Writer, p *Plan, opts JSONOptions) error {
 	sum := jsonSummary{Summary: p.Summary}
 	var unmanaged []Unmanaged
+	var byPlatform map[syncd.Kind]PlatformCoverage
 	if c := p.Coverage; c != nil {
-		m, u, pct := c.Managed, len(c.Unmanaged), c.Percent()
-		sum.Managed, sum.Unmanaged, sum.CoveragePercent, sum.ByPlatform = &m, &u, &pct, c.ByPlatform
+		m, u, pct := c.Managed, len(c.Unmanaged), c.WholePercent()
+		sum.Managed, sum.Unmanaged, sum.CoveragePercent = &m, &u, &pct
+		byPlatform = c.ByPlatform
 		if opts.ShowUnmanaged {
 			unmanaged = c.Unmanaged
 		}
 	}
-	out := jsonPlan{FormatVersion: FormatVersion, Summary: sum, UnmanagedObjects: unmanaged, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: sum, UnmanagedObjects: unmanaged, CoverageByPlatform: byPlatform, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if !listed(c) {
