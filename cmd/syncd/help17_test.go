@@ -22,6 +22,8 @@ func TestHelpOfIssue17Commands(t *testing.T) {
 		{[]string{"plan"}, []string{"--show-unmanaged"}},
 		{[]string{"completion"}, []string{"bash", "zsh", "fish", "source <(syncd completion bash)"}},
 		{[]string{"schema"}, []string{"draft-07"}},
+		{[]string{"drift", "accept"}, []string{"--field=PATH", "--dry-run", "never a secret"}},
+		{[]string{"import"}, []string{"--force", "--secrets-as-env", "any case"}},
 	}
 	for _, tt := range tests {
 		r := syncdCmd(t, nil, nil, append(tt.args, "--help")...)

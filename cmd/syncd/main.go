@@ -37,7 +37,7 @@ type cli struct {
 	Plan       planCmd       `cmd:"" help:"Show what would change (read-only)."`
 	Apply      applyCmd      `cmd:"" help:"Apply a plan to the platforms."`
 	Run        runCmd        `cmd:"" help:"Run the daemon: watch, schedule, apply or report."`
-	Drift      driftCmd      `cmd:"" help:"List open drifts from the audit store."`
+	Drift      driftGroup    `cmd:"" help:"List open drifts from the audit store, or accept one into git (drift accept)."`
 	Audit      auditCmd      `cmd:"" help:"Query or verify the audit log."`
 	Import     importCmd     `cmd:"" help:"Write manifests for existing live objects."`
 	Inventory  inventoryCmd  `cmd:"" help:"List, forget or bind the remote objects syncd manages."`
