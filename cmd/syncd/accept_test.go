@@ -157,4 +157,3 @@ func equalTrees(a, b map[string]string) bool {
 	}
 	return true
 }
-
