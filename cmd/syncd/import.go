@@ -19,11 +19,12 @@ import (
 type importCmd struct {
 	platformFlags
 
-	Kind         string `name:"kind" required:"" help:"Kind to import: MakeConnection or PatchworksConnector (any case)."`
-	App          string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
-	Out          string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into (OUT/KIND/NAME.yaml, OUT/schema.json)."`
-	Force        bool   `name:"force" help:"Overwrite files that exist; without it, import writes nothing when any would be overwritten."`
-	SecretsAsEnv bool   `name:"secrets-as-env" help:"Manage secrets too, written as required ${env:SYNCD_NAME_FIELD} references; without it they stay out of the manifests and are left as they are."`
+	Kind  string `name:"kind" required:"" help:"Kind to import: MakeConnection or PatchworksConnector (any case)."`
+	App   string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
+	Out   string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into (OUT/KIND/NAME.yaml, OUT/schema.json)."`
+	Force bool   `name:"force" help:"Overwrite files that exist; without it, import writes nothing when any would be overwritten."`
+	progressFlag
+	SecretsAsEnv bool `name:"secrets-as-env" help:"Manage secrets too, written as required ${env:SYNCD_NAME_FIELD} references; without it they stay out of the manifests and are left as they are."`
 }
 
 // importFile is one file an import writes.
@@ -54,6 +55,8 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 			return fmt.Errorf("import: %w", err)
 		}
 	}
+	prog := startProgress(c.progressFlag, func() []observe.Stats { return []observe.Stats{p.Stats()} }, nil, "importing")
+	defer prog.Stop()
 	var objs []importedObject
 	if mc, ok := p.(*makeapi.Client); ok {
 		objs, err = importMake(ctx, mc, c.App, max(c.Concurrency, 1))
@@ -64,6 +67,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 			objs = append(objs, importedObject{live: l})
 		}
 	}
+	prog.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

@@ -20,6 +20,7 @@ type planCmd struct {
 	databaseFlag
 	hmacFlag
 	targetFlag
+	progressFlag
 
 	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
 	Out              string `name:"out" type:"path" help:"Also save the plan to FILE for 'syncd apply FILE'."`
@@ -86,6 +87,8 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	prog := startProgress(c.progressFlag, eng.Stats, planEstimate(set, scope), "planning")
+	defer prog.Stop()
 	if err := eng.Preflight(ctx); err != nil {
 		return err
 	}
@@ -97,6 +100,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	prog.Stop()
 	md := planner.MarkdownOptions{CommentID: c.CommentID, ShowUnmanaged: c.ShowUnmanaged}
 	for _, e := range set.Errors {
 		md.LoadErrors = append(md.LoadErrors, e.Error())
