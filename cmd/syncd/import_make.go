@@ -28,7 +28,13 @@ type importedObject struct {
 func importMake(ctx context.Context, c *makeapi.Client, app string, concurrency int) ([]importedObject, error) {
 	conns, err := c.ListConnections(ctx, app)
 	if observe.IsNotFound(err) {
-		return nil, fmt.Errorf("make: app %s not found (a clean 404 on its connection list): check --app and SYNCD_MAKE_URL", app)
+		// The provider words this error (app, URL, what to check); ask it
+		// (one more request, only on this error).
+		_, err := c.ListAll(ctx, app)
+		if err == nil {
+			err = fmt.Errorf("make: app %s: its connection list answered 404", app)
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("make: list connections of app %s: %w", app, err)
