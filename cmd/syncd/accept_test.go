@@ -97,6 +97,9 @@ func TestDriftAccept(t *testing.T) {
 		!strings.Contains(r.stdout, `+  "url": "https://api.example.com/v2/me",`) || !strings.Contains(r.stderr, "skipped /common/clientSecret") {
 		t.Errorf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if strings.Contains(r.stdout+r.stderr, liveSecret) {
+		t.Errorf("the dry run shows the live secret:\n%s%s", r.stdout, r.stderr)
+	}
 	if diff := readTree(t, e.Dir); !equalTrees(before, diff) {
 		t.Error("--dry-run wrote files")
 	}
