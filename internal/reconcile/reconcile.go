@@ -46,7 +46,10 @@ type Request struct {
 	Set     *desired.Set
 	// Scope limits the reconcile to these resources (nil: all). Drift is
 	// recorded for the scanned resources only.
-	Scope           []syncd.Key
+	Scope []syncd.Key
+	// Targets are the --target patterns Scope came from: the plan says it
+	// is partial (planner.Plan.Targets).
+	Targets         []string
 	Prune           bool
 	MaxDelete       int
 	AllowMassDelete bool
@@ -189,7 +192,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		return fmt.Errorf("read inventory: %w", err)
 	}
 	pr, err := r.Engine.Plan(ctx, engine.PlanRequest{
-		Set: req.Set, Bindings: bindings, Scope: req.Scope,
+		Set: req.Set, Bindings: bindings, Scope: req.Scope, Targets: req.Targets,
 		Prune: prune, MaxDelete: req.MaxDelete, AllowMassDelete: req.AllowMassDelete,
 	})
 	if err != nil {
