@@ -21,6 +21,8 @@ type applyCmd struct {
 	databaseFlag
 	hmacFlag
 	spoolFlag
+	targetFlag
+	progressFlag
 
 	AutoApprove      bool          `name:"auto-approve" help:"Apply without asking (required without a terminal)."`
 	Prune            bool          `name:"prune" help:"Delete owned objects whose manifest is gone."`
@@ -39,7 +41,11 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	var saved *reconcile.SavedPlan
 	prune := c.Prune
+	targets := c.Target
 	if c.PlanFile != "" {
+		if len(targets) > 0 {
+			return errors.New("--target cannot be combined with a plan file: the plan file carries its own targets")
+		}
 		f, err := os.Open(c.PlanFile)
 		if err != nil {
 			return err
@@ -51,6 +57,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		saved = &reconcile.SavedPlan{Plan: p, RequireFresh: c.RequireFresh}
 		prune = meta.Prune
+		targets = p.Targets
 	}
 	st, err := openStack(ctx, log, c.platformFlags, c.databaseFlag, c.hmacFlag, c.spoolFlag, !c.NoTestConnectors)
 	if err != nil {
@@ -68,25 +75,31 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return loadErr
 	}
 	printLoadErrors(set)
+	scope, err := targetFlag{Target: targets}.scope(set)
+	if err != nil {
+		return err
+	}
+	if scope != nil && prune {
+		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial apply never prunes")
+		prune = false
+	}
+	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning")
+	defer prog.Stop()
 	approve := func(p *planner.Plan) bool {
-		if err := planner.WriteText(os.Stdout, p, useColor(os.Stdout)); err != nil {
-			return false
+		prog.setPhase("", nil) // not while the plan is shown or a person answers
+		ok := c.approve(ctx, p, saved != nil)
+		if ok {
+			prog.setPhase(fmt.Sprintf("applying %d change(s)", p.Summary.Create+p.Summary.Update+p.Summary.Replace+p.Summary.Delete+p.Summary.Adopt), map[string]int{})
 		}
-		if c.AutoApprove || saved != nil {
-			return true
-		}
-		if !isTerminal(os.Stdin) {
-			fmt.Fprintln(os.Stderr, "syncd: standard input is not a terminal, so nobody can confirm: pass --auto-approve to apply without confirmation")
-			return false
-		}
-		return confirm(ctx, os.Stdin, os.Stdout, "Do you want to perform these actions?")
+		return ok
 	}
 	res, err := st.runner.Once(ctx, reconcile.Request{
-		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune,
+		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune, Scope: scope, Targets: targets,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests), Approve: approve, Saved: saved,
 		Manual: true, // a person asked: stuck resources are retried too
 	})
+	prog.Stop()
 	if err != nil {
 		return err
 	}
@@ -110,6 +123,21 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		return &exitError{code: 1, err: fmt.Errorf("%d change(s) refused as stale", len(res.Refused))}
 	}
 	return nil
+}
+
+// approve shows the plan and asks, on a terminal, whether to apply it.
+func (c *applyCmd) approve(ctx context.Context, p *planner.Plan, saved bool) bool {
+	if err := planner.WriteText(os.Stdout, p, useColor(os.Stdout)); err != nil {
+		return false
+	}
+	if c.AutoApprove || saved {
+		return true
+	}
+	if !isTerminal(os.Stdin) {
+		fmt.Fprintln(os.Stderr, "syncd: standard input is not a terminal, so nobody can confirm: pass --auto-approve to apply without confirmation")
+		return false
+	}
+	return confirm(ctx, os.Stdin, os.Stdout, "Do you want to perform these actions?")
 }
 
 func printReport(res *reconcile.Result) {

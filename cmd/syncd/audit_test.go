@@ -58,7 +58,7 @@ func seedAudit(t *testing.T) string {
 		t.Fatal(err)
 	}
 	now = now.Add(30 * time.Minute)
-	if err := s.ResolveDrift(ctx, b, audit.ResolvedByApply, "run-3"); err != nil {
+	if _, err := s.ResolveDrift(ctx, b, audit.ResolvedByApply, "run-3"); err != nil {
 		t.Fatal(err)
 	}
 	return dsn

@@ -195,8 +195,8 @@ func TestImportThenPlanIsEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"import", "--kind", "MakeConnection", "--app", "crm", "--out", e.Dir},
-		{"import", "--kind", "PatchworksConnector", "--out", e.Dir},
+		{"import", "--kind", "MakeConnection", "--app", "crm", "--out", e.Dir, "--secrets-as-env"},
+		{"import", "--kind", "PatchworksConnector", "--out", e.Dir, "--secrets-as-env"},
 	} {
 		if r := syncdCmd(t, e, nil, args...); r.code != 0 {
 			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)

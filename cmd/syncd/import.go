@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/platform"
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -18,24 +20,32 @@ import (
 type importCmd struct {
 	platformFlags
 
-	Kind string `name:"kind" required:"" enum:"MakeConnection,PatchworksConnector" help:"Kind to import: MakeConnection or PatchworksConnector."`
-	App  string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
-	Out  string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into."`
+	Kind  string `name:"kind" required:"" help:"Kind to import: MakeConnection or PatchworksConnector (any case)."`
+	App   string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
+	Out   string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into (OUT/KIND/NAME.yaml, OUT/schema.json)."`
+	Force bool   `name:"force" help:"Overwrite files that exist; without it, import writes nothing when any would be overwritten."`
+	progressFlag
+	SecretsAsEnv bool `name:"secrets-as-env" help:"Manage secrets too, written as required ${env:SYNCD_NAME_FIELD} references; without it they stay out of the manifests and are left as they are."`
+}
+
+// importFile is one file an import writes.
+type importFile struct {
+	path string
+	data []byte
 }
 
 func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	log := newLogger(g, os.Stderr)
-	kind := syncd.Kind(c.Kind)
+	kind, err := parseKind(c.Kind)
+	if err != nil {
+		return fmt.Errorf("import: --kind: %w", err)
+	}
 	if kind == syncd.MakeConnection && c.App == "" {
 		return errors.New("import: --app is required for MakeConnection")
 	}
 	providers, err := engine.Providers(c.platformFlags.config(log))
 	if err != nil {
 		return err
-	}
-	pl, ok := registry.For(kind)
-	if !ok {
-		return fmt.Errorf("import: no platform registered for kind %s", kind)
 	}
 	p, ok := providers[kind]
 	if !ok {
@@ -46,38 +56,125 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 			return fmt.Errorf("import: %w", err)
 		}
 	}
-	objs, err := p.ListAll(ctx, c.App)
+	prog := startProgress(c.progressFlag, func() []platform.Stats { return []platform.Stats{p.Stats()} }, nil, "importing")
+	defer prog.Stop()
+	var objs []importedObject
+	if mc, ok := p.(*makeplatform.Client); ok {
+		objs, err = importMake(ctx, mc, c.App, max(c.Concurrency, 1))
+	} else {
+		var live []syncd.Live
+		live, err = p.ListAll(ctx, c.App)
+		for _, l := range live {
+			objs = append(objs, importedObject{live: l})
+		}
+	}
+	prog.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	dir := filepath.Join(c.Out, strings.ToLower(string(kind)))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	files, err := c.render(kind, objs)
+	if err != nil {
 		return err
 	}
+	if !c.Force {
+		var exist []string
+		for _, f := range files {
+			if _, err := os.Stat(f.path); err == nil {
+				exist = append(exist, f.path)
+			}
+		}
+		if len(exist) > 0 {
+			return fmt.Errorf("import: %s exist(s); nothing written (--force overwrites)", strings.Join(exist, ", "))
+		}
+	}
+	schemaPath := filepath.Join(c.Out, "schema.json")
+	if old, err := os.ReadFile(schemaPath); err != nil || c.Force {
+		files = append(files, importFile{path: schemaPath, data: desired.Schema()})
+	} else if !bytes.Equal(old, desired.Schema()) {
+		fmt.Fprintf(os.Stderr, "kept %s, which differs from `syncd schema` (--force overwrites it)\n", schemaPath)
+	}
+	for _, f := range files {
+		if err := writeFileAtomic(f.path, f.data); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", f.path)
+	}
+	msg := "Secrets were left out (--secrets-as-env manages them)."
+	if c.SecretsAsEnv {
+		msg = "Secrets are ${env:...} references: set them before planning."
+	}
+	fmt.Fprintf(os.Stderr, "Imported %d %s object(s) into %s. %s\n", len(objs), kind, filepath.Join(c.Out, strings.ToLower(string(kind))), msg)
+	return nil
+}
+
+// render turns the live objects into files: a manifest per object and,
+// for Make, a JSONC file per section holding the live text byte for byte.
+func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile, error) {
+	dir := filepath.Join(c.Out, strings.ToLower(string(kind)))
 	used := map[string]int{}
-	for _, l := range objs {
-		name := desired.NameFor(pl.NaturalKey(l.Spec))
+	pl, ok := registry.For(kind)
+	if !ok {
+		return nil, fmt.Errorf("import: no platform registered for kind %s", kind)
+	}
+	var files []importFile
+	for _, o := range objs {
+		name := desired.NameFor(pl.NaturalKey(o.live.Spec))
 		if n := used[name]; n > 0 {
 			name = fmt.Sprintf("%s-%d", strings.TrimRight(name[:min(len(name), 58)], "-"), n+1)
 		}
 		used[name]++
-		path := filepath.Join(dir, name+".yaml")
-		if _, err := os.Stat(path); err == nil {
-			return fmt.Errorf("import: %s exists; not overwriting", path)
+		opts := desired.WriteOptions{SchemaRef: "../schema.json", SecretsAsEnv: c.SecretsAsEnv, SectionFiles: map[string]string{}}
+		for _, s := range desired.SectionNames {
+			raw, ok := o.raw[s]
+			if !ok {
+				continue
+			}
+			file := name + "." + s + ".jsonc"
+			opts.SectionFiles[s] = file
+			files = append(files, importFile{path: filepath.Join(dir, file), data: []byte(raw)})
 		}
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
+		var b bytes.Buffer
+		if err := desired.WriteManifestWith(&b, o.live, name, opts); err != nil {
+			return nil, fmt.Errorf("import: %s: %w", o.live.RemoteID, err)
 		}
-		werr := desired.WriteManifest(f, l, name)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("import: write %s: %w", path, werr)
-		}
-		fmt.Fprintf(os.Stderr, "wrote %s (%s)\n", path, l.RemoteID)
+		files = append(files, importFile{path: filepath.Join(dir, name+".yaml"), data: b.Bytes()})
 	}
-	fmt.Fprintf(os.Stderr, "Imported %d %s object(s) into %s. Secrets are ${env:...} placeholders: set them before planning.\n", len(objs), kind, dir)
+	return files, nil
+}
+
+// parseKind reads a kind in any case.
+func parseKind(s string) (syncd.Kind, error) {
+	for _, k := range syncd.Kinds {
+		if strings.EqualFold(s, string(k)) {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not one of %s, %s", s, syncd.MakeConnection, syncd.PatchworksConnector)
+}
+
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, creating the directory.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	if err := tmp.Close(); werr == nil {
+		werr = err
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
 	return nil
 }

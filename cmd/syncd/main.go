@@ -33,17 +33,19 @@ func (e *exitError) Unwrap() error { return e.err }
 type cli struct {
 	Globals
 
-	Validate validateCmd `cmd:"" help:"Check the manifests; exit 0 when valid, 1 with every problem listed."`
-	Plan     planCmd     `cmd:"" help:"Show what would change (read-only)."`
-	Apply    applyCmd    `cmd:"" help:"Apply a plan to the platforms. SYNCD_AUDIT_KEY (or SYNCD_AUDIT_KEY_FILE) keys the audit chain; SYNCD_CHECKPOINT_DIR receives its signed heads."`
-	Run      runCmd      `cmd:"" help:"Run the daemon: watch, schedule, apply or report."`
-	Drift    driftCmd    `cmd:"" help:"List open drifts from the audit store."`
-	Audit    auditCmd    `cmd:"" help:"Query, verify or checkpoint the audit log."`
-	Import   importCmd   `cmd:"" help:"Write manifests for existing live objects."`
-	Migrate  migrateCmd  `cmd:"" help:"Apply database migrations."`
-	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of the manifest format."`
-	Emulator emulatorCmd `cmd:"" help:"Serve both platform APIs from memory, for tests and demos."`
-	Version  versionCmd  `cmd:"" help:"Print the version, the commit and the Go version."`
+	Validate   validateCmd   `cmd:"" help:"Check the manifests; exit 0 when valid, 1 with every problem listed."`
+	Plan       planCmd       `cmd:"" help:"Show what would change (read-only)."`
+	Apply      applyCmd      `cmd:"" help:"Apply a plan to the platforms. SYNCD_AUDIT_KEY (or SYNCD_AUDIT_KEY_FILE) keys the audit chain; SYNCD_CHECKPOINT_DIR receives its signed heads."`
+	Run        runCmd        `cmd:"" help:"Run the daemon: watch, schedule, apply or report."`
+	Drift      driftGroup    `cmd:"" help:"List open drifts from the audit store, or accept one into git (drift accept)."`
+	Audit      auditCmd      `cmd:"" help:"Query, verify or checkpoint the audit log."`
+	Import     importCmd     `cmd:"" help:"Write manifests for existing live objects."`
+	Inventory  inventoryCmd  `cmd:"" help:"List, forget or bind the remote objects syncd manages."`
+	Migrate    migrateCmd    `cmd:"" help:"Apply database migrations."`
+	Schema     schemaCmd     `cmd:"" help:"Print the JSON Schema (draft-07) of the manifest format, for editors."`
+	Completion completionCmd `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
+	Emulator   emulatorCmd   `cmd:"" help:"Serve both platform APIs from memory, for tests and demos."`
+	Version    versionCmd    `cmd:"" help:"Print the version, the commit and the Go version."`
 }
 
 // Globals are flags every command accepts.

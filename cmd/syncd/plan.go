@@ -19,6 +19,8 @@ type planCmd struct {
 	platformFlags
 	databaseFlag
 	hmacFlag
+	targetFlag
+	progressFlag
 
 	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
 	Out              string `name:"out" type:"path" help:"Also save the plan to FILE for 'syncd apply FILE'."`
@@ -26,6 +28,7 @@ type planCmd struct {
 	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
+	ShowUnmanaged    bool   `name:"show-unmanaged" help:"Also list the live objects no manifest declares, per platform and Make app (from the lists the plan reads anyway: no extra request)."`
 	CommentID        string `name:"comment-id" placeholder:"ID" help:"Markdown only: mark the comment <!-- syncd:plan:ID --> instead of <!-- syncd:plan --> (several manifest directories in one repository)."`
 }
 
@@ -42,6 +45,15 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		return loadErr
 	}
 	printLoadErrors(set)
+	scope, err := c.targetFlag.scope(set)
+	if err != nil {
+		return err
+	}
+	prune := c.Prune
+	if scope != nil && prune {
+		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial plan never prunes")
+		prune = false
+	}
 	providers, err := engine.Providers(c.platformFlags.config(log))
 	if err != nil {
 		return err
@@ -75,25 +87,37 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	prog := startProgress(c.progressFlag, eng.Stats, planEstimate(set, scope), "planning")
+	defer prog.Stop()
 	if err := eng.Preflight(ctx); err != nil {
 		return err
 	}
 	res, err := eng.Plan(ctx, engine.PlanRequest{
 		Set: set, Bindings: bindings, NoInventory: noInventory,
-		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Prune: prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
+		Scope: scope, Targets: c.Target,
 	})
 	if err != nil {
 		return err
 	}
-	md := planner.MarkdownOptions{CommentID: c.CommentID}
+	prog.Stop()
+	md := planner.MarkdownOptions{CommentID: c.CommentID, ShowUnmanaged: c.ShowUnmanaged}
 	for _, e := range set.Errors {
 		md.LoadErrors = append(md.LoadErrors, e.Error())
 	}
-	if err := writePlan(os.Stdout, res.Plan, c.Format, md); err != nil {
+	if c.Format == "json" {
+		err = planner.WriteJSONWith(os.Stdout, res.Plan, planner.JSONOptions{ShowUnmanaged: c.ShowUnmanaged})
+	} else {
+		err = writePlan(os.Stdout, res.Plan, c.Format, md)
+	}
+	if err == nil && c.ShowUnmanaged && c.Format == "text" {
+		err = planner.WriteUnmanagedText(os.Stdout, res.Plan)
+	}
+	if err != nil {
 		return err
 	}
 	if c.Out != "" {
-		if err := savePlan(c.Out, c.Manifests, res.Plan, set, c.Prune); err != nil {
+		if err := savePlan(c.Out, c.Manifests, res.Plan, set, prune); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "Saved the plan to %s; apply it with: syncd apply %s\n", c.Out, c.Out)

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
+	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/pglock"
@@ -26,6 +28,7 @@ type runCmd struct {
 	hmacFlag
 	spoolFlag
 	notifyFlags
+	targetFlag
 
 	Mode             string `name:"mode" enum:"apply,report" default:"report" env:"SYNCD_MODE" help:"apply converges; report records drift and never writes."`
 	Schedule         string `name:"schedule" env:"SYNCD_SCHEDULE" default:"@every 5m" help:"Full drift scan schedule (cron syntax or @every DURATION); empty to disable."`
@@ -58,6 +61,9 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	if c.Once {
 		return c.once(ctx, log, g.Loader.options())
+	}
+	if len(c.Target) > 0 {
+		return errors.New("--target needs --once: the daemon always reconciles every resource")
 	}
 	if c.Schedule != "" {
 		if _, err := daemon.ValidateSchedule(c.Schedule); err != nil {
@@ -118,8 +124,17 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 		return loadErr
 	}
 	printLoadErrors(set)
+	scope, err := c.targetFlag.scope(set)
+	if err != nil {
+		return err
+	}
+	prune := c.Prune
+	if scope != nil && prune {
+		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial run never prunes")
+		prune = false
+	}
 	res, err := st.runner.Once(ctx, reconcile.Request{
-		Trigger: "once", Mode: mode, Set: set, Prune: c.Prune, Manual: true,
+		Trigger: "once", Mode: mode, Set: set, Prune: prune, Manual: true, Scope: scope, Targets: c.Target,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})
@@ -151,7 +166,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 	if !c.DetailedExitcode {
 		return nil
 	}
-	remaining, err := remains(ctx, st, res)
+	remaining, err := remains(ctx, st, res, scope)
 	if err != nil {
 		return err
 	}
@@ -164,8 +179,9 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 
 // remains says what is still out of sync after a reconcile ("" when
 // nothing is): changes it did not write (report mode, report-only or
-// blocked ones), and drift episodes still open.
-func remains(ctx context.Context, st *stack, res *reconcile.Result) (string, error) {
+// blocked ones), and drift episodes still open (of the scope's resources
+// only, when --target limited the run).
+func remains(ctx context.Context, st *stack, res *reconcile.Result, scope []syncd.Key) (string, error) {
 	pending := 0
 	for _, ch := range res.Plan.Changes {
 		if ch.Action != planner.ActionNoop && ch.Error == "" && (!res.Executed || ch.ReportOnly || ch.Blocked != "") {
@@ -175,6 +191,9 @@ func remains(ctx context.Context, st *stack, res *reconcile.Result) (string, err
 	drifts, err := st.store.OpenDrifts(ctx)
 	if err != nil {
 		return "", fmt.Errorf("open drifts: %w", err)
+	}
+	if scope != nil {
+		drifts = slices.DeleteFunc(drifts, func(d audit.Drift) bool { return !slices.Contains(scope, d.Key) })
 	}
 	if pending == 0 && len(drifts) == 0 {
 		return "", nil

@@ -99,7 +99,7 @@ func TestSchemaCommand(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
 		t.Fatalf("not JSON: %v", err)
 	}
-	if v["$schema"] != "https://json-schema.org/draft/2020-12/schema" || !bytes.Equal(out.Bytes(), desired.Schema()) {
+	if v["$schema"] != "http://json-schema.org/draft-07/schema#" || !bytes.Equal(out.Bytes(), desired.Schema()) {
 		t.Errorf("unexpected schema output")
 	}
 	if got := run(context.Background(), []string{"schema"}); got != 0 {

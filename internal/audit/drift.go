@@ -163,11 +163,12 @@ UPDATE drift SET last_seen = GREATEST(last_seen, $2), occurrences = occurrences 
 
 // ResolveDrift closes key's open drift episode, if any, as resolved by how
 // (normally "apply", after a successful apply) and records drift_resolved.
-func (s *Store) ResolveDrift(ctx context.Context, key syncd.Key, how, runID string) error {
+// It returns that event, or nil when no drift was open.
+func (s *Store) ResolveDrift(ctx context.Context, key syncd.Key, how, runID string) (*syncd.Event, error) {
 	switch how {
 	case ResolvedByApply, ResolvedByManifestChange, ResolvedByRevert:
 	default:
-		return fmt.Errorf("audit: resolve drift %s: unknown resolution %q", key, how)
+		return nil, fmt.Errorf("audit: resolve drift %s: unknown resolution %q", key, how)
 	}
 	now := dbTime(s.opts.Now())
 	var ev *syncd.Event
@@ -195,9 +196,9 @@ func (s *Store) ResolveDrift(ctx context.Context, key syncd.Key, how, runID stri
 		return nil
 	})
 	if err != nil || ev == nil {
-		return err
+		return nil, err
 	}
-	return s.Record(ctx, *ev)
+	return ev, s.Record(ctx, *ev)
 }
 
 // OpenDrifts lists the open drift episodes, oldest first.

@@ -87,7 +87,7 @@ func TestDriftLifecycle(t *testing.T) {
 				var evs []syncd.Event
 				if st.applied {
 					n := len(storedKeys(t, s))
-					if err := s.ResolveDrift(ctx, keyA, audit.ResolvedByApply, "run-apply"); err != nil {
+					if _, err := s.ResolveDrift(ctx, keyA, audit.ResolvedByApply, "run-apply"); err != nil {
 						t.Fatal(err)
 					}
 					stored, _ := s.Events(ctx, audit.Filter{})

@@ -189,7 +189,7 @@ func TestPages(t *testing.T) {
 		want, not  []string
 	}{
 		{name: "overview", path: "/", code: 200,
-			want: []string{"report mode", "leader", `<span class="n">1</span> <span class="label">drifted</span>`,
+			want: []string{"report mode", "reporter", `<span class="n">1</span> <span class="label">drifted</span>`,
 				`<span class="n">1</span> <span class="label">pending</span>`, `<span class="n">1</span> <span class="label">in sync</span>`,
 				`<span class="n">1</span> <span class="label">error</span>`, `<span class="n">0</span> <span class="label">stuck</span>`,
 				"0123456789ab", "2026-03-01 12:05:00 UTC", "API requests made</dt><dd>4", `href="/resources/MakeConnection/alpha"`},
@@ -278,6 +278,16 @@ func TestPagesWithoutHistory(t *testing.T) {
 				t.Errorf("%s: GET %s: %d, warning %q missing", tc.name, path, code, tc.want)
 			}
 		}
+	}
+}
+
+// A report-mode daemon takes no lock: the console never calls it a
+// standby waiting for one.
+func TestReportModeIsNoStandby(t *testing.T) {
+	st := console.Status{Mode: syncd.ModeReport, Leader: false}
+	_, _, body := get(t, console.New(fakeStatus{st}, nil, console.Options{}), "/")
+	if strings.Contains(body, "standby") || !strings.Contains(body, "reporter") {
+		t.Errorf("report-mode overview calls its role:\n%s", body)
 	}
 }
 

@@ -130,9 +130,12 @@ type Status struct {
 	Summary    *planner.Summary `json:"plan_summary"`
 	OpenDrifts []DriftStatus    `json:"open_drifts"`
 	// Stuck are resources this daemon no longer retries (reconcile.StuckAfter).
-	Stuck       []reconcile.Stuck `json:"stuck"`
-	SpoolDepth  int               `json:"spool_depth"`
-	LastSuccess *time.Time        `json:"last_successful_scan"`
+	Stuck []reconcile.Stuck `json:"stuck"`
+	// Coverage counts, at the last full scan, the listed live objects
+	// declared by a manifest and the others (planner.Coverage).
+	Coverage    *CoverageStatus `json:"coverage"`
+	SpoolDepth  int             `json:"spool_depth"`
+	LastSuccess *time.Time      `json:"last_successful_scan"`
 }
 
 // RunStatus describes the last reconcile.

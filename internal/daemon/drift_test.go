@@ -194,7 +194,7 @@ func TestScheduledScanDriftLifecycle(t *testing.T) {
 			}
 			loggedResolve := func() bool {
 				logs := d.logs.String()
-				return tc.resolution == "apply" || strings.Contains(logs, `msg="drift resolved"`) && strings.Contains(logs, "how="+tc.resolution)
+				return strings.Contains(logs, `msg="drift resolved"`) && strings.Contains(logs, "how="+tc.resolution)
 			}
 			waitFor(t, "log lines for the drift opened on "+res+" and resolved ("+tc.resolution+")", func() bool { return loggedOpen() && loggedResolve() })
 			noSecrets(t, "daemon log", d.logs.String())

@@ -27,6 +27,7 @@ type metrics struct {
 	lastSuccess  prometheus.Gauge
 	leader       prometheus.Gauge
 	spoolDepthFn func() float64
+	coverageMetrics
 }
 
 func newMetrics() *metrics {
@@ -50,7 +51,9 @@ func newMetrics() *metrics {
 	m.spoolDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "syncd_audit_spool_depth", Help: "Audit events waiting in the local spool for the database.",
 	}, func() float64 { return m.spoolDepthFn() })
+	m.newCoverageMetrics()
 	m.reg.MustRegister(m.runs, m.duration, m.requests, m.openDrifts, m.stuck, m.lastSuccess, m.leader, m.spoolDepth,
+		m.managed, m.unmanaged, m.coverage,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -148,6 +151,9 @@ func (d *Daemon) refreshStatus(ctx context.Context, t trigger, mode syncd.Mode, 
 		if res.Plan != nil {
 			sum := res.Plan.Summary
 			d.status.Summary = &sum
+			if res.Plan.Coverage != nil {
+				d.status.Coverage = d.metrics.observeCoverage(res.Plan.Coverage)
+			}
 		}
 	}
 	d.status.LastRun = rs

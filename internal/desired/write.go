@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -109,24 +110,54 @@ func envPart(s string) string {
 	return strings.Trim(b.String(), "_")
 }
 
-// WriteManifest writes one apiVersion syncd/v1 document for the live object
-// l under metadata.name name, bound to it by metadata.externalId. Only
-// fields a manifest may set are written; every secret is written as an
-// ${env:} placeholder (see Placeholders), never as its value. With those
-// variables set, Load reads the output back to l's spec.
+// WriteOptions tune WriteManifestWith.
+type WriteOptions struct {
+	// SchemaRef, when set, is written as the first line,
+	// "# yaml-language-server: $schema=SchemaRef", for editors.
+	SchemaRef string
+	// SectionFiles maps a Make section to the JSONC file (relative to the
+	// manifest) that holds its live text: the section is written as
+	// {$file: FILE}. The caller writes the files.
+	SectionFiles map[string]string
+	// SecretsAsEnv writes every secret as an ${env:} placeholder (see
+	// Placeholders). Without it a secret stays out of the manifest, so
+	// that loading it needs no variable: the Patchworks secret variables
+	// are left out (undeclared variables are kept as they are), and so is
+	// Make common data holding a secret (common is written as a whole, so
+	// it is not managed at all then). The head comment says what was left
+	// out.
+	SecretsAsEnv bool
+}
+
+// WriteManifest writes l as WriteManifestWith does with secrets as
+// ${env:} placeholders and every section inline.
 func WriteManifest(w io.Writer, l syncd.Live, name string) error {
+	return WriteManifestWith(w, l, name, WriteOptions{SecretsAsEnv: true})
+}
+
+// WriteManifestWith writes one apiVersion syncd/v1 document for the live
+// object l under metadata.name name, bound to it by metadata.externalId.
+// Only fields a manifest may set are written; a secret is never written as
+// its value. With the placeholders' variables set, Load reads the output
+// back to l's spec (less what opts leaves out).
+func WriteManifestWith(w io.Writer, l syncd.Live, name string, opts WriteOptions) error {
 	if !ValidName(name) {
 		return fmt.Errorf("import: %q is not a valid metadata.name", name)
 	}
 	secrets := map[string]string{}
 	ph := Placeholders(l, name)
+	var left []string // what was left out, for the head comment
+	if !opts.SecretsAsEnv && len(ph) > 0 {
+		l = withoutSecrets(l, ph, &left)
+		ph = nil
+	}
 	for _, p := range ph {
 		secrets[p.Pointer] = p.Env
 	}
 	var spec *yaml.Node
 	switch l.Kind {
 	case syncd.MakeConnection:
-		spec = makeNode(l.Spec, secrets)
+		spec = makeNode(l.Spec, secrets, opts.SectionFiles)
 	case syncd.PatchworksConnector:
 		spec = patchworksNode(l.Spec, secrets)
 	default:
@@ -150,7 +181,15 @@ func WriteManifest(w io.Writer, l syncd.Live, name string) error {
 			fmt.Fprintf(&head, "\n  %s  (spec%s)", p.Env, p.Pointer)
 		}
 	}
+	for _, s := range left {
+		head.WriteString("\n" + s)
+	}
 	doc.HeadComment = head.String()
+	if opts.SchemaRef != "" {
+		if _, err := fmt.Fprintf(w, "# yaml-language-server: $schema=%s\n", opts.SchemaRef); err != nil {
+			return fmt.Errorf("import: write %s: %w", name, err)
+		}
+	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}}); err != nil {
@@ -162,7 +201,42 @@ func WriteManifest(w io.Writer, l syncd.Live, name string) error {
 	return nil
 }
 
-func makeNode(spec map[string]any, secrets map[string]string) *yaml.Node {
+// withoutSecrets returns l without the values ph stands for, and says in
+// left what it removed (by key, never by value).
+func withoutSecrets(l syncd.Live, ph []Placeholder, left *[]string) syncd.Live {
+	spec := maps.Clone(l.Spec)
+	switch l.Kind {
+	case syncd.MakeConnection:
+		delete(spec, "common")
+		var keys []string
+		for _, p := range ph {
+			keys = append(keys, strings.TrimPrefix(p.Pointer, "/common/"))
+		}
+		*left = append(*left, "common is not managed: it holds secrets ("+strings.Join(keys, ", ")+
+			") and is written as a whole; import with --secrets-as-env to manage it through environment variables.")
+	case syncd.PatchworksConnector:
+		vars, _ := spec["variables"].(map[string]any)
+		vars = maps.Clone(vars)
+		var keys []string
+		for k, v := range vars {
+			if vm, ok := v.(map[string]any); ok && vm["secret"] == true {
+				delete(vars, k)
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		spec["variables"] = vars
+		if len(vars) == 0 {
+			delete(spec, "variables")
+		}
+		*left = append(*left, "Secret variables not managed (left as they are): "+strings.Join(keys, ", ")+
+			"; import with --secrets-as-env to manage them through environment variables.")
+	}
+	l.Spec = spec
+	return l
+}
+
+func makeNode(spec map[string]any, secrets map[string]string, files map[string]string) *yaml.Node {
 	n := mapping()
 	for _, f := range []string{"app", "type", "label", "connectedSystemName"} {
 		if v, ok := spec[f]; ok {
@@ -174,6 +248,10 @@ func makeNode(spec map[string]any, secrets map[string]string) *yaml.Node {
 		for _, s := range SectionNames {
 			v, ok := sections[s]
 			if !ok {
+				continue
+			}
+			if f, ok := files[s]; ok && v != nil {
+				sn.Content = append(sn.Content, str(s), mapping(FileKey, str(f)))
 				continue
 			}
 			if v == nil {

@@ -37,7 +37,9 @@ type PlanRequest struct {
 	NoInventory bool
 	// Scope limits planning to these keys (nil: everything). Deletes are
 	// only planned for a full scope.
-	Scope           []syncd.Key
+	Scope []syncd.Key
+	// Targets are the --target patterns Scope came from (planner.Input.Targets).
+	Targets         []string
 	Prune           bool
 	MaxDelete       int
 	AllowMassDelete bool
@@ -70,10 +72,15 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		MaxDelete:       req.MaxDelete,
 		AllowMassDelete: req.AllowMassDelete,
 		Scope:           req.Scope,
+		Targets:         req.Targets,
 		Unreadable:      unreadable,
 		Rules:           registry.Rules(),
 	}
 	p := planner.Build(in)
+	if req.Scope == nil && len(req.Set.Errors) == 0 {
+		// From the lists already read: no request of its own.
+		p.Coverage = planner.CoverageOf(live, req.Bindings, p, in.Rules)
+	}
 	return &PlanResult{Plan: p, Snapshot: live, Requests: statsSince(e.Stats(), before)}, nil
 }
 

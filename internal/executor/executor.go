@@ -43,7 +43,9 @@ type Journal interface {
 
 // DriftResolver closes an open drift once apply has converged the resource.
 type DriftResolver interface {
-	ResolveDrift(ctx context.Context, k syncd.Key, how, runID string) error
+	// ResolveDrift returns the drift_resolved event it recorded, nil when
+	// no drift was open.
+	ResolveDrift(ctx context.Context, k syncd.Key, how, runID string) (*syncd.Event, error)
 }
 
 // connectorTester is implemented by providers that can probe an object's
@@ -106,6 +108,8 @@ type Result struct {
 	// (invalid, forbidden, conflict). Outages, timeouts, rate limits and a
 	// database that is down are not persistent.
 	Persistent bool
+	// DriftResolved is the drift episode this write closed, if any.
+	DriftResolved *syncd.Event
 }
 
 // persistent says whether a failed write would fail the same way again.
@@ -330,9 +334,11 @@ func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.
 		log.Error("audit write failed", "error", rerr)
 	}
 	if len(c.Fields) > 0 && c.Action != planner.ActionCreate && c.Action != planner.ActionDelete && x.Drift != nil {
-		if err := x.Drift.ResolveDrift(rctx, c.Key, "apply", run.ID); err != nil {
+		ev, err := x.Drift.ResolveDrift(rctx, c.Key, "apply", run.ID)
+		if err != nil {
 			log.Error("resolve drift", "error", err)
 		}
+		res.DriftResolved = ev
 	}
 	if c.Action != planner.ActionDelete {
 		x.probe(rctx, run, p, c, remoteID)

@@ -38,6 +38,10 @@ type Input struct {
 	// Scope, when non-nil, limits the plan to these keys (the daemon's
 	// partial re-plan): nothing outside it is planned, deleted included.
 	Scope []syncd.Key
+	// Targets are the --target patterns Scope was chosen by (nil: not a
+	// targeted plan). The plan carries them so that every rendering says it
+	// is partial.
+	Targets []string
 	// Unreadable holds resources whose live state could not be read, with
 	// why: each is planned as an error, never as a create.
 	Unreadable map[syncd.Key]string
@@ -122,7 +126,7 @@ func Build(in Input) *Plan {
 	}
 	slices.SortFunc(ordered, func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) })
 
-	p := &Plan{LoadFailed: in.LoadFailed, NoInventory: in.NoInventory, Changes: make([]Change, 0, len(ordered))}
+	p := &Plan{LoadFailed: in.LoadFailed, NoInventory: in.NoInventory, Targets: in.Targets, Changes: make([]Change, 0, len(ordered))}
 	for _, d := range ordered {
 		p.Changes = append(p.Changes, b.planResource(d))
 	}

@@ -70,7 +70,18 @@ type Plan struct {
 	// NoInventory is set when the plan was made without the inventory
 	// (Input.NoInventory); the renderers say once what that means.
 	NoInventory bool
+	// Targets, when non-empty, are the --target patterns of a partial plan:
+	// only the resources they match were read and planned, and nothing is
+	// pruned. The renderers say so once.
+	Targets []string
+	// Coverage counts the listed live objects that no manifest declares;
+	// nil for a partial plan, a plan whose manifests did not all load, and
+	// one read back from a plan file (see CoverageOf).
+	Coverage *Coverage
 }
+
+// Partial reports whether the plan covers only --target resources.
+func (p *Plan) Partial() bool { return len(p.Targets) > 0 }
 
 // HasChanges reports whether anything would be written.
 func (p *Plan) HasChanges() bool {

@@ -41,6 +41,7 @@ type planFile struct {
 	Prune            bool             `json:"prune"`
 	LoadFailed       bool             `json:"load_failed"`
 	NoInventory      bool             `json:"no_inventory,omitempty"`
+	Targets          []string         `json:"targets,omitempty"`
 	Summary          Summary          `json:"summary"`
 	Changes          []planFileChange `json:"changes"`
 }
@@ -77,6 +78,7 @@ func WritePlanFile(w io.Writer, p *Plan, meta PlanFileMeta) error {
 		Prune:            meta.Prune,
 		LoadFailed:       p.LoadFailed,
 		NoInventory:      p.NoInventory,
+		Targets:          p.Targets,
 		Summary:          p.Summary,
 		Changes:          []planFileChange{},
 	}
@@ -149,7 +151,7 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 	if f.Changes == nil {
 		return nil, PlanFileMeta{}, errors.New("plan file: no changes list")
 	}
-	p := &Plan{LoadFailed: f.LoadFailed, NoInventory: f.NoInventory, Changes: make([]Change, 0, len(f.Changes))}
+	p := &Plan{LoadFailed: f.LoadFailed, NoInventory: f.NoInventory, Targets: f.Targets, Changes: make([]Change, 0, len(f.Changes))}
 	for i, fc := range f.Changes {
 		key := syncd.Key{Kind: fc.Kind, Name: fc.Name}
 		if err := checkChange(fc); err != nil {
@@ -171,6 +173,9 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 	got.Noop = f.Summary.Noop // noops are not saved
 	if f.Summary.Noop < 0 || got != f.Summary {
 		return nil, PlanFileMeta{}, fmt.Errorf("plan file: summary %+v does not match its changes (%+v)", f.Summary, got)
+	}
+	if len(f.Targets) > 0 && f.Prune {
+		return nil, PlanFileMeta{}, errors.New("plan file: a partial plan (targets) never prunes, but prune is set")
 	}
 	p.Summary = f.Summary
 	meta := PlanFileMeta{

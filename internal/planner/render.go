@@ -34,6 +34,12 @@ const sensitiveChanged = "(sensitive, changed)"
 // it will be written whatever the platform holds.
 const unreadableSet = syncd.Redacted + " will be set (cannot be read back)"
 
+// PartialNote is what a targeted plan says once, at the top.
+func PartialNote(targets []string) string {
+	return "partial plan (--target " + strings.Join(targets, ", --target ") + "): only the matching resources were read and planned; " +
+		"other resources may differ, and nothing is pruned."
+}
+
 // NoInventoryNote is what a plan made without the inventory says once, at
 // its top.
 const NoInventoryNote = "planned without a database: syncd's inventory (which objects it created or adopted) was not read. " +
@@ -209,6 +215,9 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 	if p.NoInventory {
 		b.WriteString("Note: " + NoInventoryNote + "\n\n")
 	}
+	if p.Partial() {
+		b.WriteString("Note: " + PartialNote(p.Targets) + "\n\n")
+	}
 	started := false
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -277,11 +286,35 @@ func WriteText(w io.Writer, p *Plan, color bool) error {
 
 type jsonPlan struct {
 	FormatVersion int          `json:"format_version"`
-	Summary       Summary      `json:"summary"`
+	Summary       jsonSummary  `json:"summary"`
 	Changes       []jsonChange `json:"changes"`
 	LoadFailed    bool         `json:"load_failed,omitempty"`
 	// NoInventory: the plan was made without the database (NoInventoryNote).
 	NoInventory bool `json:"no_inventory,omitempty"`
+	// Partial: only the resources matching Targets were planned.
+	Partial bool     `json:"partial,omitempty"`
+	Targets []string `json:"targets,omitempty"`
+	// CoverageByPlatform counts managed and unmanaged objects per kind.
+	CoverageByPlatform map[syncd.Kind]PlatformCoverage `json:"coverage_by_platform,omitempty"`
+	// UnmanagedObjects: only with JSONOptions.ShowUnmanaged.
+	UnmanagedObjects []Unmanaged `json:"unmanaged_objects,omitempty"`
+}
+
+// jsonSummary is SPEC's seven counters plus, when the plan counted them
+// (Plan.Coverage), the live objects managed and unmanaged and the whole
+// percent managed (rounded down, so 100 means all): integers all, so that a
+// reader decoding the summary as a map of counts keeps working.
+type jsonSummary struct {
+	Summary
+	Managed         *int `json:"managed,omitempty"`
+	Unmanaged       *int `json:"unmanaged,omitempty"`
+	CoveragePercent *int `json:"coverage_percent,omitempty"`
+}
+
+// JSONOptions add what only some callers want in the JSON plan.
+type JSONOptions struct {
+	// ShowUnmanaged lists the unmanaged live objects (unmanaged_objects).
+	ShowUnmanaged bool
 }
 
 type jsonChange struct {
@@ -307,8 +340,22 @@ func optString(s string) *string {
 // WriteJSON writes the plan as SPEC §5 defines it: format_version 1, all
 // seven summary counters, and every resource that is not a noop (a noop
 // with an error included, with an "error" key).
-func WriteJSON(w io.Writer, p *Plan) error {
-	out := jsonPlan{FormatVersion: FormatVersion, Summary: p.Summary, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory}
+func WriteJSON(w io.Writer, p *Plan) error { return WriteJSONWith(w, p, JSONOptions{}) }
+
+// WriteJSONWith is WriteJSON with options.
+func WriteJSONWith(w io.Writer, p *Plan, opts JSONOptions) error {
+	sum := jsonSummary{Summary: p.Summary}
+	var unmanaged []Unmanaged
+	var byPlatform map[syncd.Kind]PlatformCoverage
+	if c := p.Coverage; c != nil {
+		m, u, pct := c.Managed, len(c.Unmanaged), c.WholePercent()
+		sum.Managed, sum.Unmanaged, sum.CoveragePercent = &m, &u, &pct
+		byPlatform = c.ByPlatform
+		if opts.ShowUnmanaged {
+			unmanaged = c.Unmanaged
+		}
+	}
+	out := jsonPlan{FormatVersion: FormatVersion, Summary: sum, UnmanagedObjects: unmanaged, CoverageByPlatform: byPlatform, Changes: []jsonChange{}, LoadFailed: p.LoadFailed, NoInventory: p.NoInventory, Partial: p.Partial(), Targets: p.Targets}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if !listed(c) {
@@ -346,6 +393,8 @@ type MarkdownOptions struct {
 	// LoadErrors are the manifests' load failures, one "path:line:col:
 	// message" each, shown so that a reviewer need not open the CI log.
 	LoadErrors []string
+	// ShowUnmanaged adds the coverage line and the unmanaged live objects.
+	ShowUnmanaged bool
 }
 
 // ValidCommentID reports whether id can go into the marker comment:
@@ -407,6 +456,9 @@ func markdown(p *Plan, opts MarkdownOptions, limit int) string {
 	if p.NoInventory {
 		head.WriteString("> **Note:** " + mdText(NoInventoryNote) + "\n\n")
 	}
+	if p.Partial() {
+		head.WriteString("> **Note:** " + mdText(PartialNote(p.Targets)) + "\n\n")
+	}
 	if p.LoadFailed || len(opts.LoadErrors) > 0 {
 		head.WriteString("> **Warning:** a manifest failed to load: no delete or replace is carried out until it is fixed.\n\n")
 	}
@@ -415,6 +467,9 @@ func markdown(p *Plan, opts MarkdownOptions, limit int) string {
 	}
 	if n := countErrors(p); n > 0 {
 		fmt.Fprintf(&head, "> **Error:** %d resource(s) could not be planned.\n\n", n)
+	}
+	if opts.ShowUnmanaged {
+		head.WriteString(markdownUnmanaged(p.Coverage))
 	}
 
 	var cs []*Change

@@ -46,7 +46,10 @@ type Request struct {
 	Set     *desired.Set
 	// Scope limits the reconcile to these resources (nil: all). Drift is
 	// recorded for the scanned resources only.
-	Scope           []syncd.Key
+	Scope []syncd.Key
+	// Targets are the --target patterns Scope came from: the plan says it
+	// is partial (planner.Plan.Targets).
+	Targets         []string
 	Prune           bool
 	MaxDelete       int
 	AllowMassDelete bool
@@ -189,7 +192,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		return fmt.Errorf("read inventory: %w", err)
 	}
 	pr, err := r.Engine.Plan(ctx, engine.PlanRequest{
-		Set: req.Set, Bindings: bindings, Scope: req.Scope,
+		Set: req.Set, Bindings: bindings, Scope: req.Scope, Targets: req.Targets,
 		Prune: prune, MaxDelete: req.MaxDelete, AllowMassDelete: req.AllowMassDelete,
 	})
 	if err != nil {
@@ -252,6 +255,11 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 		desiredBy[d.Key] = d
 	}
 	res.Report = r.Executor.Apply(ctx, run, execPlan, desiredBy)
+	for _, x := range res.Report.Results {
+		if x.DriftResolved != nil {
+			res.DriftEvents = append(res.DriftEvents, *x.DriftResolved)
+		}
+	}
 	res.Executed = true
 	r.countAttempts(context.WithoutCancel(ctx), run, execPlan, res.Report)
 	// Keep the cached inventory current for a later outage.

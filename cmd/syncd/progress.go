@@ -1,0 +1,210 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
+)
+
+// progressFlag turns the progress report of long commands off.
+type progressFlag struct {
+	Quiet bool `name:"quiet" help:"No progress report on stderr (by default: a progress line on a terminal, a log line every 10 s otherwise)."`
+	// ProgressInterval is how often the progress is reported without a
+	// terminal (tests shorten it).
+	ProgressInterval time.Duration `name:"progress-interval" default:"10s" hidden:"" env:"SYNCD_PROGRESS_INTERVAL"`
+}
+
+// progress reports, on stderr only (stdout stays the command's output),
+// how many requests each platform has made and about how many are left:
+// redrawn in place on a terminal, a line per interval otherwise.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	stats    func() []platform.Stats
+	base     map[string]int64
+	expected map[string]int // estimated requests per platform; 0: unknown
+
+	mu     sync.Mutex
+	phase  string // "" while paused
+	drawn  bool   // a terminal line is showing
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
+}
+
+// startProgress starts reporting; nil when quiet. stats gives the
+// platforms' cumulative request counts.
+func startProgress(pf progressFlag, stats func() []platform.Stats, expected map[string]int, phase string) *progress {
+	if pf.Quiet {
+		return nil
+	}
+	tty := isTerminal(os.Stderr)
+	interval := pf.ProgressInterval
+	if tty {
+		interval = 250 * time.Millisecond
+	}
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	p := newProgress(os.Stderr, tty, stats, expected, phase)
+	go p.loop(interval)
+	return p
+}
+
+func newProgress(w io.Writer, tty bool, stats func() []platform.Stats, expected map[string]int, phase string) *progress {
+	p := &progress{w: w, tty: tty, stats: stats, expected: expected, phase: phase, base: map[string]int64{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	for _, s := range stats() {
+		p.base[s.Platform] = s.Total()
+	}
+	return p
+}
+
+func (p *progress) loop(interval time.Duration) {
+	defer close(p.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.tick()
+		}
+	}
+}
+
+// setPhase names what is going on; "" pauses the report (and clears a
+// terminal line), for instance while apply asks for confirmation.
+func (p *progress) setPhase(phase string, expected map[string]int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.phase = phase
+	if expected != nil {
+		p.expected = expected
+		p.base = map[string]int64{}
+		for _, s := range p.stats() {
+			p.base[s.Platform] = s.Total()
+		}
+	}
+	if phase == "" {
+		p.clearLocked()
+	}
+}
+
+// Stop ends the report and clears a terminal line.
+func (p *progress) Stop() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	p.clearLocked()
+	p.mu.Unlock()
+}
+
+func (p *progress) clearLocked() {
+	if p.tty && p.drawn {
+		io.WriteString(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+// tick writes one report.
+func (p *progress) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.phase == "" || p.closed {
+		return
+	}
+	line := p.line()
+	if p.tty {
+		io.WriteString(p.w, "\r\033[K"+line)
+		p.drawn = true
+		return
+	}
+	io.WriteString(p.w, "syncd: progress: "+line+"\n")
+}
+
+// line is the report: the phase, then per platform the requests done and,
+// when known, about how many are left.
+func (p *progress) line() string {
+	parts := []string{p.phase}
+	for _, s := range p.stats() {
+		done := s.Total() - p.base[s.Platform]
+		part := fmt.Sprintf("%s %d requests", s.Platform, done)
+		if exp := p.expected[s.Platform]; exp > 0 {
+			part += fmt.Sprintf(", about %d left", max(0, int64(exp)-done))
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// planEstimate is about how many requests a plan of scope (nil: all) makes
+// per platform: each platform's preflight; for Make one list per app, plus
+// per connection each declared section, common data and, when declared,
+// the connected system name; for Patchworks its pages of 100.
+func planEstimate(set *desired.Set, scope []syncd.Key) map[string]int {
+	in := func(k syncd.Key) bool {
+		if scope == nil {
+			return true
+		}
+		for _, s := range scope {
+			if s == k {
+				return true
+			}
+		}
+		return false
+	}
+	out := map[string]int{}
+	apps := map[string]bool{}
+	pw := 0
+	for _, d := range set.Resources {
+		if !in(d.Key) {
+			continue
+		}
+		switch d.Key.Kind {
+		case syncd.MakeConnection:
+			if app, _ := d.Spec["app"].(string); !apps[app] {
+				apps[app] = true
+				out["make"]++
+			}
+			secs, _ := d.Spec["sections"].(map[string]any)
+			out["make"] += len(secs)
+			if _, ok := d.Spec["common"]; ok {
+				out["make"]++
+			}
+			if _, ok := d.Spec["connectedSystemName"]; ok {
+				out["make"]++
+			}
+		case syncd.PatchworksConnector:
+			pw++
+		}
+	}
+	if len(apps) > 0 {
+		out["make"]++ // preflight
+	}
+	if pw > 0 {
+		out["patchworks"] = 1 + (pw+99)/100
+	}
+	return out
+}
