@@ -162,13 +162,13 @@ func TestCallerCancel(t *testing.T) {
 func TestLimiterPacesFirstAttempts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 60; cfg.Burst = 1 })
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if r := c.Do(ctx, Request{Method: "GET", Path: "/a"}); r.Status != 200 {
 		t.Fatalf("first request: status %d, err %v", r.Status, r.Err)
 	}
-	// At 1/s the second token is a second away: the limiter refuses
+	// At 1/min the second slot is a minute away: the pacer refuses
 	// before sending rather than overrun the deadline.
 	r := c.Do(ctx, Request{Method: "GET", Path: "/b"})
 	if r.Status != 0 || !r.Canceled {
