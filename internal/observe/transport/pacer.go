@@ -54,18 +54,24 @@ type pacer struct {
 	// on, while its current window is unknown, one request goes first and
 	// the others wait for its answer (answered is closed on every answer),
 	// so that a burst never overruns what other clients left.
+	// contact is set by the first answer: before it, one request goes
+	// alone too, so that a first burst cannot overrun what others left.
 	headers  bool
+	contact  bool
 	answered chan struct{}
 }
 
-func newPacer(limit int, share float64, now func() time.Time) *pacer {
+func newPacer(limit int, share float64, window time.Duration, now func() time.Time) *pacer {
 	if share <= 0 || share > 1 {
 		share = 1
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &pacer{now: now, window: Window, limit: limit, share: share}
+	if window <= 0 {
+		window = Window
+	}
+	return &pacer{now: now, window: window, limit: limit, share: share}
 }
 
 // allowance is how many requests syncd may send per window.
@@ -107,7 +113,7 @@ func (p *pacer) reserve() (wait time.Duration, answer <-chan struct{}) {
 	if a := p.allowance(); len(live) >= a {
 		return live[len(live)-a].Add(p.window).Sub(now), nil
 	}
-	if p.headers && !p.srvKnown && p.inflight > 0 {
+	if (!p.contact || p.headers && !p.srvKnown) && p.inflight > 0 {
 		if p.answered == nil {
 			p.answered = make(chan struct{})
 		}
@@ -124,39 +130,39 @@ func (p *pacer) reserve() (wait time.Duration, answer <-chan struct{}) {
 // wait blocks until a slot is reserved. It fails at once when ctx's
 // deadline comes before the slot would: that is the caller's deadline,
 // not a network problem.
-func (p *pacer) wait(ctx context.Context) (sentAt time.Time, err error) {
+func (p *pacer) wait(ctx context.Context) error {
 	for {
 		d, answer := p.reserve()
 		if answer != nil {
 			select {
 			case <-ctx.Done():
-				return time.Time{}, ctx.Err()
+				return ctx.Err()
 			case <-answer:
 			}
 			continue
 		}
 		if d <= 0 {
-			return p.now(), nil
+			return nil
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(p.now().Add(d)) {
 			if ctx.Err() != nil {
-				return time.Time{}, ctx.Err()
+				return ctx.Err()
 			}
-			return time.Time{}, errDeadlineBeforeSlot
+			return errDeadlineBeforeSlot
 		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return time.Time{}, ctx.Err()
+			return ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
-// done ends a send reserved at sentAt; h is the answer's header (nil
-// without an answer).
-func (p *pacer) done(sentAt time.Time, status int, h http.Header) {
+// done ends a reserved send; h is the answer's header (nil without an
+// answer).
+func (p *pacer) done(status int, h http.Header) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inflight--
@@ -164,6 +170,7 @@ func (p *pacer) done(sentAt time.Time, status int, h http.Header) {
 		p.wake()
 		return
 	}
+	p.contact = true
 	defer p.wake()
 	now := p.now()
 	if l, ok := headerInt(h, "X-RateLimit-Limit"); ok && l > 0 {
@@ -199,11 +206,9 @@ func (p *pacer) done(sentAt time.Time, status int, h http.Header) {
 	switch {
 	case !hasReset && !p.srvKnown:
 		// Laravel sends no reset with a success. The window that
-		// counted this request began at or before it was sent, so it
-		// ends at the latest one window after.
-		if end := sentAt.Add(p.window); end.After(now) {
-			p.srvKnown, p.srvRemaining, p.srvReset = true, left, end
-		}
+		// counted this request began at the latest when it arrived,
+		// before this answer: it ends at the latest one window from now.
+		p.srvKnown, p.srvRemaining, p.srvReset = true, left, now.Add(p.window)
 	case !hasReset:
 		p.srvRemaining = min(p.srvRemaining, left)
 	case !p.srvKnown || reset.After(p.srvReset.Add(time.Second)):
@@ -242,8 +247,10 @@ func (p *pacer) paused() time.Duration {
 }
 
 // eta is how long sending n more requests takes from now at the current
-// share, ignoring latency: what is left of this window goes at once, then
-// one allowance per window.
+// share, latency not counted: it plays the pacer's rules forward (at most
+// one allowance in any window, nothing past what the server said remains
+// before its reset, nothing during a pause) and returns when the last one
+// would go.
 func (p *pacer) eta(n int) time.Duration {
 	if n <= 0 {
 		return 0
@@ -253,31 +260,35 @@ func (p *pacer) eta(n int) time.Duration {
 	now := p.now()
 	p.prune(now)
 	a := p.allowance()
-	live := p.sent[p.head:]
-	free := a - len(live)
+	start := now
+	if p.pauseUntil.After(start) {
+		start = p.pauseUntil
+	}
+	// seq is every send in the window, then the planned ones; the j-th
+	// planned one goes when the one a sends earlier has aged out.
+	seq := make([]time.Time, 0, len(p.sent)-p.head+n)
+	seq = append(seq, p.sent[p.head:]...)
+	srvLeft := -1
 	if p.srvKnown && now.Before(p.srvReset) {
-		free = min(free, p.srvRemaining)
+		srvLeft = p.srvRemaining
 	}
-	var start time.Duration
-	if now.Before(p.pauseUntil) {
-		start = p.pauseUntil.Sub(now)
+	var last time.Time
+	for range n {
+		t := start
+		if k := len(seq) - a; k >= 0 && seq[k].Add(p.window).After(t) {
+			t = seq[k].Add(p.window)
+		}
+		if srvLeft >= 0 && t.Before(p.srvReset) {
+			if srvLeft == 0 {
+				t = p.srvReset
+			} else {
+				srvLeft--
+			}
+		}
+		seq = append(seq, t)
+		last = t
 	}
-	if n <= free {
-		return start
-	}
-	// The first send beyond what is free waits for the oldest of this
-	// window to age out (or the server's reset); every later allowance
-	// one window more.
-	first := p.window
-	if len(live) > 0 {
-		first = live[0].Add(p.window).Sub(now)
-	}
-	if p.srvKnown && now.Before(p.srvReset) && p.srvRemaining < a-len(live) {
-		first = max(first, p.srvReset.Sub(now))
-	}
-	rest := n - max(free, 0)
-	windows := (rest - 1) / a
-	return max(start, first) + time.Duration(windows)*p.window
+	return last.Sub(now)
 }
 
 // perMinute is the current allowance per window and the limit it is a

@@ -78,6 +78,9 @@ type Config struct {
 	// floor(limit x share) requests, as a burst when it has them (see
 	// pacer), and never more than the server says remain.
 	QuotaShare float64
+	// Window is the length of the server's rate-limit window; 0 means
+	// one minute (Make's and Patchworks'). Tests shorten it.
+	Window time.Duration
 	// Burst is no longer used: the pacer bursts up to the minute's
 	// allowance. Kept so that older configurations compile.
 	Burst          int
@@ -141,7 +144,7 @@ func New(cfg Config) (*Client, error) {
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
 		log:      log,
-		pace:     newPacer(cfg.RequestsPerMinute, cfg.QuotaShare, nil),
+		pace:     newPacer(cfg.RequestsPerMinute, cfg.QuotaShare, cfg.Window, nil),
 		sem:      make(chan struct{}, cfg.MaxConcurrency),
 		byStatus: map[int]int64{},
 	}, nil
@@ -347,7 +350,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 			return &Response{Err: err, Canceled: true}
 		}
 	}
-	sentAt, err := c.pace.wait(ctx)
+	err := c.pace.wait(ctx)
 	if err != nil {
 		// The pacer also fails early when the deadline is too near for a
 		// slot; that is the caller's deadline, not a network problem.
@@ -359,7 +362,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	answered := false
 	defer func() {
 		if !answered {
-			c.pace.done(sentAt, 0, nil)
+			c.pace.done(0, nil)
 		}
 	}()
 
@@ -408,7 +411,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	}
 	defer hresp.Body.Close()
 	answered = true
-	c.pace.done(sentAt, hresp.StatusCode, hresp.Header)
+	c.pace.done(hresp.StatusCode, hresp.Header)
 	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
 	c.count(hresp.StatusCode)
 	if err != nil {
