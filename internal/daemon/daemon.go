@@ -109,6 +109,10 @@ type Daemon struct {
 	hashes   map[syncd.Key]string
 	status   Status
 	ready    bool
+	// schedule is opts.Schedule parsed (nil: none); lastScan are the
+	// reads of the last full scan per platform (pacing.go).
+	schedule cron.Schedule
+	lastScan map[string]int64
 	console  consoleState
 }
 
@@ -123,6 +127,9 @@ type Status struct {
 	Stuck       []reconcile.Stuck `json:"stuck"`
 	SpoolDepth  int               `json:"spool_depth"`
 	LastSuccess *time.Time        `json:"last_successful_scan"`
+	// FullScan is the last full scan's reads and how long they take at
+	// the current quota share (null before the first full scan).
+	FullScan *FullScan `json:"full_scan"`
 }
 
 // RunStatus describes the last reconcile.
@@ -182,6 +189,9 @@ func New(opts Options) (*Daemon, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{opts: opts, log: log, wake: make(chan struct{}, 1), metrics: newMetrics()}
+	if opts.Schedule != "" {
+		d.schedule, _ = ValidateSchedule(opts.Schedule)
+	}
 	if opts.Runner != nil && opts.Runner.Engine != nil {
 		d.metrics.requests.stats = opts.Runner.Engine.Stats
 	}
@@ -385,7 +395,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 		mode = syncd.ModeReport
 	}
 	started := time.Now()
-	res, err := d.opts.Runner.Once(ctx, reconcile.Request{
+	res, err := d.opts.Runner.Once(d.withSpread(ctx, t), reconcile.Request{
 		Trigger: t.reason, Mode: mode, Set: use, Scope: scope,
 		Prune: d.opts.Prune && scope == nil, MaxDelete: d.opts.MaxDelete, AllowMassDelete: d.opts.AllowMassDelete,
 		Revision: watch.Revision(d.opts.ManifestsDir),
@@ -409,6 +419,9 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	if err == nil && len(set.Errors) == 0 {
 		d.lastGood = set
 		d.hashes = hashes
+	}
+	if err == nil && scope == nil && res != nil {
+		d.noteFullScan(res.Requests)
 	}
 	d.refreshStatus(ctx, t, mode, started, elapsed, res, err, scope)
 	d.noteConsole(res, set, use)

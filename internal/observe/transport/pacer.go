@@ -24,7 +24,7 @@ const DefaultQuotaShare = 0.5
 // pacer decides when an attempt may be sent. It allows bursts: within any
 // Window it sends at most allowance() requests, all at once if the caller
 // has them, which is never more than a server counting fixed minutes
-// admits (a fixed window is one of the sliding ones). When the server
+// admits (a fixed window is one of the sliding ones; see sent). When the server
 // advertises its own view (X-RateLimit-Limit, -Remaining, -Reset,
 // Retry-After) the pacer adopts the server's limit and never sends more
 // than the server says remain before its window resets.
@@ -35,11 +35,15 @@ type pacer struct {
 	mu    sync.Mutex
 	limit int     // per window: configured, or the server's X-RateLimit-Limit
 	share float64 // of limit syncd may use, (0, 1]
-	// sent are this client's sends within the last window, oldest first
-	// (sent[head:] is live; the slice is compacted now and then).
+	// sent are when this client's requests of the last window ended
+	// (answer or failure), oldest first; sent[head:] is live, the slice
+	// is compacted now and then. A request reached the server between its
+	// send and its end, so counting a send as used until one window after
+	// its end keeps any window of the server's (which counts arrivals) at
+	// or under the allowance.
 	sent []time.Time
 	head int
-	// inflight are sends not yet answered.
+	// inflight are sends not yet ended; they use a slot too.
 	inflight int
 	// The server's view from its last rate-limit headers: srvRemaining
 	// sends are left until srvReset (an upper bound of the window's end).
@@ -110,8 +114,15 @@ func (p *pacer) reserve() (wait time.Duration, answer <-chan struct{}) {
 		return p.srvReset.Sub(now), nil
 	}
 	live := p.sent[p.head:]
-	if a := p.allowance(); len(live) >= a {
-		return live[len(live)-a].Add(p.window).Sub(now), nil
+	if k := len(live) + p.inflight - p.allowance(); k >= 0 {
+		if k < len(live) {
+			return live[k].Add(p.window).Sub(now), nil
+		}
+		// Every slot is taken by requests still unanswered.
+		if p.answered == nil {
+			p.answered = make(chan struct{})
+		}
+		return 0, p.answered
 	}
 	if (!p.contact || p.headers && !p.srvKnown) && p.inflight > 0 {
 		if p.answered == nil {
@@ -119,7 +130,6 @@ func (p *pacer) reserve() (wait time.Duration, answer <-chan struct{}) {
 		}
 		return 0, p.answered
 	}
-	p.sent = append(p.sent, now)
 	p.inflight++
 	if p.srvKnown {
 		p.srvRemaining--
@@ -165,14 +175,15 @@ func (p *pacer) wait(ctx context.Context) error {
 func (p *pacer) done(status int, h http.Header) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	p.inflight--
+	p.sent = append(p.sent, now)
 	if h == nil {
 		p.wake()
 		return
 	}
 	p.contact = true
 	defer p.wake()
-	now := p.now()
 	if l, ok := headerInt(h, "X-RateLimit-Limit"); ok && l > 0 {
 		p.limit = l
 	}
@@ -266,8 +277,11 @@ func (p *pacer) eta(n int) time.Duration {
 	}
 	// seq is every send in the window, then the planned ones; the j-th
 	// planned one goes when the one a sends earlier has aged out.
-	seq := make([]time.Time, 0, len(p.sent)-p.head+n)
+	seq := make([]time.Time, 0, len(p.sent)-p.head+p.inflight+n)
 	seq = append(seq, p.sent[p.head:]...)
+	for range p.inflight {
+		seq = append(seq, now) // ending about now, latency not counted
+	}
 	srvLeft := -1
 	if p.srvKnown && now.Before(p.srvReset) {
 		srvLeft = p.srvRemaining

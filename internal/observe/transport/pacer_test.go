@@ -191,7 +191,7 @@ func TestPacerETA(t *testing.T) {
 				if d, ch := p.reserve(); d != 0 || ch != nil {
 					t.Fatalf("reserve held back: %v", d)
 				}
-				p.inflight-- // answered
+				p.done(0, nil)
 				p.contact = true
 			}
 			if tt.srvLeft >= 0 {

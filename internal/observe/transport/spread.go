@@ -48,7 +48,8 @@ func WithSpread(ctx context.Context, s *Spread) context.Context {
 	return context.WithValue(ctx, spreadKey{}, s)
 }
 
-func spreadFrom(ctx context.Context) *Spread {
+// SpreadFrom is the Spread of ctx, nil when its requests are not spread.
+func SpreadFrom(ctx context.Context) *Spread {
 	s, _ := ctx.Value(spreadKey{}).(*Spread)
 	return s
 }

@@ -345,7 +345,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		return &Response{Err: ctx.Err(), Canceled: true}
 	}
 	defer func() { <-c.sem }()
-	if s := spreadFrom(ctx); s != nil {
+	if s := SpreadFrom(ctx); s != nil {
 		if err := s.wait(ctx, c.cfg.Platform); err != nil {
 			return &Response{Err: err, Canceled: true}
 		}
