@@ -39,7 +39,9 @@ func BenchmarkSyncd(b *testing.B) {
 			run  func(b *testing.B, rep *Report) error
 		}{
 			{"plan at scale", planAtScale},
-			{"plan rate-limited", planRateLimited},
+			{"pacing cost", pacingCost},
+			{"server limit", serverLimit},
+			{"Make scan share", makeScanShare},
 			{"plan CPU/RSS", planProcess},
 			{"edit-to-plan", editToPlan},
 			{"audit throughput", auditThroughput},
@@ -103,28 +105,6 @@ func planAtScale(b *testing.B, rep *Report) error {
 		rep.Note("Plan at scale over 1.10 x the floor: the emulator and the clients share this machine's CPUs, so under load each request costs more than its injected latency; the request count is the minimum.")
 	}
 	rep.Note("Floor of a plan: each platform's requests x injected latency / requests in flight (concurrency %d); the platforms are read in parallel, so the floor is the larger of the two. It ignores the Make list -> detail dependency (one extra round trip) and Patchworks' first page (which gives last_page).", conc)
-	return nil
-}
-
-// planRateLimited: the same shape under the emulator's rate limit, with the
-// clients paced at the same rate.
-func planRateLimited(b *testing.B, rep *Report) error {
-	const sc = "plan rate-limited (3,000/min)"
-	const rpm = 3000
-	f := Fleet{Make: 100, Apps: 5, Patchworks: 2000}
-	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{Latency: 20 * time.Millisecond, RateLimit: rpm}, RPM: rpm, Concurrency: 8})
-	wall, counts, p, err := timePlan(b, e, f)
-	if err != nil {
-		return err
-	}
-	mk, pw := counts.Make.Total, counts.Patchworks.Total
-	floor := time.Duration(float64(max(mk, pw)) / (rpm / 60.0) * float64(time.Second))
-	rep.Info(sc, "requests", float64(mk+pw), "", fmt.Sprintf("Make %d, Patchworks %d; %s", mk, pw, summary(p)))
-	rep.Info(sc, "rate floor", floor.Seconds(), "s", fmt.Sprintf("max over platforms of requests / (%d/min)", rpm))
-	rep.Info(sc, "wall", wall.Seconds(), "s", "")
-	rep.AtMost(sc, "wall / rate floor", wall.Seconds()/floor.Seconds(), "", 1.05, "")
-	n429 := counts.Make.ByStatus["429"] + counts.Patchworks.ByStatus["429"]
-	rep.Equal(sc, "429s from pacing", float64(n429), "", 0, "counted by the emulator (random 429s off)")
 	return nil
 }
 
