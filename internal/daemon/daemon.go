@@ -113,7 +113,12 @@ type Daemon struct {
 	// reads of the last full scan per platform (pacing.go).
 	schedule cron.Schedule
 	lastScan map[string]int64
-	console  consoleState
+	// loaded is the last Set loaded (errors or not), the base of the next
+	// Reload; hashOf caches DesiredHash by resource, which a Reload keeps
+	// for every manifest it did not read again (reload.go).
+	loaded  *desired.Set
+	hashOf  map[*syncd.Desired]string
+	console consoleState
 }
 
 // Status is what /v1/status serves.
@@ -351,7 +356,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d.opts.StepTimeout)
 	defer cancel()
 	log := d.log
-	set, _ := desired.Load(d.opts.ManifestsDir, desired.Options{Getenv: d.opts.Getenv})
+	set := d.load(t)
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
 		return
@@ -364,10 +369,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 			use = &desired.Set{Resources: d.lastGood.Resources, Files: d.lastGood.Files, Digest: d.lastGood.Digest, Errors: set.Errors}
 		}
 	}
-	hashes := make(map[syncd.Key]string, len(use.Resources))
-	for _, r := range use.Resources {
-		hashes[r.Key] = planner.DesiredHash(d.opts.Runner.Engine.Hasher, r)
-	}
+	hashes := d.desiredHashes(use)
 	var scope []syncd.Key
 	if !t.full && d.hashes != nil && len(set.Errors) == 0 {
 		scope = []syncd.Key{}

@@ -24,6 +24,8 @@ type Options struct {
 	// Getenv resolves ${env:NAME}; nil means os.LookupEnv. Tests pass their
 	// own so that they never touch the process environment.
 	Getenv func(string) (string, bool)
+	// KeepForReload keeps what Reload needs in the Set (a daemon's).
+	KeepForReload bool
 }
 
 // File is one file Load read: a manifest, a $file include or a ${file:}
@@ -46,6 +48,8 @@ type Set struct {
 	Digest string
 	// Errors lists every problem found; Load also returns it as its error.
 	Errors Errors
+
+	keep *reloadState // with Options.KeepForReload (reload.go)
 }
 
 // Get returns the resource with key k, or nil.
@@ -70,8 +74,15 @@ func Load(dir string, opts Options) (*Set, error) {
 	if l.getenv == nil {
 		l.getenv = os.LookupEnv
 	}
+	if opts.KeepForReload {
+		l.keep = newReloadState(dir, l.getenv)
+	}
 	l.walk()
-	return l.finish()
+	set, err := l.finish()
+	if l.keep != nil {
+		set.keep = l.kept()
+	}
+	return set, err
 }
 
 // loader is the state of one Load.
@@ -82,6 +93,9 @@ type loader struct {
 	files  map[string]File   // by display path
 	rel    map[string]string // display path -> path relative to root, for the digest
 	docs   []*docResult
+	// keep and current record, per manifest, what Reload needs.
+	keep    *reloadState
+	current string
 }
 
 // docResult is one decoded document, kept with what the cross-document
@@ -133,7 +147,7 @@ func (l *loader) walk() {
 		if de.IsDir() || !isManifestName(de.Name()) {
 			return nil
 		}
-		l.file(p)
+		l.manifest(p)
 		return nil
 	})
 	if err != nil {
@@ -171,6 +185,7 @@ func (l *loader) read(p string, secret bool) ([]byte, error) {
 		return nil, err
 	}
 	shown := display(p)
+	l.noteRead(shown)
 	if _, ok := l.files[shown]; !ok {
 		digest := "secret"
 		if !secret {
