@@ -234,4 +234,9 @@ func TestSpreadHoldsASchedulesRequests(t *testing.T) {
 	if n := c.Stats().Total(); n != 2 {
 		t.Errorf("%d requests sent, want 2", n)
 	}
+	// The scan was sized for 2: the held one was its second, and a third
+	// (the scan grew) is not held.
+	if r := c.Do(ctx, Request{Method: http.MethodGet, Path: "/d"}); r.Status != 200 {
+		t.Fatalf("a request beyond the expected count is held: %d %v", r.Status, r.Err)
+	}
 }

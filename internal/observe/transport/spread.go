@@ -15,16 +15,21 @@ type Spread struct {
 	mu   sync.Mutex
 	now  func() time.Time
 	gap  map[string]time.Duration // platform -> time between sends
+	want map[string]int64         // platform -> sends spread; later ones are not
+	sent map[string]int64
 	next map[string]time.Time
 }
 
 // NewSpread spreads expected[platform] requests over period for each
-// platform; a platform without an expected count is not spread.
+// platform; a platform without an expected count is not spread. Requests
+// beyond the expected count are not held (only paced as usual), so a scan
+// that grew since it was sized still ends about one period after it began.
 func NewSpread(period time.Duration, expected map[string]int64) *Spread {
-	s := &Spread{now: time.Now, gap: map[string]time.Duration{}, next: map[string]time.Time{}}
+	s := &Spread{now: time.Now, gap: map[string]time.Duration{}, want: map[string]int64{},
+		sent: map[string]int64{}, next: map[string]time.Time{}}
 	for p, n := range expected {
 		if n > 1 && period > 0 {
-			s.gap[p] = period / time.Duration(n)
+			s.gap[p], s.want[p] = period/time.Duration(n), n
 		}
 	}
 	return s
@@ -61,6 +66,11 @@ func (s *Spread) wait(ctx context.Context, platform string) error {
 		return nil
 	}
 	s.mu.Lock()
+	s.sent[platform]++
+	if s.sent[platform] > s.want[platform] {
+		s.mu.Unlock()
+		return nil
+	}
 	now := s.now()
 	at := s.next[platform]
 	if at.Before(now) {
