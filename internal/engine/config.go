@@ -19,9 +19,12 @@ type Config struct {
 	MakeURL, MakeZone, MakeToken   string
 	PatchworksURL, PatchworksToken string
 	MakeRPM, PatchworksRPM         int
-	Concurrency                    int
-	// Burst lets the rate limiter send this many requests at once
-	// (default 1: evenly paced).
+	// MakeQuotaShare and PatchworksQuotaShare cap syncd's share of each
+	// platform's per-minute limit, in (0, 1]; 0 means all of it (the CLI
+	// defaults to transport.DefaultQuotaShare).
+	MakeQuotaShare, PatchworksQuotaShare float64
+	Concurrency                          int
+	// Burst is unused: the transport bursts up to the minute's allowance.
 	Burst int
 	// Timeout and Retry tune the transport (zero: its defaults).
 	Timeout    time.Duration
@@ -41,7 +44,7 @@ func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
 		}
 		c, err := makeapi.New(makeapi.Config{
 			BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
-			RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+			RequestsPerMinute: cfg.MakeRPM, QuotaShare: cfg.MakeQuotaShare, MaxConcurrency: cfg.Concurrency,
 			Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		})
 		if err != nil {
@@ -55,7 +58,7 @@ func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
 		}
 		c, err := patchworks.New(patchworks.Config{
 			BaseURL: cfg.PatchworksURL, Token: cfg.PatchworksToken,
-			RequestsPerMinute: cfg.PatchworksRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+			RequestsPerMinute: cfg.PatchworksRPM, QuotaShare: cfg.PatchworksQuotaShare, MaxConcurrency: cfg.Concurrency,
 			Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		})
 		if err != nil {
@@ -64,4 +67,18 @@ func Providers(cfg Config) (map[syncd.Kind]observe.Provider, error) {
 		out[syncd.PatchworksConnector] = c
 	}
 	return out, nil
+}
+
+// Transports returns the HTTP layer of every configured platform client,
+// by platform name, for pacing estimates (ETA, Allowance).
+func (e *Engine) Transports() map[string]*transport.Client {
+	out := map[string]*transport.Client{}
+	for _, k := range syncd.Kinds {
+		if p, ok := e.Providers[k]; ok {
+			if t, ok := p.(interface{ Transport() *transport.Client }); ok {
+				out[t.Transport().Platform()] = t.Transport()
+			}
+		}
+	}
+	return out
 }
