@@ -83,7 +83,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial apply never prunes")
 		prune = false
 	}
-	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning")
+	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning").withETA(st.runner.Engine.Transports())
 	defer prog.Stop()
 	approve := func(p *planner.Plan) bool {
 		prog.setPhase("", nil) // not while the plan is shown or a person answers

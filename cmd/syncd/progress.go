@@ -10,6 +10,7 @@ import (
 
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/observe"
+	"github.com/syncd/syncd/internal/observe/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -30,6 +31,9 @@ type progress struct {
 	stats    func() []observe.Stats
 	base     map[string]int64
 	expected map[string]int // estimated requests per platform; 0: unknown
+	// eta says, per platform, how long n more requests take at the
+	// pacer's current pace (nil, or a platform missing: not shown).
+	eta map[string]func(n int) time.Duration
 
 	mu     sync.Mutex
 	phase  string // "" while paused
@@ -37,6 +41,21 @@ type progress struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed bool
+}
+
+// withETA shows, beside the requests left, how long they take at each
+// platform's pace; transports are the engine's (engine.Transports).
+func (p *progress) withETA(transports map[string]*transport.Client) *progress {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.eta = map[string]func(int) time.Duration{}
+	for name, t := range transports {
+		p.eta[name] = t.ETA
+	}
+	return p
 }
 
 // startProgress starts reporting; nil when quiet. stats gives the
@@ -152,7 +171,13 @@ func (p *progress) line() string {
 		done := s.Total() - p.base[s.Platform]
 		part := fmt.Sprintf("%s %d requests", s.Platform, done)
 		if exp := p.expected[s.Platform]; exp > 0 {
-			part += fmt.Sprintf(", about %d left", max(0, int64(exp)-done))
+			left := max(0, int64(exp)-done)
+			part += fmt.Sprintf(", about %d left", left)
+			if eta := p.eta[s.Platform]; eta != nil && left > 0 {
+				if d := eta(int(left)); d >= time.Second {
+					part += fmt.Sprintf(" (~%s at the current pace)", d.Round(time.Second))
+				}
+			}
 		}
 		parts = append(parts, part)
 	}

@@ -50,6 +50,17 @@ func TestProgressReport(t *testing.T) {
 		t.Errorf("Stop wrote %q, want the line cleared", tty.String())
 	}
 
+	// With the pacer's estimate: the time the requests left take.
+	var paced bytes.Buffer
+	p = newProgress(&paced, false, stats, map[string]int{"make": 15}, "planning")
+	p.eta = map[string]func(int) time.Duration{"make": func(n int) time.Duration { return time.Duration(n) * 2 * time.Second }}
+	mk = 12 // 3 done, 12 left
+	p.tick()
+	if want := "syncd: progress: planning · make 3 requests, about 12 left (~24s at the current pace) · patchworks 0 requests\n"; paced.String() != want {
+		t.Errorf("paced line %q, want %q", paced.String(), want)
+	}
+	mk = 9
+
 	var log bytes.Buffer
 	p = newProgress(&log, false, stats, nil, "importing")
 	mk = 12
