@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/observe"
 	"github.com/syncd/syncd/internal/observe/transport"
 	"github.com/syncd/syncd/internal/syncd"
@@ -37,6 +38,9 @@ type progress struct {
 
 	mu     sync.Mutex
 	phase  string // "" while paused
+	// changes counts the objects an apply has finished, of total (0: not
+	// applying).
+	changesDone, changesTotal int
 	drawn  bool   // a terminal line is showing
 	stop   chan struct{}
 	done   chan struct{}
@@ -121,6 +125,28 @@ func (p *progress) setPhase(phase string, expected map[string]int) {
 	}
 }
 
+// applying switches the report to an apply of total changes; the
+// executor's Done calls changeDone as each finishes.
+func (p *progress) applying(total int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.changesDone, p.changesTotal = 0, total
+	p.mu.Unlock()
+	p.setPhase(fmt.Sprintf("applying %d change(s)", total), map[string]int{})
+}
+
+// changeDone counts one finished change; safe from several goroutines.
+func (p *progress) changeDone(executor.Result) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.changesDone++
+	p.mu.Unlock()
+}
+
 // Stop ends the report and clears a terminal line.
 func (p *progress) Stop() {
 	if p == nil {
@@ -166,7 +192,11 @@ func (p *progress) tick() {
 // line is the report: the phase, then per platform the requests done and,
 // when known, about how many are left.
 func (p *progress) line() string {
-	parts := []string{p.phase}
+	phase := p.phase
+	if p.changesTotal > 0 {
+		phase += fmt.Sprintf(", %d done", p.changesDone)
+	}
+	parts := []string{phase}
 	for _, s := range p.stats() {
 		done := s.Total() - p.base[s.Platform]
 		part := fmt.Sprintf("%s %d requests", s.Platform, done)

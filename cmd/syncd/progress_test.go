@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/syncd/syncd/internal/executor"
 	"strings"
 	"testing"
 	"time"
@@ -37,10 +38,11 @@ func TestProgressReport(t *testing.T) {
 		t.Errorf("paused: %q, want the line cleared and nothing drawn", tty.String())
 	}
 	tty.Reset()
-	p.setPhase("applying 2 change(s)", map[string]int{})
+	p.applying(2)
+	p.changeDone(executor.Result{})
 	mk = 9
 	p.tick()
-	if want := "\r\033[Kapplying 2 change(s) · make 4 requests · patchworks 0 requests"; tty.String() != want {
+	if want := "\r\033[Kapplying 2 change(s), 1 done · make 4 requests · patchworks 0 requests"; tty.String() != want {
 		t.Errorf("after setPhase %q, want %q", tty.String(), want)
 	}
 	close(p.done) // no loop was started
