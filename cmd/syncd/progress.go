@@ -36,15 +36,15 @@ type progress struct {
 	// pacer's current pace (nil, or a platform missing: not shown).
 	eta map[string]func(n int) time.Duration
 
-	mu     sync.Mutex
-	phase  string // "" while paused
+	mu    sync.Mutex
+	phase string // "" while paused
 	// changes counts the objects an apply has finished, of total (0: not
 	// applying).
 	changesDone, changesTotal int
-	drawn  bool   // a terminal line is showing
-	stop   chan struct{}
-	done   chan struct{}
-	closed bool
+	drawn                     bool // a terminal line is showing
+	stop                      chan struct{}
+	done                      chan struct{}
+	closed                    bool
 }
 
 // withETA shows, beside the requests left, how long they take at each
