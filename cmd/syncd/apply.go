@@ -83,13 +83,16 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial apply never prunes")
 		prune = false
 	}
-	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning")
+	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning").withETA(st.runner.Engine.Transports())
 	defer prog.Stop()
+	if prog != nil {
+		st.runner.Executor.Done = prog.changeDone
+	}
 	approve := func(p *planner.Plan) bool {
 		prog.setPhase("", nil) // not while the plan is shown or a person answers
 		ok := c.approve(ctx, p, saved != nil)
 		if ok {
-			prog.setPhase(fmt.Sprintf("applying %d change(s)", p.Summary.Create+p.Summary.Update+p.Summary.Replace+p.Summary.Delete+p.Summary.Adopt), map[string]int{})
+			prog.applying(p.Summary.Create + p.Summary.Update + p.Summary.Replace + p.Summary.Delete + p.Summary.Adopt)
 		}
 		return ok
 	}

@@ -22,6 +22,8 @@ type emulatorCmd struct {
 	TimeoutRate        float64       `name:"timeout-rate" default:"0" help:"Fraction of API requests that hang until the client gives up."`
 	Rate429            float64       `name:"rate-429" default:"0" help:"Fraction of API requests answered 429 at random."`
 	RateLimit          int           `name:"rate-limit" default:"0" help:"Requests per minute per platform; over it 429 with Retry-After (0 = unlimited)."`
+	RateWindow         time.Duration `name:"rate-window" default:"0s" help:"Count --rate-limit per fixed window of this length (e.g. 1m, as Laravel does; assumed for Make) instead of a token bucket."`
+	RateHeaders        string        `name:"rate-headers" enum:",full,laravel" default:"" help:"Rate-limit headers to send: none (empty), full (X-RateLimit-Limit/-Remaining/-Reset always) or laravel (Reset only with a 429). Assumed."`
 	DeleteLag          int           `name:"delete-lag" default:"0" help:"List requests that still show a deleted Make connection (0 = default 1, negative = none)."`
 	RandomSeed         int64         `name:"random-seed" default:"1" help:"Seed of the random source behind the rate knobs."`
 	Seed               string        `name:"seed" type:"existingfile" help:"JSON file of objects to preload (format in internal/emulator/doc.go)."`
@@ -38,6 +40,7 @@ func (c *emulatorCmd) Run(ctx context.Context, g *Globals) error {
 		Knobs: emulator.Knobs{
 			Latency: c.Latency, FailRate: c.FailRate, FailAfterWriteRate: c.FailAfterWriteRate,
 			TimeoutRate: c.TimeoutRate, Rate429: c.Rate429, RateLimit: c.RateLimit, DeleteLag: c.DeleteLag,
+			RateWindow: c.RateWindow, RateHeaders: c.RateHeaders,
 		},
 		MakeToken:       c.MakeToken,
 		PatchworksToken: c.PatchworksToken,

@@ -87,7 +87,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
-	prog := startProgress(c.progressFlag, eng.Stats, planEstimate(set, scope), "planning")
+	prog := startProgress(c.progressFlag, eng.Stats, planEstimate(set, scope), "planning").withETA(eng.Transports())
 	defer prog.Stop()
 	if err := eng.Preflight(ctx); err != nil {
 		return err

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -30,13 +32,34 @@ type progress struct {
 	stats    func() []platform.Stats
 	base     map[string]int64
 	expected map[string]int // estimated requests per platform; 0: unknown
+	// eta says, per platform, how long n more requests take at the
+	// pacer's current pace (nil, or a platform missing: not shown).
+	eta map[string]func(n int) time.Duration
 
-	mu     sync.Mutex
-	phase  string // "" while paused
-	drawn  bool   // a terminal line is showing
-	stop   chan struct{}
-	done   chan struct{}
-	closed bool
+	mu    sync.Mutex
+	phase string // "" while paused
+	// changes counts the objects an apply has finished, of total (0: not
+	// applying).
+	changesDone, changesTotal int
+	drawn                     bool // a terminal line is showing
+	stop                      chan struct{}
+	done                      chan struct{}
+	closed                    bool
+}
+
+// withETA shows, beside the requests left, how long they take at each
+// platform's pace; transports are the engine's (engine.Transports).
+func (p *progress) withETA(transports map[string]*transport.Client) *progress {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.eta = map[string]func(int) time.Duration{}
+	for name, t := range transports {
+		p.eta[name] = t.ETA
+	}
+	return p
 }
 
 // startProgress starts reporting; nil when quiet. stats gives the
@@ -102,6 +125,28 @@ func (p *progress) setPhase(phase string, expected map[string]int) {
 	}
 }
 
+// applying switches the report to an apply of total changes; the
+// executor's Done calls changeDone as each finishes.
+func (p *progress) applying(total int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.changesDone, p.changesTotal = 0, total
+	p.mu.Unlock()
+	p.setPhase(fmt.Sprintf("applying %d change(s)", total), map[string]int{})
+}
+
+// changeDone counts one finished change; safe from several goroutines.
+func (p *progress) changeDone(executor.Result) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.changesDone++
+	p.mu.Unlock()
+}
+
 // Stop ends the report and clears a terminal line.
 func (p *progress) Stop() {
 	if p == nil {
@@ -147,12 +192,22 @@ func (p *progress) tick() {
 // line is the report: the phase, then per platform the requests done and,
 // when known, about how many are left.
 func (p *progress) line() string {
-	parts := []string{p.phase}
+	phase := p.phase
+	if p.changesTotal > 0 {
+		phase += fmt.Sprintf(", %d done", p.changesDone)
+	}
+	parts := []string{phase}
 	for _, s := range p.stats() {
 		done := s.Total() - p.base[s.Platform]
 		part := fmt.Sprintf("%s %d requests", s.Platform, done)
 		if exp := p.expected[s.Platform]; exp > 0 {
-			part += fmt.Sprintf(", about %d left", max(0, int64(exp)-done))
+			left := max(0, int64(exp)-done)
+			part += fmt.Sprintf(", about %d left", left)
+			if eta := p.eta[s.Platform]; eta != nil && left > 0 {
+				if d := eta(int(left)); d >= time.Second {
+					part += fmt.Sprintf(" (~%s at the current pace)", d.Round(time.Second))
+				}
+			}
 		}
 		parts = append(parts, part)
 	}

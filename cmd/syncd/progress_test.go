@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/syncd/syncd/internal/executor"
 	"strings"
 	"testing"
 	"time"
@@ -37,10 +38,11 @@ func TestProgressReport(t *testing.T) {
 		t.Errorf("paused: %q, want the line cleared and nothing drawn", tty.String())
 	}
 	tty.Reset()
-	p.setPhase("applying 2 change(s)", map[string]int{})
+	p.applying(2)
+	p.changeDone(executor.Result{})
 	mk = 9
 	p.tick()
-	if want := "\r\033[Kapplying 2 change(s) · make 4 requests · patchworks 0 requests"; tty.String() != want {
+	if want := "\r\033[Kapplying 2 change(s), 1 done · make 4 requests · patchworks 0 requests"; tty.String() != want {
 		t.Errorf("after setPhase %q, want %q", tty.String(), want)
 	}
 	close(p.done) // no loop was started
@@ -49,6 +51,17 @@ func TestProgressReport(t *testing.T) {
 	if tty.String() != "\r\033[K" {
 		t.Errorf("Stop wrote %q, want the line cleared", tty.String())
 	}
+
+	// With the pacer's estimate: the time the requests left take.
+	var paced bytes.Buffer
+	p = newProgress(&paced, false, stats, map[string]int{"make": 15}, "planning")
+	p.eta = map[string]func(int) time.Duration{"make": func(n int) time.Duration { return time.Duration(n) * 2 * time.Second }}
+	mk = 12 // 3 done, 12 left
+	p.tick()
+	if want := "syncd: progress: planning · make 3 requests, about 12 left (~24s at the current pace) · patchworks 0 requests\n"; paced.String() != want {
+		t.Errorf("paced line %q, want %q", paced.String(), want)
+	}
+	mk = 9
 
 	var log bytes.Buffer
 	p = newProgress(&log, false, stats, nil, "importing")

@@ -39,7 +39,9 @@ func BenchmarkSyncd(b *testing.B) {
 			run  func(b *testing.B, rep *Report) error
 		}{
 			{"plan at scale", planAtScale},
-			{"plan rate-limited", planRateLimited},
+			{"pacing cost", pacingCost},
+			{"server limit", serverLimit},
+			{"Make scan share", makeScanShare},
 			{"plan CPU/RSS", planProcess},
 			{"edit-to-plan", editToPlan},
 			{"audit throughput", auditThroughput},
@@ -106,28 +108,6 @@ func planAtScale(b *testing.B, rep *Report) error {
 	return nil
 }
 
-// planRateLimited: the same shape under the emulator's rate limit, with the
-// clients paced at the same rate.
-func planRateLimited(b *testing.B, rep *Report) error {
-	const sc = "plan rate-limited (3,000/min)"
-	const rpm = 3000
-	f := Fleet{Make: 100, Apps: 5, Patchworks: 2000}
-	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{Latency: 20 * time.Millisecond, RateLimit: rpm}, RPM: rpm, Concurrency: 8})
-	wall, counts, p, err := timePlan(b, e, f)
-	if err != nil {
-		return err
-	}
-	mk, pw := counts.Make.Total, counts.Patchworks.Total
-	floor := time.Duration(float64(max(mk, pw)) / (rpm / 60.0) * float64(time.Second))
-	rep.Info(sc, "requests", float64(mk+pw), "", fmt.Sprintf("Make %d, Patchworks %d; %s", mk, pw, summary(p)))
-	rep.Info(sc, "rate floor", floor.Seconds(), "s", fmt.Sprintf("max over platforms of requests / (%d/min)", rpm))
-	rep.Info(sc, "wall", wall.Seconds(), "s", "")
-	rep.AtMost(sc, "wall / rate floor", wall.Seconds()/floor.Seconds(), "", 1.05, "")
-	n429 := counts.Make.ByStatus["429"] + counts.Patchworks.ByStatus["429"]
-	rep.Equal(sc, "429s from pacing", float64(n429), "", 0, "counted by the emulator (random 429s off)")
-	return nil
-}
-
 // timePlan writes and seeds the fleet and times one Engine.Plan of it.
 func timePlan(b *testing.B, e *testenv.Env, f Fleet) (time.Duration, emulator.Counts, *planner.Plan, error) {
 	if err := f.Write(e.Dir); err != nil {
@@ -178,15 +158,15 @@ func planProcess(b *testing.B, rep *Report) error {
 	if _, err := emu.Seed(f.Seed()); err != nil {
 		return err
 	}
-	// Three runs, one after the other; the median CPU is reported, since
-	// this machine is shared.
+	// Five runs, one after the other; the median CPU is reported with the
+	// spread, so that a busy machine shows as such.
 	type usage struct {
 		cpu, user, sys, wall time.Duration
 		maxrss               int64
 	}
 	var runs []usage
 	var c emulator.Counts
-	for range 3 {
+	for range 5 {
 		out, err := os.Create(filepath.Join(b.TempDir(), "plan.json"))
 		if err != nil {
 			return err
@@ -220,12 +200,13 @@ func planProcess(b *testing.B, rep *Report) error {
 		peak = max(peak, r.maxrss)
 	}
 	slices.SortFunc(runs, func(a, b usage) int { return int(a.cpu - b.cpu) })
-	med := runs[1]
+	med := runs[len(runs)/2]
+	spread := runs[len(runs)-1].cpu - runs[0].cpu
 	cpu := med.cpu
 	rep.Info(sc, "requests", float64(c.Make.Total+c.Patchworks.Total), "", fmt.Sprintf("Make %d, Patchworks %d; wall %.2f s", c.Make.Total, c.Patchworks.Total, med.wall.Seconds()))
-	rep.AtMost(sc, "CPU time (user+sys)", cpu.Seconds(), "s", 2, fmt.Sprintf("median of 3 runs (%s s); user %.2f s, sys %.2f s", strings.Join(cpus, ", "), med.user.Seconds(), med.sys.Seconds()))
+	rep.AtMost(sc, "CPU time (user+sys)", cpu.Seconds(), "s", 1.2, fmt.Sprintf("median of 5 runs (%s s; spread %.2f s); user %.2f s, sys %.2f s", strings.Join(cpus, ", "), spread.Seconds(), med.user.Seconds(), med.sys.Seconds()))
 	ru := struct{ Maxrss int64 }{peak}
-	rep.AtMost(sc, "peak RSS", float64(ru.Maxrss)/1024, "MB", 150, "getrusage ru_maxrss, largest of the 3 runs")
+	rep.AtMost(sc, "peak RSS", float64(ru.Maxrss)/1024, "MB", 100, "getrusage ru_maxrss, largest of the 5 runs")
 
 	// How much of that is loading the manifests: the same directory through
 	// `syncd validate`, which loads and checks them and makes no request.
@@ -238,8 +219,8 @@ func planProcess(b *testing.B, rep *Report) error {
 	vcpu := time.Duration(vru.Utime.Nano() + vru.Stime.Nano())
 	perReq := (cpu - vcpu).Seconds() / float64(c.Make.Total+c.Patchworks.Total) * 1e6
 	rep.Info(sc, "of which loading manifests", vcpu.Seconds(), "s", fmt.Sprintf("CPU of syncd validate on the same directory; the rest is %.0f µs per request", perReq))
-	if cpu > 2*time.Second {
-		rep.Note("CPU of one plan of 10,000 resources is over 2 s: %.2f s loading 10,000 manifest files (one per file: open/read syscalls, YAML decoding, GC) and %.0f µs of client CPU per request for %d requests (Make needs 3 per connection). "+
+	if cpu > 1200*time.Millisecond {
+		rep.Note("CPU of one plan of 10,000 resources is over 1.2 s: %.2f s loading 10,000 manifest files (one per file: open/read syscalls, YAML decoding, GC) and %.0f µs of client CPU per request for %d requests (Make needs 3 per connection). "+
 			"Closing it needs both a cheaper manifest loader (here ~%.0f µs per file: file syscalls, YAML node decoding, GC) and a cheaper request path (HTTP/1.1 over loopback); the request count is already the minimum.",
 			vcpu.Seconds(), perReq, c.Make.Total+c.Patchworks.Total, vcpu.Seconds()/float64(f.Resources())*1e6)
 	}
@@ -308,10 +289,7 @@ func editToPlan(b *testing.B, rep *Report) error {
 	for _, l := range latencies {
 		all = append(all, fmt.Sprintf("%.2f", l.Seconds()))
 	}
-	rep.AtMost(sc, "edit -> change_planned row", median.Seconds(), "s", 1, fmt.Sprintf("median of 3 edits (%s s); includes the watcher's debounce", strings.Join(all, ", ")))
-	if median > time.Second {
-		rep.Note("Edit-to-plan over 1 s: the daemon reloads and re-hashes every manifest of the directory on each change (desired.Load of 5,000 files) before it plans the one that changed; loading only the changed files would close it.")
-	}
+	rep.AtMost(sc, "edit -> change_planned row", median.Seconds(), "s", 0.25, fmt.Sprintf("median of 3 edits (%s s); includes the watcher's debounce; the daemon reads only the edited file again (desired.Reload)", strings.Join(all, ", ")))
 	worstMake, worstPW := 0, 0
 	for _, c := range reqs {
 		worstMake, worstPW = max(worstMake, c.Make.Total), max(worstPW, c.Patchworks.Total)
@@ -416,7 +394,7 @@ func auditThroughput(b *testing.B, rep *Report) error {
 	}
 	rep.AtLeast(sc, "recorder (BenchmarkRecorder)", rec, "events/s", 20_000, "best of 3; Record: hash-chained, idempotency keys, one transaction per batch")
 	rep.Info(sc, "raw COPY (BenchmarkRawCopy)", raw, "events/s", "best of 3; the same rows by CopyFrom, one transaction per batch")
-	rep.AtLeast(sc, "recorder / raw COPY", rec/raw, "", 0.5, "")
+	rep.AtLeast(sc, "recorder / raw COPY", rec/raw, "", 0.8, "")
 	return nil
 }
 

@@ -119,7 +119,16 @@ type Daemon struct {
 	hashes   map[syncd.Key]string
 	status   Status
 	ready    bool
-	console  consoleState
+	// schedule is opts.Schedule parsed (nil: none); lastScan are the
+	// reads of the last full scan per platform (pacing.go).
+	schedule cron.Schedule
+	lastScan map[string]int64
+	// loaded is the last Set loaded (errors or not), the base of the next
+	// Reload; hashOf caches DesiredHash by resource, which a Reload keeps
+	// for every manifest it did not read again (reload.go).
+	loaded  *desired.Set
+	hashOf  map[*syncd.Desired]string
+	console consoleState
 }
 
 // Status is what /v1/status serves.
@@ -136,6 +145,9 @@ type Status struct {
 	Coverage    *CoverageStatus `json:"coverage"`
 	SpoolDepth  int             `json:"spool_depth"`
 	LastSuccess *time.Time      `json:"last_successful_scan"`
+	// FullScan is the last full scan's reads and how long they take at
+	// the current quota share (null before the first full scan).
+	FullScan *FullScan `json:"full_scan"`
 }
 
 // RunStatus describes the last reconcile.
@@ -200,6 +212,9 @@ func New(opts Options) (*Daemon, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{opts: opts, log: log, wake: make(chan struct{}, 1), metrics: newMetrics()}
+	if opts.Schedule != "" {
+		d.schedule, _ = ValidateSchedule(opts.Schedule)
+	}
 	if opts.Runner != nil && opts.Runner.Engine != nil {
 		d.metrics.requests.stats = opts.Runner.Engine.Stats
 	}
@@ -364,11 +379,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d.opts.StepTimeout)
 	defer cancel()
 	log := d.log
-	lo := d.opts.Load
-	if lo.Getenv == nil {
-		lo.Getenv = d.opts.Getenv
-	}
-	set, _ := desired.Load(d.opts.ManifestsDir, lo)
+	set := d.load(t)
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
 		return
@@ -397,10 +408,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 			use = &desired.Set{Resources: d.lastGood.Resources, Files: d.lastGood.Files, Digest: d.lastGood.Digest, Errors: set.Errors}
 		}
 	}
-	hashes := make(map[syncd.Key]string, len(use.Resources))
-	for _, r := range use.Resources {
-		hashes[r.Key] = planner.DesiredHash(d.opts.Runner.Engine.Hasher, r)
-	}
+	hashes := d.desiredHashes(use)
 	var scope []syncd.Key
 	if !t.full && d.hashes != nil && len(set.Errors) == 0 {
 		scope = []syncd.Key{}
@@ -428,7 +436,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 		mode = syncd.ModeReport
 	}
 	started := time.Now()
-	res, err := d.opts.Runner.Once(ctx, reconcile.Request{
+	res, err := d.opts.Runner.Once(d.withSpread(ctx, t), reconcile.Request{
 		Trigger: t.reason, Mode: mode, Set: use, Scope: scope,
 		Prune: d.opts.Prune && scope == nil, MaxDelete: d.opts.MaxDelete, AllowMassDelete: d.opts.AllowMassDelete,
 		Revision: watch.Revision(d.opts.ManifestsDir),
@@ -452,6 +460,9 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	if err == nil && len(set.Errors) == 0 {
 		d.lastGood = set
 		d.hashes = hashes
+	}
+	if err == nil && scope == nil && res != nil {
+		d.noteFullScan(res.Requests)
 	}
 	d.refreshStatus(ctx, t, mode, started, elapsed, res, err, scope)
 	d.noteConsole(res, set, use)

@@ -112,6 +112,7 @@ func (d *Daemon) handler() http.Handler {
 		if d.opts.Store != nil {
 			s.SpoolDepth = d.opts.Store.SpoolDepth()
 		}
+		s.FullScan = d.fullScan()
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -85,10 +85,19 @@ func TestHTTPEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(status), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"last_run", "plan_summary", "open_drifts"} {
+	for _, k := range []string{"last_run", "plan_summary", "open_drifts", "full_scan"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("/v1/status (%d) has no %q: %s", code, k, status)
 		}
+	}
+	// The startup scan sized the full scan: its reads per platform and
+	// each platform's allowance per minute (the test's configured rate).
+	var fs daemon.FullScan
+	if err := json.Unmarshal(raw["full_scan"], &fs); err != nil {
+		t.Fatalf("full_scan: %v: %s", err, raw["full_scan"])
+	}
+	if fs.Requests["make"] == 0 || fs.Requests["patchworks"] == 0 || fs.PerMinute["make"] == 0 || fs.PerMinute["patchworks"] == 0 || fs.Seconds < 0 {
+		t.Errorf("full_scan = %+v, want reads and allowances for both platforms", fs)
 	}
 
 	code, metrics := d.get(t, "/metrics")

@@ -30,6 +30,8 @@ type Options struct {
 	SecretDirs []string
 	// Limits bound every read; zero fields take the defaults.
 	Limits Limits
+	// KeepForReload keeps what Reload needs in the Set (a daemon's).
+	KeepForReload bool
 }
 
 // File is one file Load read: a manifest, a $file include or a ${file:}
@@ -52,6 +54,8 @@ type Set struct {
 	Digest string
 	// Errors lists every problem found; Load also returns it as its error.
 	Errors Errors
+
+	keep *reloadState // with Options.KeepForReload (reload.go)
 }
 
 // Get returns the resource with key k, or nil.
@@ -79,9 +83,16 @@ func Load(dir string, opts Options) (*Set, error) {
 		l.getenv = os.LookupEnv
 	}
 	l.secretDirs = append(append([]string(nil), DefaultSecretDirs...), opts.SecretDirs...)
+	if opts.KeepForReload {
+		l.keep = newReloadState(dir, l.getenv, l.limits, l.secretDirs)
+	}
 	l.walk()
 	l.closeAreas()
-	return l.finish()
+	set, err := l.finish()
+	if l.keep != nil {
+		set.keep = l.kept()
+	}
+	return set, err
 }
 
 // loader is the state of one Load.
@@ -99,6 +110,9 @@ type loader struct {
 	files         map[string]File   // by display path
 	rel           map[string]string // display path -> path relative to root, for the digest
 	docs          []*docResult
+	// keep and current record, per manifest, what Reload needs.
+	keep    *reloadState
+	current string
 }
 
 // docResult is one decoded document, kept with what the cross-document
@@ -194,11 +208,11 @@ func (l *loader) entry(rel string, de fs.DirEntry) {
 		case manifest && !st.Mode().IsRegular():
 			l.addError(shown, nil, "", "%s", (&notRegular{st.Mode()}).Error())
 		case manifest:
-			l.file(rel)
+			l.manifest(rel)
 		}
 	case t.IsRegular():
 		if manifest {
-			l.file(rel)
+			l.manifest(rel)
 		}
 	default:
 		if manifest {
@@ -267,6 +281,7 @@ func (l *loader) readIn(a *area, rel string, limit int64, knob string, secret, s
 		return nil, err
 	}
 	shown := a.display(rel)
+	l.noteRead(shown, int64(len(data)))
 	if _, ok := l.files[shown]; !ok {
 		digest := "secret"
 		if !secret {

@@ -248,6 +248,8 @@ type knobsWire struct {
 	IgnoreFields       []string `json:"ignore_fields"`
 	VariablesPut       string   `json:"variables_put"`
 	NoRetryAfter       bool     `json:"no_retry_after"`
+	RateWindow         string   `json:"rate_window"`
+	RateHeaders        string   `json:"rate_headers"`
 }
 
 // MarshalJSON writes the control API's form (latency as "10ms").
@@ -271,7 +273,8 @@ func (k *Knobs) UnmarshalJSON(data []byte) error {
 func (k Knobs) wire() knobsWire {
 	return knobsWire{Latency: k.Latency.String(), FailRate: k.FailRate, FailAfterWriteRate: k.FailAfterWriteRate,
 		TimeoutRate: k.TimeoutRate, Rate429: k.Rate429, RateLimit: k.RateLimit, DeleteLag: k.DeleteLag,
-		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut, NoRetryAfter: k.NoRetryAfter}
+		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut, NoRetryAfter: k.NoRetryAfter,
+		RateWindow: k.RateWindow.String(), RateHeaders: k.RateHeaders}
 }
 
 // patchKnobs applies the keys present in a control request.
@@ -306,6 +309,16 @@ func patchKnobs(k *Knobs, body map[string]json.RawMessage) error {
 			err = json.Unmarshal(raw, &k.IgnoreFields)
 		case "no_retry_after":
 			err = json.Unmarshal(raw, &k.NoRetryAfter)
+		case "rate_window":
+			var str string
+			if err = json.Unmarshal(raw, &str); err == nil {
+				k.RateWindow, err = time.ParseDuration(str)
+			}
+		case "rate_headers":
+			err = json.Unmarshal(raw, &k.RateHeaders)
+			if err == nil && k.RateHeaders != RateHeadersNone && k.RateHeaders != RateHeadersFull && k.RateHeaders != RateHeadersLaravel {
+				err = fmt.Errorf("must be %q, %q or %q", RateHeadersNone, RateHeadersFull, RateHeadersLaravel)
+			}
 		case "variables_put":
 			err = json.Unmarshal(raw, &k.VariablesPut)
 			if err == nil && k.VariablesPut != "" && k.VariablesPut != VariablesMerge && k.VariablesPut != VariablesReplace {

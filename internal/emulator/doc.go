@@ -22,8 +22,10 @@
 // like Laravel, Patchworks answers a 401 or 422 with a 302 redirect to an
 // HTML page unless the request's Accept header names JSON.
 // Knobs add latency, 5xx, 5xx after a carried-out write, hangs, random 429s
-// and a per-platform token-bucket rate limit (429 with Retry-After, or
-// without with no_retry_after), drawn from a seeded random source; and the
+// and a per-platform rate limit (429 with Retry-After, or without with
+// no_retry_after): a token bucket, or with rate_window fixed windows as
+// Laravel counts; rate_headers sends X-RateLimit-* (none, full or
+// laravel, all assumed), drawn from a seeded random source; and the
 // behaviours nobody could verify: ignore_fields (writes answered 200 and
 // not kept) and variables_put (merge or replace a PUT's variables).
 //

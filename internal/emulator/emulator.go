@@ -70,7 +70,28 @@ type Knobs struct {
 	// NoRetryAfter sends 429s without a Retry-After header. Whether Make
 	// sends one is not documented (API-NOTES): ASSUMED either way.
 	NoRetryAfter bool
+	// RateWindow, when positive, makes RateLimit count requests per fixed
+	// window of this length (RateLimit of them per window, the window
+	// opening at the first request after the last one ended), as
+	// Laravel's throttle does; 0 keeps the token bucket. Whether Make
+	// counts this way is ASSUMED (its docs say "per minute").
+	RateWindow time.Duration
+	// RateHeaders sends the rate limit's state (with RateLimit set):
+	// RateHeadersNone ("") sends none, RateHeadersFull sends
+	// X-RateLimit-Limit, -Remaining and -Reset (Unix seconds, rounded up)
+	// with every answer, RateHeadersLaravel sends Limit and Remaining with
+	// every answer and X-RateLimit-Reset only with a 429, as Laravel's
+	// ThrottleRequests does. Which of these Make and Patchworks send is
+	// not documented: ASSUMED, syncd is tested against each.
+	RateHeaders string
 }
+
+// What the emulator says about its rate limit (Knobs.RateHeaders).
+const (
+	RateHeadersNone    = ""
+	RateHeadersFull    = "full"
+	RateHeadersLaravel = "laravel"
+)
 
 // What a Patchworks PUT does with unlisted variables (Knobs.VariablesPut).
 const (
@@ -118,6 +139,7 @@ type Server struct {
 	knobs   Knobs
 	rng     *rand.Rand
 	buckets map[string]*bucket
+	windows map[string]*fixedWindow
 	counts  map[string]*PlatformCounts
 	mk      *makeState
 	pw      *pwState
@@ -136,6 +158,7 @@ func New(opts Options) *Server {
 		knobs:     opts.Knobs,
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
 		buckets:   map[string]*bucket{},
+		windows:   map[string]*fixedWindow{},
 		closed:    make(chan struct{}),
 	}
 	if s.makeToken == "" {
@@ -169,8 +192,9 @@ func (s *Server) Knobs() Knobs {
 func (s *Server) SetKnobs(k Knobs) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k.RateLimit != s.knobs.RateLimit {
+	if k.RateLimit != s.knobs.RateLimit || k.RateWindow != s.knobs.RateWindow {
 		s.buckets = map[string]*bucket{}
+		s.windows = map[string]*fixedWindow{}
 	}
 	s.knobs = k
 }
@@ -182,8 +206,9 @@ func (s *Server) UpdateKnobs(f func(*Knobs)) {
 	defer s.mu.Unlock()
 	k := s.knobs
 	f(&k)
-	if k.RateLimit != s.knobs.RateLimit {
+	if k.RateLimit != s.knobs.RateLimit || k.RateWindow != s.knobs.RateWindow {
 		s.buckets = map[string]*bucket{}
+		s.windows = map[string]*fixedWindow{}
 	}
 	s.knobs = k
 }
@@ -341,9 +366,11 @@ type chaos struct {
 	limited    bool
 	retryAfter int // seconds; 0: no Retry-After header
 	random429  bool
-	fail       int
-	hang       bool
-	failAfter  bool
+	// rate carries X-RateLimit-* headers for the answer (nil: none).
+	rate      http.Header
+	fail      int
+	hang      bool
+	failAfter bool
 }
 
 func (s *Server) decide(platform, method string) (c chaos, latency time.Duration) {
@@ -356,12 +383,41 @@ func (s *Server) decide(platform, method string) (c chaos, latency time.Duration
 		}
 	}()
 	if k.RateLimit > 0 {
-		b := s.buckets[platform]
-		if b == nil {
-			b = &bucket{}
-			s.buckets[platform] = b
+		var ok bool
+		var wait, remaining int
+		var reset time.Time
+		now := s.now()
+		if k.RateWindow > 0 {
+			f := s.windows[platform]
+			if f == nil {
+				f = &fixedWindow{}
+				s.windows[platform] = f
+			}
+			ok, wait = f.take(now, k.RateLimit, k.RateWindow)
+			remaining, reset = f.state(k.RateLimit, k.RateWindow)
+		} else {
+			b := s.buckets[platform]
+			if b == nil {
+				b = &bucket{}
+				s.buckets[platform] = b
+			}
+			ok, wait = b.take(now, k.RateLimit)
+			remaining, reset = b.state(k.RateLimit)
 		}
-		ok, wait := b.take(s.now(), k.RateLimit)
+		if k.RateHeaders == RateHeadersFull || k.RateHeaders == RateHeadersLaravel {
+			c.rate = http.Header{}
+			c.rate.Set("X-RateLimit-Limit", strconv.Itoa(k.RateLimit))
+			c.rate.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+			if k.RateHeaders == RateHeadersFull || !ok {
+				// Rounded up: a client waiting until this second never
+				// arrives before the window ends.
+				sec := reset.Unix()
+				if reset.Nanosecond() > 0 {
+					sec++
+				}
+				c.rate.Set("X-RateLimit-Reset", strconv.FormatInt(sec, 10))
+			}
+		}
 		if !ok {
 			c.limited, c.retryAfter = true, wait
 			return c, k.Latency
@@ -416,6 +472,9 @@ func (s *Server) serveAPI(rw http.ResponseWriter, r *http.Request, platform stri
 		case <-s.closed:
 			t.Stop()
 		}
+	}
+	for name, v := range c.rate {
+		w.Header()[name] = v
 	}
 	switch {
 	case c.limited || c.random429:

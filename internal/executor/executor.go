@@ -86,6 +86,10 @@ type Executor struct {
 	TestConnectors bool // probe Patchworks connectors after a write
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Done, when set, is called after each change that was not a noop
+	// (from the goroutine that ran it, so it must be safe to call at
+	// once from several): progress reports count objects with it.
+	Done func(Result)
 }
 
 // Run describes the run an apply belongs to; it stamps every event.
@@ -238,6 +242,9 @@ func (x *Executor) Apply(ctx context.Context, run Run, p *planner.Plan, desired 
 	for i, c := range p.Changes {
 		g.Go(func() error {
 			results[i] = x.one(ctx, run, c, desired[c.Key])
+			if x.Done != nil && results[i].Outcome != OutcomeNoop {
+				x.Done(results[i])
+			}
 			return nil
 		})
 	}

@@ -52,9 +52,12 @@ type Config struct {
 	MakeURL, MakeZone, MakeToken   string
 	PatchworksURL, PatchworksToken string
 	MakeRPM, PatchworksRPM         int
-	Concurrency                    int
-	// Burst lets the rate limiter send this many requests at once
-	// (default 1: evenly paced).
+	// MakeQuotaShare and PatchworksQuotaShare cap syncd's share of each
+	// platform's per-minute limit, in (0, 1]; 0 means all of it (the CLI
+	// defaults to transport.DefaultQuotaShare).
+	MakeQuotaShare, PatchworksQuotaShare float64
+	Concurrency                          int
+	// Burst is unused: the transport bursts up to the minute's allowance.
 	Burst int
 	// Timeout and Retry tune the transport (zero: its defaults).
 	Timeout    time.Duration

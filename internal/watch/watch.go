@@ -19,7 +19,7 @@ import (
 // Defaults for Options. Resync has no implicit default: zero turns it off,
 // so a caller that wants the periodic resync passes DefaultResync.
 const (
-	DefaultQuiet    = 250 * time.Millisecond
+	DefaultQuiet    = 100 * time.Millisecond
 	DefaultMaxDelay = 2 * time.Second
 	DefaultResync   = 5 * time.Minute
 )

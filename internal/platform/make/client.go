@@ -59,9 +59,10 @@ type Config struct {
 	BaseURL           string // including /api/v2
 	Zone              string
 	Token             string
-	RequestsPerMinute int // 0 means DefaultRequestsPerMinute
-	Burst             int // limiter bucket; 0 means 1
-	MaxConcurrency    int // 0 means transport.DefaultMaxConcurrency
+	RequestsPerMinute int     // 0 means DefaultRequestsPerMinute
+	Burst             int     // unused: the transport bursts up to the minute's allowance
+	QuotaShare        float64 // share of RequestsPerMinute syncd may use; 0 means all of it
+	MaxConcurrency    int     // 0 means transport.DefaultMaxConcurrency
 	Timeout           time.Duration
 	Retry             transport.Retry // zero fields take transport's defaults
 	HTTPClient        *http.Client
@@ -105,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		Authorization:     "Token " + cfg.Token,
 		Header:            http.Header{"Accept": {"*/*"}},
 		RequestsPerMinute: rpm,
-		Burst:             cfg.Burst,
+		QuotaShare:        cfg.QuotaShare,
 		MaxConcurrency:    conc,
 		Timeout:           cfg.Timeout,
 		Retry:             cfg.Retry,
@@ -121,6 +122,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{t: t, concurrency: conc, log: log}, nil
 }
+
+// Transport is the client's HTTP layer (its pacing: ETA, Allowance).
+func (c *Client) Transport() *transport.Client { return c.t }
 
 // Stats returns the cumulative request counts.
 func (c *Client) Stats() platform.Stats { return c.t.Stats() }

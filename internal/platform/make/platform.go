@@ -33,7 +33,7 @@ func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 	}
 	c, err := New(Config{
 		BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
-		RequestsPerMinute: cfg.MakeRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+		RequestsPerMinute: cfg.MakeRPM, QuotaShare: cfg.MakeQuotaShare, MaxConcurrency: cfg.Concurrency,
 		Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 	})
 	if err != nil {

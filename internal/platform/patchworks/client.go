@@ -35,10 +35,11 @@ const maxPages = 10000
 // Config configures a Client. BaseURL is the part before /api/v1.
 type Config struct {
 	BaseURL           string
-	Token             string // the API key, sent as Authorization: <key>
-	RequestsPerMinute int    // 0 means DefaultRequestsPerMinute
-	Burst             int    // limiter bucket; 0 means 1
-	MaxConcurrency    int    // 0 means transport.DefaultMaxConcurrency
+	Token             string  // the API key, sent as Authorization: <key>
+	RequestsPerMinute int     // 0 means DefaultRequestsPerMinute
+	Burst             int     // unused: the transport bursts up to the minute's allowance
+	QuotaShare        float64 // share of RequestsPerMinute syncd may use; 0 means all of it
+	MaxConcurrency    int     // 0 means transport.DefaultMaxConcurrency
 	Timeout           time.Duration
 	Retry             transport.Retry
 	HTTPClient        *http.Client
@@ -76,7 +77,7 @@ func New(cfg Config) (*Client, error) {
 		// Patchworks' collection sends both on every request, GET included.
 		Header:            http.Header{"Accept": {"application/json"}, "Content-Type": {"application/json"}},
 		RequestsPerMinute: rpm,
-		Burst:             cfg.Burst,
+		QuotaShare:        cfg.QuotaShare,
 		MaxConcurrency:    conc,
 		Timeout:           cfg.Timeout,
 		Retry:             cfg.Retry,
@@ -88,6 +89,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{t: t, concurrency: conc, vars: &varIDs{m: map[string]map[string]any{}}}, nil
 }
+
+// Transport is the client's HTTP layer (its pacing: ETA, Allowance).
+func (c *Client) Transport() *transport.Client { return c.t }
 
 // Stats returns the cumulative request counts.
 func (c *Client) Stats() platform.Stats { return c.t.Stats() }

@@ -33,7 +33,7 @@ func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 	}
 	c, err := New(Config{
 		BaseURL: cfg.PatchworksURL, Token: cfg.PatchworksToken,
-		RequestsPerMinute: cfg.PatchworksRPM, MaxConcurrency: cfg.Concurrency, Burst: cfg.Burst,
+		RequestsPerMinute: cfg.PatchworksRPM, QuotaShare: cfg.PatchworksQuotaShare, MaxConcurrency: cfg.Concurrency,
 		Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 	})
 	if err != nil {

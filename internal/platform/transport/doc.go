@@ -1,6 +1,8 @@
 // Package transport is the HTTP layer the platform clients share. It sends
 // one request with a per-attempt timeout, paces every attempt (first ones
-// too) with a per-platform token-bucket limiter, bounds the requests in
+// too) per platform within the servers' minute windows (a burst up to the
+// remaining allowance; a share of the limit; never more than the server's
+// X-RateLimit-Remaining before its reset), bounds the requests in
 // flight, and retries only idempotent methods (GET, HEAD, PUT, PATCH, DELETE)
 // on 429, 5xx and network errors with exponential backoff and full jitter,
 // honouring Retry-After. A POST is sent exactly once: whether to try again

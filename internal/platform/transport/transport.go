@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -68,11 +66,20 @@ type Config struct {
 	Authorization string
 	// Header is sent with every request (e.g. Accept).
 	Header http.Header
-	// RequestsPerMinute paces every attempt; required (> 0).
+	// RequestsPerMinute is the platform's per-minute limit (the
+	// organisation's); required (> 0). A server that sends
+	// X-RateLimit-Limit overrides it.
 	RequestsPerMinute int
-	// Burst is the limiter's bucket size; 0 means 1, which keeps any
-	// 60-second window at or under RequestsPerMinute+1 even against a
-	// server that counts in fixed minutes.
+	// QuotaShare is the share of that limit this client may use, in
+	// (0, 1]; 0 means 1. Within any minute it sends at most
+	// floor(limit x share) requests, as a burst when it has them (see
+	// pacer), and never more than the server says remain.
+	QuotaShare float64
+	// Window is the length of the server's rate-limit window; 0 means
+	// one minute (Make's and Patchworks'). Tests shorten it.
+	Window time.Duration
+	// Burst is no longer used: the pacer bursts up to the minute's
+	// allowance. Kept so that older configurations compile.
 	Burst          int
 	MaxConcurrency int           // requests in flight; 0 means DefaultMaxConcurrency
 	Timeout        time.Duration // per attempt, body read included; 0 means DefaultTimeout
@@ -83,12 +90,12 @@ type Config struct {
 
 // Client sends requests for one platform.
 type Client struct {
-	cfg     Config
-	base    string
-	http    *http.Client
-	log     *slog.Logger
-	limiter *rate.Limiter
-	sem     chan struct{}
+	cfg  Config
+	base string
+	http *http.Client
+	log  *slog.Logger
+	pace *pacer
+	sem  chan struct{}
 
 	// own cuts the client's credentials out of error bodies: a server
 	// that echoes request headers must not carry them into an error.
@@ -96,10 +103,6 @@ type Client struct {
 
 	mu       sync.Mutex
 	byStatus map[int]int64
-	// pauseUntil holds every attempt back after a 429 with Retry-After:
-	// the limit is the organisation's, so all workers must wait, not
-	// only the one that was told.
-	pauseUntil time.Time
 }
 
 // New returns a Client for cfg.
@@ -114,8 +117,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestsPerMinute <= 0 {
 		return nil, fmt.Errorf("%s: requests per minute must be positive", cfg.Platform)
 	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = 1
+	if cfg.QuotaShare < 0 || cfg.QuotaShare > 1 {
+		return nil, fmt.Errorf("%s: quota share %v is not in (0, 1]", cfg.Platform, cfg.QuotaShare)
 	}
 	if cfg.MaxConcurrency <= 0 {
 		cfg.MaxConcurrency = DefaultMaxConcurrency
@@ -150,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
 		log:      log,
-		limiter:  rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.Burst),
+		pace:     newPacer(cfg.RequestsPerMinute, cfg.QuotaShare, cfg.Window, nil),
 		sem:      make(chan struct{}, cfg.MaxConcurrency),
 		byStatus: map[int]int64{},
 	}, nil
@@ -262,19 +265,20 @@ func (c *Client) Stats() platform.Stats {
 	return platform.Stats{Platform: c.cfg.Platform, ByStatus: m}
 }
 
-func (c *Client) pause(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if until := time.Now().Add(d); until.After(c.pauseUntil) {
-		c.pauseUntil = until
-	}
-}
+func (c *Client) pause(d time.Duration) { c.pace.pause(d) }
 
-func (c *Client) paused() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Until(c.pauseUntil)
-}
+// ETA is how long sending remaining more requests takes from now at the
+// current quota share and the server's advertised state, latency not
+// included: what is left of this minute's allowance goes at once, then one
+// allowance per minute. Progress lines and /v1/status use it.
+func (c *Client) ETA(remaining int) time.Duration { return c.pace.eta(remaining) }
+
+// Allowance is the requests per minute this client may send (its share of
+// the limit) and the limit itself (the server's when it advertised one).
+func (c *Client) Allowance() (perMinute, limit int) { return c.pace.perMinute() }
+
+// Platform names the client's platform.
+func (c *Client) Platform() string { return c.cfg.Platform }
 
 func (c *Client) count(status int) {
 	c.mu.Lock()
@@ -354,23 +358,26 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		return &Response{Err: ctx.Err(), Canceled: true}
 	}
 	defer func() { <-c.sem }()
-	if d := c.paused(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return &Response{Err: ctx.Err(), Canceled: true}
-		case <-t.C:
+	if s := SpreadFrom(ctx); s != nil {
+		if err := s.wait(ctx, c.cfg.Platform); err != nil {
+			return &Response{Err: err, Canceled: true}
 		}
 	}
-	if err := c.limiter.Wait(ctx); err != nil {
-		// Wait also fails early when the deadline is too near for a
-		// token; that is the caller's deadline, not a network problem.
+	err := c.pace.wait(ctx)
+	if err != nil {
+		// The pacer also fails early when the deadline is too near for a
+		// slot; that is the caller's deadline, not a network problem.
 		if ctx.Err() != nil {
 			return &Response{Err: ctx.Err(), Canceled: true}
 		}
 		return &Response{Err: fmt.Errorf("rate limiter: %w", context.DeadlineExceeded), Canceled: true}
 	}
+	answered := false
+	defer func() {
+		if !answered {
+			c.pace.done(0, nil)
+		}
+	}()
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -416,6 +423,8 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		return c.failure(ctx, actx, err, wasSent())
 	}
 	defer hresp.Body.Close()
+	answered = true
+	c.pace.done(hresp.StatusCode, hresp.Header)
 	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
 	c.count(hresp.StatusCode)
 	if err != nil {

@@ -169,11 +169,11 @@ func TestCallerCancel(t *testing.T) {
 func TestLimiterPacesFirstAttempts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 1; cfg.Burst = 1 })
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute = 1 })
 	if r := c.Do(context.Background(), Request{Method: "GET", Path: "/a"}); r.Status != 200 {
 		t.Fatalf("first request: status %d, err %v", r.Status, r.Err)
 	}
-	// At 1/min the second token is a minute away: the limiter refuses
+	// At 1/min the second slot is a minute away: the pacer refuses
 	// before sending rather than overrun a deadline half that long.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

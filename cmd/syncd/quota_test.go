@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestQuotaShareFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		make, pw float64
+		wantErr  string
+	}{
+		{"defaults", 0.5, 0.5, ""},
+		{"all of it", 1, 1, ""},
+		{"a little", 0.01, 0.2, ""},
+		{"zero", 0, 0.5, "--make-quota-share 0"},
+		{"over one", 0.5, 1.5, "--patchworks-quota-share 1.5"},
+		{"negative", -0.1, 0.5, "--make-quota-share -0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := platformFlags{MakeShare: tt.make, PatchworksShare: tt.pw}.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate() = %v, want an error naming %q", err, tt.wantErr)
+			}
+			if tt.wantErr == "" {
+				cfg := platformFlags{MakeShare: tt.make, PatchworksShare: tt.pw}.config(nil)
+				if cfg.MakeQuotaShare != tt.make || cfg.PatchworksQuotaShare != tt.pw {
+					t.Errorf("engine config shares = %v, %v; want %v, %v", cfg.MakeQuotaShare, cfg.PatchworksQuotaShare, tt.make, tt.pw)
+				}
+			}
+		})
+	}
+}
