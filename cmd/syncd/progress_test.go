@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"github.com/syncd/syncd/internal/executor"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +129,7 @@ func TestProgressOnStderrOnly(t *testing.T) {
 		t.Errorf("--quiet still reports progress:\n%s", r.stderr)
 	}
 	r = syncdCmd(t, e, fast, "apply", "--auto-approve")
-	if r.code != 0 || !strings.Contains(r.stderr, "syncd: progress: planning") || !strings.Contains(r.stderr, "syncd: progress: applying 2 change(s) · make ") ||
+	if r.code != 0 || !strings.Contains(r.stderr, "syncd: progress: planning") || !regexp.MustCompile(`syncd: progress: applying 2 change\(s\), [0-2] done · make `).MatchString(r.stderr) ||
 		strings.Contains(r.stdout, "progress") {
 		t.Errorf("apply progress: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
