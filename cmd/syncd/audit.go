@@ -161,6 +161,19 @@ func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
 		if _, err := os.Stat(arg); err != nil {
 			return fmt.Errorf("--checkpoint %s: %w", arg, err)
 		}
+		if key != nil {
+			// A file given by hand must hold a checkpoint: one that holds
+			// none would otherwise verify as if it had matched.
+			got, err := audit.ReadCheckpoints(key, arg)
+			if err != nil {
+				return err
+			}
+			if len(got) == 0 {
+				return fmt.Errorf("--checkpoint %s: no checkpoint line in it (want lines as syncd audit checkpoint prints them)", arg)
+			}
+			cps = append(cps, got...)
+			continue
+		}
 		files = append(files, arg)
 	}
 	if key != nil {

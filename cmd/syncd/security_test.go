@@ -228,6 +228,13 @@ func TestAuditKeyAndCheckpoints(t *testing.T) {
 	if v := syncdCmd(t, e, env, "audit", "verify", "--checkpoint", line); v.code != 0 || !strings.Contains(v.stdout, "keyed from row 1") {
 		t.Fatalf("verify: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
+	empty := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(empty, []byte("no checkpoint here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v := syncdCmd(t, e, env, "audit", "verify", "--checkpoint", empty); v.code != 1 || !strings.Contains(v.stderr, "no checkpoint line") {
+		t.Fatalf("verify with a file holding no checkpoint: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
 	if v := syncdCmd(t, e, nil, "audit", "verify"); v.code != 1 || !strings.Contains(v.stderr, "SYNCD_AUDIT_KEY") {
 		t.Fatalf("verify without the key: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
