@@ -521,11 +521,7 @@ func (h *handler) runs(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "runs", p)
 		return
 	}
-	list, total, err := h.store.Runs(r.Context(), (requestedPage(r)-1)*PageSize, PageSize)
-	if err == nil && len(list) == 0 && total > 0 {
-		// Past the last page: show the last one.
-		list, total, err = h.store.Runs(r.Context(), (pageOf(r, total).Page-1)*PageSize, PageSize)
-	}
+	list, total, err := fetchPage(r, h.store.Runs)
 	if err != nil {
 		p.Warning = h.queryFailed("runs", err)
 	}
@@ -545,6 +541,16 @@ func (h *handler) runs(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Data = d
 	h.render(w, r, http.StatusOK, "runs", p)
+}
+
+// fetchPage reads the page the request asks for; past the last page it
+// reads the last one instead.
+func fetchPage[T any](r *http.Request, fetch func(ctx context.Context, offset, limit int) ([]T, int, error)) ([]T, int, error) {
+	list, total, err := fetch(r.Context(), (requestedPage(r)-1)*PageSize, PageSize)
+	if err == nil && len(list) == 0 && total > 0 {
+		list, total, err = fetch(r.Context(), (pageOf(r, total).Page-1)*PageSize, PageSize)
+	}
+	return list, total, err
 }
 
 // requestCount adds up a run's stored request counts: platform -> HTTP
@@ -604,10 +610,7 @@ func (h *handler) drift(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "drift", p)
 		return
 	}
-	list, total, err := h.store.Drifts(r.Context(), (requestedPage(r)-1)*PageSize, PageSize)
-	if err == nil && len(list) == 0 && total > 0 {
-		list, total, err = h.store.Drifts(r.Context(), (pageOf(r, total).Page-1)*PageSize, PageSize)
-	}
+	list, total, err := fetchPage(r, h.store.Drifts)
 	if err != nil {
 		p.Warning = h.queryFailed("drift episodes", err)
 	}
