@@ -130,11 +130,12 @@ type fingerprint struct {
 	url  string
 	// importDir receives what syncd import writes.
 	importDir string
-	planFile  string            // where plan --out saves
-	secretDir string            // SYNCD_SECRET_DIRS
-	env       map[string]string // secret references the manifests use
-	lastID    int64             // audit rows up to this id were captured
-	runs      map[string]string // run id -> run-N
+	planFile  string              // where plan --out saves
+	secretDir string              // SYNCD_SECRET_DIRS
+	env       map[string]string   // secret references the manifests use
+	lastID    int64               // audit rows up to this id were captured
+	runs      map[string]string   // run id -> run-N
+	prevState map[string][]string // state table -> rows after the last step
 	steps     []fpStep
 	buf       *bytes.Buffer // the step being recorded
 }
@@ -150,7 +151,7 @@ func newFingerprint(t *testing.T) *fingerprint {
 	f := &fingerprint{
 		t: t, emu: emu, hold: hold, url: srv.URL,
 		env:  map[string]string{"FP_MAKE_SECRET": fpMakeSecret, "FP_PW_SECRET": fpPWSecret, "FP_PW_SECRET_ADDED": fpPWSecretAdded},
-		runs: map[string]string{},
+		runs: map[string]string{}, prevState: map[string][]string{},
 	}
 	f.importDir, f.secretDir = t.TempDir(), t.TempDir()
 	f.planFile = filepath.Join(t.TempDir(), "saved.plan")
@@ -606,6 +607,10 @@ func (f *fingerprint) crashApply(mode string) {
 		}
 		<-exited
 		fmt.Fprintf(f.buf, "$ syncd apply --auto-approve\nkilled while the create (POST %s) waited for its answer, %s it reached the platform\n", path, mode)
+		// What the crash left behind: the announced change, the pending
+		// intent, the unfinished run.
+		f.auditRows()
+		f.state()
 	case err := <-exited:
 		t.Fatalf("apply ended (%v) without sending a create:\n%s", err, out.String())
 	case <-time.After(2 * time.Minute):
@@ -832,9 +837,10 @@ var stateTables = []struct {
 	{"runs", "started_at", []string{"started_at", "finished_at"}},
 }
 
-// state records the whole of each state table after the step. A table
-// that is gone (renamed, split) shows as such, and the rest still
-// compares.
+// state records how each state table changed in the step: the rows
+// added and removed (an updated row is both), so that a difference shows
+// in the step that made it only. A table that is gone (renamed, split)
+// shows as such, and the rest still compares.
 func (f *fingerprint) state() {
 	t := f.t
 	t.Helper()
@@ -845,32 +851,69 @@ func (f *fingerprint) state() {
 	}
 	defer conn.Close(ctx)
 	for _, tb := range stateTables {
-		fmt.Fprintf(f.buf, "-- table %s\n", tb.name)
 		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT to_jsonb(x)::text FROM %s x ORDER BY %s`, tb.name, tb.order))
+		var texts, lines []string
 		if err == nil {
-			var texts []string
 			texts, err = pgx.CollectRows(rows, pgx.RowTo[string])
-			for _, text := range texts {
-				dec := json.NewDecoder(strings.NewReader(text))
-				dec.UseNumber()
-				var row map[string]any
-				if err := dec.Decode(&row); err != nil {
-					t.Fatal(err)
-				}
-				for _, k := range tb.drop {
-					delete(row, k)
-				}
-				b, err := json.Marshal(row)
-				if err != nil {
-					t.Fatal(err)
-				}
-				fmt.Fprintf(f.buf, "%s\n", b)
-			}
 		}
 		if err != nil {
-			fmt.Fprintf(f.buf, "(%v)\n", err)
+			fmt.Fprintf(f.buf, "-- table %s\n(%v)\n", tb.name, err)
+			continue
+		}
+		for _, text := range texts {
+			dec := json.NewDecoder(strings.NewReader(text))
+			dec.UseNumber()
+			var row map[string]any
+			if err := dec.Decode(&row); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tb.drop {
+				delete(row, k)
+			}
+			b, err := json.Marshal(row) // keys sorted
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, f.normalize(string(b)))
+		}
+		fmt.Fprintf(f.buf, "-- table %s: %d rows; changed since the previous listing:\n", tb.name, len(lines))
+		removed, added := lineChanges(f.prevState[tb.name], lines)
+		for _, l := range removed {
+			fmt.Fprintf(f.buf, "- %s\n", l)
+		}
+		for _, l := range added {
+			fmt.Fprintf(f.buf, "+ %s\n", l)
+		}
+		f.prevState[tb.name] = lines
+	}
+}
+
+// lineChanges returns the lines of before that after lacks and the lines
+// of after that before lacks (as multisets), each in its own order.
+func lineChanges(before, after []string) (removed, added []string) {
+	count := map[string]int{}
+	for _, l := range after {
+		count[l]++
+	}
+	for _, l := range before {
+		if count[l] > 0 {
+			count[l]--
+		} else {
+			removed = append(removed, l)
 		}
 	}
+	count = map[string]int{}
+	for _, l := range before {
+		count[l]++
+	}
+	for _, l := range after {
+		if count[l] > 0 {
+			count[l]--
+		} else {
+			added = append(added, l)
+		}
+	}
+	return removed, added
 }
 
 // requests records the API requests of the step by route and status.
