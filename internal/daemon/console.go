@@ -11,7 +11,6 @@ import (
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
-	"github.com/syncd/syncd/internal/watch"
 )
 
 // consoleState is what the web console shows beyond /v1/status: the last
@@ -27,9 +26,9 @@ type consoleState struct {
 
 // noteConsole keeps a finished step's plan and manifests for the console.
 // used is the desired set the step planned from (the last good one when
-// loaded has errors).
-func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set) {
-	cs := consoleState{revision: watch.Revision(d.opts.ManifestsDir)}
+// loaded has errors), revision the manifests' revision the run recorded.
+func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set, revision string) {
+	cs := consoleState{revision: revision}
 	for _, r := range used.Resources {
 		file := r.Source.File
 		if rel, err := filepath.Rel(d.opts.ManifestsDir, file); err == nil && filepath.IsLocal(rel) {
