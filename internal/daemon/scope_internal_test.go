@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
@@ -89,5 +90,48 @@ func TestDesiredHashesReuseUnchangedResources(t *testing.T) {
 	last := d.desiredHashes(&desired.Set{Resources: []*syncd.Desired{b2, c}})
 	if diff := cmp.Diff([]string{"reused", want(c)[0]}, last.hash); diff != "" {
 		t.Errorf("hashes after a removal (-want +got):\n%s", diff)
+	}
+}
+
+// The console's plan after a scoped run: the run's changes, and for every
+// other resource still declared what the previous plan said of it.
+func TestMergePlans(t *testing.T) {
+	ch := func(name, action string) planner.Change {
+		return planner.Change{Key: syncd.Key{Kind: syncd.MakeConnection, Name: name}, Action: planner.Action(action)}
+	}
+	used := func(names ...string) *desired.Set {
+		s := &desired.Set{}
+		for _, n := range names {
+			s.Resources = append(s.Resources, res(n, n))
+		}
+		return s
+	}
+	plan := func(cs ...planner.Change) *planner.Plan { return &planner.Plan{Changes: cs} }
+	tests := []struct {
+		name      string
+		prev, cur *planner.Plan
+		used      *desired.Set
+		want      []planner.Change
+	}{
+		{"no previous plan", nil, plan(ch("b", "update")), used("a", "b"), []planner.Change{ch("b", "update")}},
+		{"no run plan", plan(ch("a", "noop")), nil, used("a"), []planner.Change{ch("a", "noop")}},
+		{"one resource planned again", plan(ch("a", "noop"), ch("b", "noop"), ch("c", "noop")), plan(ch("b", "update")), used("a", "b", "c"),
+			[]planner.Change{ch("a", "noop"), ch("b", "update"), ch("c", "noop")}},
+		{"first and last planned again", plan(ch("a", "noop"), ch("b", "noop"), ch("c", "noop")), plan(ch("a", "update"), ch("c", "update")), used("a", "b", "c"),
+			[]planner.Change{ch("a", "update"), ch("b", "noop"), ch("c", "update")}},
+		{"a new resource", plan(ch("a", "noop"), ch("c", "noop")), plan(ch("b", "create")), used("a", "b", "c"),
+			[]planner.Change{ch("a", "noop"), ch("b", "create"), ch("c", "noop")}},
+		{"one no longer declared", plan(ch("a", "noop"), ch("b", "noop"), ch("c", "noop")), plan(ch("c", "update")), used("a", "c"),
+			[]planner.Change{ch("a", "noop"), ch("c", "update")}},
+		{"a run plan out of order", plan(ch("a", "noop"), ch("d", "noop")), plan(ch("c", "update"), ch("b", "update")), used("a", "b", "c", "d"),
+			[]planner.Change{ch("a", "noop"), ch("b", "update"), ch("c", "update"), ch("d", "noop")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mergePlans(tt.prev, tt.cur, tt.used)
+			if diff := cmp.Diff(tt.want, got.Changes, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
