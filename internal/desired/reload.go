@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,9 +32,13 @@ type reloadState struct {
 	bytes      map[string]int64 // bytes each manifest's load read, for the total limit
 	files      map[string]File
 	rel        map[string]string
-	// natural maps each natural key to its manifest (reloadQuick), or is
-	// nil until first needed.
-	natural map[string]string
+	// natural maps each natural key to its manifest, readers each file
+	// read to the manifests that read it, and total is the sum of bytes;
+	// each is built on first use (reloadQuick keeps them up to date).
+	natural    map[string]string
+	readers    map[string][]string
+	total      int64
+	totalKnown bool
 }
 
 // manifest loads one manifest file (rel inside the manifests directory)
@@ -100,23 +103,23 @@ func nodePosition(n *yaml.Node) *yaml.Node {
 // documents and problems are taken from prev, and the checks across
 // documents (duplicate names and natural keys) run again over all of them.
 // prev must have been loaded with KeepForReload (or by Reload); the result
-// keeps reload state too. Environment references are resolved again only
-// in the files read.
+// keeps reload state too, which it may take over from prev: reload the
+// result next, not prev again. Environment references are resolved again
+// only in the files read.
 func Reload(prev *Set, changed []string) (*Set, error) {
 	if prev == nil || prev.keep == nil {
 		return nil, errNoReloadState
 	}
 	old := prev.keep
 	affected := map[string]bool{}
+	readers := old.readersOf()
 	for _, rel := range changed {
 		shown := display(filepath.Join(old.root, filepath.FromSlash(rel)))
 		if isManifestName(filepath.Base(rel)) && !hiddenPath(rel) {
 			affected[shown] = true
 		}
-		for m, reads := range old.reads {
-			if slices.Contains(reads, shown) {
-				affected[m] = true
-			}
+		for _, m := range readers[shown] {
+			affected[m] = true
 		}
 	}
 	if set, ok := reloadQuick(prev, affected); ok {
@@ -169,11 +172,9 @@ func reloadLoader(old *reloadState, affected map[string]bool) *loader {
 		keep: newReloadState(old.root, old.getenv, old.limits, old.secretDirs),
 	}
 	l.manifests = newArea(old.root)
-	l.budget = l.limits.TotalBytes
-	for m, n := range old.bytes {
-		if !affected[m] {
-			l.budget -= n
-		}
+	l.budget = l.limits.TotalBytes - old.totalBytes()
+	for m := range affected {
+		l.budget += old.bytes[m]
 	}
 	return l
 }
@@ -209,7 +210,8 @@ func (l *loader) reloadManifest(m string) {
 // anything new, and the Set is the previous one with the affected
 // manifests' resources and files swapped. ok is false when a condition
 // does not hold; Reload then takes the general path, which reads the
-// affected manifests once more.
+// affected manifests once more. On success the reload state moves from
+// prev to the result, updated in place: prev cannot be reloaded again.
 func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 	old := prev.keep
 	if len(prev.Errors) > 0 {
@@ -242,12 +244,10 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 	for f := range l.files {
 		theirs[f] = true
 	}
-	for m, reads := range old.reads {
-		if affected[m] {
-			continue
-		}
-		for _, f := range reads {
-			if theirs[f] {
+	readers := old.readersOf()
+	for f := range theirs {
+		for _, m := range readers[f] {
+			if !affected[m] {
 				return nil, false
 			}
 		}
@@ -287,48 +287,56 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 		}
 	}
 
-	set := &Set{Resources: make([]*syncd.Desired, 0, len(prev.Resources)+len(l.docs))}
-	for _, d := range prev.Resources {
-		if !gone[d] {
-			set.Resources = append(set.Resources, d)
+	// prev's lists stay as they are (the caller may keep prev): the new
+	// Set gets copies with the swaps made.
+	byKey := func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) }
+	set := &Set{Resources: slices.Clone(prev.Resources), Files: slices.Clone(prev.Files)}
+	for d := range gone {
+		if i, ok := slices.BinarySearchFunc(set.Resources, d, byKey); ok && set.Resources[i] == d {
+			set.Resources = slices.Delete(set.Resources, i, i+1)
 		}
 	}
 	for _, r := range l.docs {
-		set.Resources = insertSorted(set.Resources, r.d, func(a, b *syncd.Desired) int { return a.Key.Compare(b.Key) })
+		set.Resources = insertSorted(set.Resources, r.d, byKey)
 	}
-	set.Files = make([]File, 0, len(prev.Files)+len(l.files))
-	for _, f := range prev.Files {
-		if !theirs[f.Path] {
-			set.Files = append(set.Files, f)
+	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
+	for f := range theirs {
+		if i, ok := slices.BinarySearchFunc(set.Files, File{Path: f}, byPath); ok {
+			set.Files = slices.Delete(set.Files, i, i+1)
 		}
 	}
 	for _, f := range l.files {
-		set.Files = insertSorted(set.Files, f, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+		set.Files = insertSorted(set.Files, f, byPath)
 	}
 
-	k := &reloadState{root: old.root, getenv: old.getenv, limits: old.limits, secretDirs: old.secretDirs,
-		order: old.order, docs: maps.Clone(old.docs), errs: maps.Clone(old.errs), reads: maps.Clone(old.reads),
-		bytes: maps.Clone(old.bytes), files: maps.Clone(old.files), rel: maps.Clone(old.rel), natural: maps.Clone(natural)}
-	loaded := l.keep
+	k, loaded := old, l.keep
 	if !sameManifests(old.order, affected, loaded.docs) {
-		k.order = make([]string, 0, len(old.order)+len(loaded.order))
+		order := make([]string, 0, len(old.order)+len(loaded.order))
 		for _, m := range old.order {
 			if !affected[m] {
-				k.order = append(k.order, m)
+				order = append(order, m)
 			}
 		}
 		for _, m := range loaded.order {
-			k.order = insertSorted(k.order, m, walkOrder)
+			order = insertSorted(order, m, walkOrder)
 		}
+		k.order = order
 	}
 	for m := range affected {
 		for _, r := range old.docs[m] {
 			if r.d != nil && r.keyAt != nil {
 				if nk, ok := naturalKeyOf(r.d); ok {
-					delete(k.natural, nk)
+					delete(natural, nk)
 				}
 			}
 		}
+		for _, f := range old.reads[m] {
+			readers[f] = slices.DeleteFunc(readers[f], func(x string) bool { return x == m })
+			if len(readers[f]) == 0 {
+				delete(readers, f)
+			}
+		}
+		k.total -= old.bytes[m]
 		delete(k.docs, m)
 		delete(k.errs, m)
 		delete(k.reads, m)
@@ -340,10 +348,14 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 	}
 	for _, m := range loaded.order {
 		k.docs[m], k.errs[m], k.reads[m], k.bytes[m] = loaded.docs[m], loaded.errs[m], loaded.reads[m], loaded.bytes[m]
+		k.total += loaded.bytes[m]
+		for _, f := range loaded.reads[m] {
+			readers[f] = append(readers[f], m)
+		}
 		for _, r := range loaded.docs[m] {
 			if r.d != nil && r.keyAt != nil {
 				if nk, ok := naturalKeyOf(r.d); ok {
-					k.natural[nk] = m
+					natural[nk] = m
 				}
 			}
 		}
@@ -352,7 +364,7 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 		k.files[f], k.rel[f] = file, l.rel[f]
 	}
 	set.Digest = digestOf(set.Files, k.rel)
-	set.keep = k
+	set.keep, prev.keep = k, nil
 	return set, true
 }
 
@@ -387,6 +399,32 @@ func (k *reloadState) naturalKeys() map[string]string {
 	}
 	k.natural = natural
 	return natural
+}
+
+// readersOf maps every file read to the manifests that read it, built on
+// first use.
+func (k *reloadState) readersOf() map[string][]string {
+	if k.readers == nil {
+		k.readers = map[string][]string{}
+		for m, reads := range k.reads {
+			for _, f := range reads {
+				k.readers[f] = append(k.readers[f], m)
+			}
+		}
+	}
+	return k.readers
+}
+
+// totalBytes is what every manifest's load read, summed on first use.
+func (k *reloadState) totalBytes() int64 {
+	if !k.totalKnown {
+		k.total = 0
+		for _, n := range k.bytes {
+			k.total += n
+		}
+		k.totalKnown = true
+	}
+	return k.total
 }
 
 // naturalKeyOf is d's natural key with its kind, as finish compares them.
