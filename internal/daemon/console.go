@@ -11,7 +11,6 @@ import (
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
-	"github.com/syncd/syncd/internal/watch"
 )
 
 // consoleState is what the web console shows beyond /v1/status: the last
@@ -21,16 +20,31 @@ type consoleState struct {
 	plan       *planner.Plan
 	declared   []console.Declared
 	loadErrors []string
-	revision   string
-	requests   int64
+	// from are the resources declared was made of, at the same index.
+	from     []*syncd.Desired
+	revision string
+	requests int64
 }
 
 // noteConsole keeps a finished step's plan and manifests for the console.
 // used is the desired set the step planned from (the last good one when
-// loaded has errors).
-func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set) {
-	cs := consoleState{revision: watch.Revision(d.opts.ManifestsDir)}
+// loaded has errors), revision the manifests' revision the run recorded.
+func (d *Daemon) noteConsole(res *reconcile.Result, loaded, used *desired.Set, revision string) {
+	cs := consoleState{revision: revision, from: used.Resources}
+	// A resource a Reload carried over (the very same *Desired, both lists
+	// sorted by key) keeps the entry it had.
+	d.mu.Lock()
+	prevFrom, prevDeclared := d.console.from, d.console.declared
+	d.mu.Unlock()
+	j := 0
 	for _, r := range used.Resources {
+		for j < len(prevFrom) && prevFrom[j].Key.Compare(r.Key) < 0 {
+			j++
+		}
+		if j < len(prevFrom) && prevFrom[j] == r && j < len(prevDeclared) {
+			cs.declared = append(cs.declared, prevDeclared[j])
+			continue
+		}
 		file := r.Source.File
 		if rel, err := filepath.Rel(d.opts.ManifestsDir, file); err == nil && filepath.IsLocal(rel) {
 			file = filepath.ToSlash(rel)
@@ -61,7 +75,8 @@ func resPlan(res *reconcile.Result) *planner.Plan {
 
 // mergePlans lays a run's plan over the previous one: a run scoped to the
 // changed manifests plans only those, and the other declared resources keep
-// what the previous plan said of them.
+// what the previous plan said of them. The changes of both plans and the
+// resources are sorted by key, so one walk merges them.
 func mergePlans(prev, cur *planner.Plan, used *desired.Set) *planner.Plan {
 	if cur == nil {
 		return prev
@@ -69,22 +84,41 @@ func mergePlans(prev, cur *planner.Plan, used *desired.Set) *planner.Plan {
 	if prev == nil {
 		return cur
 	}
-	declared := make(map[syncd.Key]bool, len(used.Resources))
-	for _, r := range used.Resources {
-		declared[r.Key] = true
-	}
-	planned := make(map[syncd.Key]bool, len(cur.Changes))
-	for _, c := range cur.Changes {
-		planned[c.Key] = true
-	}
-	out := &planner.Plan{Changes: slices.Clone(cur.Changes), Summary: cur.Summary, LoadFailed: cur.LoadFailed}
-	for _, c := range prev.Changes {
-		if !planned[c.Key] && declared[c.Key] {
+	curC, prevC := byKey(cur.Changes), byKey(prev.Changes)
+	out := &planner.Plan{Changes: make([]planner.Change, 0, len(curC)+len(prevC)), Summary: cur.Summary, LoadFailed: cur.LoadFailed}
+	declared := used.Resources
+	i, j, k := 0, 0, 0
+	for i < len(curC) || j < len(prevC) {
+		if i < len(curC) && (j == len(prevC) || curC[i].Key.Compare(prevC[j].Key) <= 0) {
+			// Planned now: what the previous plan said of it goes.
+			for j < len(prevC) && prevC[j].Key == curC[i].Key {
+				j++
+			}
+			out.Changes = append(out.Changes, curC[i])
+			i++
+			continue
+		}
+		c := prevC[j]
+		j++
+		for k < len(declared) && declared[k].Key.Compare(c.Key) < 0 {
+			k++
+		}
+		if k < len(declared) && declared[k].Key == c.Key {
 			out.Changes = append(out.Changes, c)
 		}
 	}
-	slices.SortFunc(out.Changes, func(a, b planner.Change) int { return a.Key.Compare(b.Key) })
 	return out
+}
+
+// byKey is changes sorted by key: as they are when they already are.
+func byKey(changes []planner.Change) []planner.Change {
+	cmp := func(a, b planner.Change) int { return a.Key.Compare(b.Key) }
+	if slices.IsSortedFunc(changes, cmp) {
+		return changes
+	}
+	sorted := slices.Clone(changes)
+	slices.SortStableFunc(sorted, cmp)
+	return sorted
 }
 
 // ConsoleStatus is the daemon's state for the web console.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +115,7 @@ type Daemon struct {
 	pending  *trigger
 	wake     chan struct{}
 	lastGood *desired.Set
-	hashes   map[syncd.Key]string
+	hashes   hashed // of lastGood's resources
 	status   Status
 	ready    bool
 	// schedule is opts.Schedule parsed (nil: none); lastScan are the
@@ -124,11 +123,12 @@ type Daemon struct {
 	schedule cron.Schedule
 	lastScan map[string]int64
 	// loaded is the last Set loaded (errors or not), the base of the next
-	// Reload; hashOf caches DesiredHash by resource, which a Reload keeps
-	// for every manifest it did not read again (reload.go).
-	loaded  *desired.Set
-	hashOf  map[*syncd.Desired]string
-	console consoleState
+	// Reload; lastHashed are the hashes of the last resources planned,
+	// which a Reload keeps for every manifest it did not read again
+	// (reload.go).
+	loaded     *desired.Set
+	lastHashed hashed
+	console    consoleState
 }
 
 // Status is what /v1/status serves.
@@ -379,6 +379,11 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d.opts.StepTimeout)
 	defer cancel()
 	log := d.log
+	// The revision (git, a process or two) is found while the manifests
+	// load; the run and the console record the same one.
+	revCh := make(chan string, 1)
+	go func() { revCh <- watch.Revision(d.opts.ManifestsDir) }()
+	revision := sync.OnceValue(func() string { return <-revCh })
 	set := d.load(t)
 	if set == nil {
 		log.Error("manifests unreadable", "dir", d.opts.ManifestsDir)
@@ -389,7 +394,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 			// Out of descriptors or memory: nothing is known to be wrong
 			// with the manifests, so this is a failed run, not a
 			// manifest_invalid, and the last good state stays.
-			runID := d.opts.Runner.Failed(ctx, t.reason, d.opts.Mode, watch.Revision(d.opts.ManifestsDir),
+			runID := d.opts.Runner.Failed(ctx, t.reason, d.opts.Mode, revision(),
 				fmt.Errorf("scan failed for lack of resources: %s", e.Error()))
 			log.Error("scan failed for lack of resources; not a manifest problem", "run_id", runID, "error", e.Error())
 			d.metrics.observeRun(t.reason, "error", 0)
@@ -410,26 +415,15 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	}
 	hashes := d.desiredHashes(use)
 	var scope []syncd.Key
-	if !t.full && d.hashes != nil && len(set.Errors) == 0 {
-		scope = []syncd.Key{}
-		for k, h := range hashes {
-			if d.hashes[k] != h {
-				scope = append(scope, k)
-			}
-		}
-		removed := false
-		for k := range d.hashes {
-			if _, ok := hashes[k]; !ok {
-				removed = true
-			}
-		}
+	if !t.full && d.hashes.hash != nil && len(set.Errors) == 0 {
+		var removed bool
+		scope, removed = changedSince(d.hashes, hashes)
 		if removed {
 			scope = nil // a manifest went away: a full plan decides on deletes
 		} else if len(scope) == 0 {
 			log.Debug("change without effect on any resource", "paths", len(t.paths))
 			return
 		}
-		slices.SortFunc(scope, syncd.Key.Compare)
 	}
 	mode := d.opts.Mode
 	if mode == syncd.ModeApply && !d.IsLeader() {
@@ -439,7 +433,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 	res, err := d.opts.Runner.Once(d.withSpread(ctx, t), reconcile.Request{
 		Trigger: t.reason, Mode: mode, Set: use, Scope: scope,
 		Prune: d.opts.Prune && scope == nil, MaxDelete: d.opts.MaxDelete, AllowMassDelete: d.opts.AllowMassDelete,
-		Revision: watch.Revision(d.opts.ManifestsDir),
+		Revision: revision(),
 	})
 	elapsed := time.Since(started)
 	if res != nil {
@@ -465,7 +459,7 @@ func (d *Daemon) step(parent context.Context, t trigger) {
 		d.noteFullScan(res.Requests)
 	}
 	d.refreshStatus(ctx, t, mode, started, elapsed, res, err, scope)
-	d.noteConsole(res, set, use)
+	d.noteConsole(res, set, use, revision())
 }
 
 func b2f(b bool) float64 {

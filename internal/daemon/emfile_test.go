@@ -4,18 +4,54 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/testenv"
 )
 
+// isolatedEnv marks the child process runIsolated starts.
+const isolatedEnv = "SYNCD_TEST_ISOLATED"
+
+// runIsolated runs the calling test again, alone, in a child process of
+// the test binary, and fails with the child's output unless it passed
+// there. It returns true in that child, where the test's body is to run:
+// a test that changes process-wide state (a resource limit) would
+// otherwise disturb the tests running in parallel with it.
+func runIsolated(t *testing.T) (child bool) {
+	t.Helper()
+	if os.Getenv(isolatedEnv) == t.Name() {
+		return true
+	}
+	args := []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}
+	if d, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout="+time.Until(d).String())
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), isolatedEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in a child process: %v\n%s", t.Name(), err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()+" ") {
+		t.Fatalf("%s did not pass in its child process:\n%s", t.Name(), out)
+	}
+	return false
+}
+
 // A scan that cannot open the manifests because the process is out of
 // file descriptors is a failed run, not a manifest_invalid: nothing is
-// known to be wrong with the manifests.
+// known to be wrong with the manifests. The limit is lowered for the
+// whole process, so the test runs in a process of its own.
 func TestScanOutOfDescriptorsIsAFailedRun(t *testing.T) {
+	if !runIsolated(t) {
+		return
+	}
 	env := testenv.New(t, testenv.Options{})
 	env.Write(t, "make/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha", "apikey"))
 	d := startDaemon(t, env, daemon.Options{})

@@ -95,8 +95,19 @@ func TestReloadSignalReconciles(t *testing.T) {
 	if len(got) != 2 || got[0].Type != "run_started" || got[1].Type != "run_finished" {
 		t.Errorf("signal run events %+v, want run_started and run_finished", got)
 	}
-	if s := d.status(t); s.LastRun == nil || s.LastRun.Trigger != "signal" {
-		t.Errorf("/v1/status last run %+v, want trigger signal", s.LastRun)
+	// The run's rows are written before the daemon updates its status:
+	// /v1/status says so a moment later.
+	var runID string
+	if err := db.QueryRow(context.Background(), `select id from runs where trigger = 'signal'`).Scan(&runID); err != nil {
+		t.Fatal(err)
+	}
+	var last *daemon.RunStatus
+	waitFor(t, "/v1/status to show the signal run", func() bool {
+		last = d.status(t).LastRun
+		return last != nil && last.ID == runID
+	})
+	if last.Trigger != "signal" {
+		t.Errorf("/v1/status last run %+v, want trigger signal", last)
 	}
 }
 

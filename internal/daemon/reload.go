@@ -34,18 +34,64 @@ func (d *Daemon) load(t trigger) *desired.Set {
 	return set
 }
 
+// hashed is a desired set's resources (sorted by key, as desired.Set
+// keeps them) with the DesiredHash of each at the same index.
+type hashed struct {
+	res  []*syncd.Desired
+	hash []string
+}
+
 // desiredHashes hashes every resource of set, reusing the hash of a
-// resource a Reload carried over unchanged.
-func (d *Daemon) desiredHashes(set *desired.Set) map[syncd.Key]string {
-	hashes := make(map[syncd.Key]string, len(set.Resources))
-	next := make(map[*syncd.Desired]string, len(set.Resources))
-	for _, r := range set.Resources {
-		h, ok := d.hashOf[r]
-		if !ok {
-			h = planner.DesiredHash(d.opts.Runner.Engine.Hasher, r)
+// resource a Reload carried over unchanged (the very same *Desired). Both
+// lists are sorted by key, so one walk pairs them: nothing is built per
+// resource but the list of hashes.
+func (d *Daemon) desiredHashes(set *desired.Set) hashed {
+	prev := d.lastHashed
+	out := hashed{res: set.Resources, hash: make([]string, len(set.Resources))}
+	j := 0
+	for i, r := range set.Resources {
+		for j < len(prev.res) && prev.res[j].Key.Compare(r.Key) < 0 {
+			j++
 		}
-		hashes[r.Key], next[r] = h, h
+		if j < len(prev.res) && prev.res[j] == r {
+			out.hash[i] = prev.hash[j]
+			continue
+		}
+		out.hash[i] = planner.DesiredHash(d.opts.Runner.Engine.Hasher, r)
 	}
-	d.hashOf = next
-	return hashes
+	d.lastHashed = out
+	return out
+}
+
+// changedSince lists the keys of cur whose hash differs from good's or that
+// good lacks, in key order; removed reports a key of good that cur lacks.
+func changedSince(good, cur hashed) (changed []syncd.Key, removed bool) {
+	changed = []syncd.Key{}
+	i, j := 0, 0
+	for i < len(cur.res) || j < len(good.res) {
+		c := 0
+		switch {
+		case i == len(cur.res):
+			c = 1
+		case j == len(good.res):
+			c = -1
+		default:
+			c = cur.res[i].Key.Compare(good.res[j].Key)
+		}
+		switch {
+		case c < 0: // new in cur
+			changed = append(changed, cur.res[i].Key)
+			i++
+		case c > 0: // gone from cur
+			removed = true
+			j++
+		default:
+			if cur.hash[i] != good.hash[j] {
+				changed = append(changed, cur.res[i].Key)
+			}
+			i++
+			j++
+		}
+	}
+	return changed, removed
 }

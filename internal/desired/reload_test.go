@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -83,6 +84,30 @@ spec:
 		{"fixed again", func() { write("b.yaml", testenv.MakeDoc("beta", "app-one", "Beta", "apikey")) }, []string{"b.yaml"}},
 		{"a manifest removed", func() { os.Remove(filepath.Join(dir, "b/z.yaml")) }, []string{"b/z.yaml"}},
 		{"a file that is no manifest", func() { write("notes.txt", "hello") }, []string{"notes.txt"}},
+		// The edges of the quick path (reloadQuick): names, natural keys
+		// and files that another manifest shares.
+		{"a label another manifest has", func() { write("e.yaml", testenv.MakeDoc("epsilon", "app-one", "Beta", "apikey")) }, []string{"e.yaml"}},
+		{"the label changed again", func() { write("e.yaml", testenv.MakeDoc("epsilon", "app-one", "Epsilon", "apikey")) }, []string{"e.yaml"}},
+		{"a name another manifest has", func() { write("e.yaml", testenv.PatchworksDoc("shop", "Shop two")) }, []string{"e.yaml"}},
+		{"the name changed again", func() { write("e.yaml", testenv.PatchworksDoc("shop-two", "Shop two")) }, []string{"e.yaml"}},
+		{"a resource moves to another file", func() {
+			os.Remove(filepath.Join(dir, "a.yaml"))
+			write("m/alpha.yaml", testenv.MakeDoc("alpha", "app-one", "Alpha v2", "apikey"))
+		}, []string{"a.yaml", "m/alpha.yaml"}},
+		{"two manifests share an include", func() {
+			write("c/delta.yaml", strings.Replace(strings.Replace(withInclude, "name: gamma", "name: delta", 1), "label: Gamma", "label: Delta", 1))
+		}, []string{"c/delta.yaml"}},
+		{"one of them edited", func() {
+			write("c/gamma.yaml", strings.Replace(withInclude, "label: Gamma", "label: Gamma v2", 1))
+		}, []string{"c/gamma.yaml"}},
+		{"one of them stops including it", func() {
+			write("c/gamma.yaml", strings.Replace(withInclude, "api: {$file: gamma-api.jsonc}", "api: {url: https://gamma.example.com/inline}", 1))
+		}, []string{"c/gamma.yaml"}},
+		{"a new directory that sorts before a file", func() { write("a/zz.yaml", testenv.PatchworksDoc("zz", "ZZ")) }, []string{"a/zz.yaml"}},
+		{"two names swapped in one burst", func() {
+			write("a/zz.yaml", testenv.PatchworksDoc("shop-two", "ZZ"))
+			write("e.yaml", testenv.PatchworksDoc("zz", "Shop two"))
+		}, []string{"a/zz.yaml", "e.yaml"}},
 	}
 	for _, st := range steps {
 		st.edit()

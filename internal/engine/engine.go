@@ -88,12 +88,23 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 // desired resource in scope (by binding, externalId or natural key) and,
 // when pruning a full scope, every inventory object whose manifest is gone.
 func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]platform.Want {
-	inScope := func(k syncd.Key) bool { return req.Scope == nil || slices.Contains(req.Scope, k) }
+	// A daemon's edit scopes one resource of thousands: look the scope up,
+	// and note what the manifests have only when pruning needs it.
+	var scope map[syncd.Key]bool
+	if req.Scope != nil {
+		scope = make(map[syncd.Key]bool, len(req.Scope))
+		for _, k := range req.Scope {
+			scope[k] = true
+		}
+	}
+	pruning := req.Prune && req.Scope == nil
 	wants := map[syncd.Kind][]platform.Want{}
 	have := map[syncd.Key]bool{}
 	for _, d := range req.Set.Resources {
-		have[d.Key] = true
-		if !inScope(d.Key) {
+		if pruning {
+			have[d.Key] = true
+		}
+		if scope != nil && !scope[d.Key] {
 			continue
 		}
 		w := platform.Want{Desired: d, RemoteID: d.ExternalID}
@@ -102,7 +113,7 @@ func (e *Engine) Wants(req PlanRequest) map[syncd.Kind][]platform.Want {
 		}
 		wants[d.Key.Kind] = append(wants[d.Key.Kind], w)
 	}
-	if req.Prune && req.Scope == nil {
+	if pruning {
 		keys := make([]syncd.Key, 0, len(req.Bindings))
 		for k := range req.Bindings {
 			keys = append(keys, k)

@@ -71,6 +71,10 @@ type Watcher struct {
 	// New and then Run's settle touch it.
 	sums map[string]sum
 
+	// afterWalk, when set (tests only), runs after each listing addTree
+	// makes, before it adds the watches.
+	afterWalk func()
+
 	running   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -235,32 +239,50 @@ func (w *Watcher) isDir(rel string) bool {
 
 // addTree watches a new directory and everything below it, and reports the
 // files already there: they may have been written before the watch existed.
+// The listing that is reported is made after every directory in it is
+// watched: a file created before its directory's watch is in the listing,
+// one created after has its own event. A directory that appeared during a
+// pass is watched, and listed, by the next.
 func (w *Watcher) addTree(rel string) []hint {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	dirs, files, err := walkTree(w.root, rel)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // gone again; its removal has its own event
+	watched := map[string]bool{}
+	for {
+		dirs, files, err := walkTree(w.root, rel)
+		if w.afterWalk != nil {
+			w.afterWalk()
 		}
-		w.log.Warn("cannot read new directory; rescanning", "dir", rel, "err", err)
-		return []hint{{full: true}}
-	}
-	for _, d := range dirs {
-		if err := w.fsw.Add(filepath.Join(w.root, filepath.FromSlash(d))); err != nil {
+		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue
+				return nil // gone again; its removal has its own event
 			}
-			w.log.Warn("cannot watch new directory; rescanning", "dir", d, "err", err)
+			w.log.Warn("cannot read new directory; rescanning", "dir", rel, "err", err)
 			return []hint{{full: true}}
 		}
-		w.dirs[d] = true
+		added := false
+		for _, d := range dirs {
+			if watched[d] {
+				continue
+			}
+			watched[d], added = true, true
+			if err := w.fsw.Add(filepath.Join(w.root, filepath.FromSlash(d))); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				w.log.Warn("cannot watch new directory; rescanning", "dir", d, "err", err)
+				return []hint{{full: true}}
+			}
+			w.dirs[d] = true
+		}
+		if added {
+			continue
+		}
+		hs := make([]hint, len(files))
+		for i, f := range files {
+			hs[i] = hint{path: f}
+		}
+		return hs
 	}
-	hs := make([]hint, len(files))
-	for i, f := range files {
-		hs[i] = hint{path: f}
-	}
-	return hs
 }
 
 // rebuild replaces the whole watch set with the directories that exist now.
