@@ -146,6 +146,11 @@ func TestMaxDeleteFlagsReachThePlanner(t *testing.T) {
 		if r := syncdCmd(t, e, nil, "plan", "--prune", "--max-delete", "1"); !strings.Contains(r.stdout+r.stderr, blocked) {
 			t.Errorf("plan --prune --max-delete 1 does not block the deletes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
+		// Blocked deletes are still out of sync: a pull-request check must
+		// not read them as "no changes".
+		if r := syncdCmd(t, e, nil, "plan", "--prune", "--max-delete", "1", "--detailed-exitcode"); r.code != 2 || !strings.Contains(r.stdout+r.stderr, blocked) {
+			t.Errorf("plan --detailed-exitcode with only blocked deletes: exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+		}
 		if r := syncdCmd(t, e, nil, "plan", "--prune", "--max-delete", "1", "--allow-mass-delete"); r.code != 0 || strings.Contains(r.stdout+r.stderr, blocked) {
 			t.Errorf("plan --allow-mass-delete still blocks: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}

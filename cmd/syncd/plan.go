@@ -24,7 +24,7 @@ type planCmd struct {
 
 	Format           string `name:"format" enum:"text,json,markdown" default:"text" help:"Output format: text, json or markdown."`
 	Out              string `name:"out" type:"path" help:"Also save the plan to FILE for 'syncd apply FILE'."`
-	DetailedExitcode bool   `name:"detailed-exitcode" help:"Exit 2 when there are changes, 0 when none, 1 on error."`
+	DetailedExitcode bool   `name:"detailed-exitcode" help:"Exit 2 when there are changes (blocked and report-only ones too), 0 when none, 1 on error."`
 	Prune            bool   `name:"prune" help:"Plan deletes of owned objects whose manifest is gone."`
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
@@ -130,7 +130,7 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		// be planned."; CI must not read that as "no changes".
 		return &exitError{code: 1}
 	}
-	if c.DetailedExitcode && res.Plan.HasChanges() {
+	if c.DetailedExitcode && res.Plan.Pending() {
 		return &exitError{code: 2}
 	}
 	return nil

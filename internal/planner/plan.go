@@ -92,3 +92,16 @@ func (p *Plan) HasChanges() bool {
 	}
 	return false
 }
+
+// Pending reports whether anything is out of sync and left for someone to
+// act on: a change that would be written, and also one that is blocked by a
+// safety rule or only reported by policy. A pull-request plan whose every
+// change is a blocked delete is not "no changes".
+func (p *Plan) Pending() bool {
+	for _, c := range p.Changes {
+		if c.Action != ActionNoop && c.Error == "" {
+			return true
+		}
+	}
+	return false
+}
