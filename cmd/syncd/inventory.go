@@ -15,7 +15,6 @@ import (
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
@@ -235,7 +234,7 @@ func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag,
 // fills in the resource, the action and the change.
 func inventoryEvent(revision string) syncd.Event {
 	return syncd.Event{
-		ID: executor.NewID(), OccurredAt: nowUTC(),
+		ID: syncd.NewID(), OccurredAt: nowUTC(),
 		Mode: syncd.ModeApply, Actor: actorName(), ManifestRevision: revision,
 	}
 }

@@ -208,7 +208,7 @@ func TestCrashAtEveryWriteNeverDuplicates(t *testing.T) {
 			for _, d := range e.Load(t).Resources {
 				desired[d.Key] = d
 			}
-			crashing.Apply(context.Background(), executor.Run{ID: "crashed", Mode: syncd.ModeApply}, plan, desired)
+			crashing.Apply(context.Background(), syncd.Run{ID: "crashed", Mode: syncd.ModeApply}, plan, desired)
 
 			converge(t, e, 4)
 			if m, p := countObjects(t, e.Emu); m != 2 || p != 2 {

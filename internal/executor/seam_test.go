@@ -104,9 +104,9 @@ type books struct {
 	mu       sync.Mutex
 	events   []syncd.Event
 	bindings map[syncd.Key]string
-	intents  []executor.Intent
+	intents  []syncd.Intent
 	finished map[int64]string // id -> state
-	pending  []executor.Intent
+	pending  []syncd.Intent
 }
 
 func newBooks() *books {
@@ -130,7 +130,7 @@ func (b *books) Unbind(_ context.Context, k syncd.Key) error {
 	delete(b.bindings, k)
 	return nil
 }
-func (b *books) BeginIntent(_ context.Context, in executor.Intent) (int64, error) {
+func (b *books) BeginIntent(_ context.Context, in syncd.Intent) (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.intents = append(b.intents, in)
@@ -142,7 +142,7 @@ func (b *books) FinishIntent(_ context.Context, id int64, state, _, _ string) er
 	b.finished[id] = state
 	return nil
 }
-func (b *books) PendingIntents(context.Context) ([]executor.Intent, error) { return b.pending, nil }
+func (b *books) PendingIntents(context.Context) ([]syncd.Intent, error) { return b.pending, nil }
 
 func newExecutor(w *widgets, b *books, rules map[syncd.Kind]syncd.Rules) *executor.Executor {
 	return &executor.Executor{
@@ -175,7 +175,7 @@ func TestRecoverLooksUpByTheRulesKeySpec(t *testing.T) {
 			objects:    map[string]map[string]any{"w7": {"owner": "ann", "title": "Main"}, "w8": {"owner": "bob", "title": "Main"}},
 			wantLookup: []map[string]any{{"owner": "ann", "title": "Main"}},
 			wantBound:  map[syncd.Key]string{widgetKey: "w7"},
-			wantState:  executor.IntentSucceeded,
+			wantState:  syncd.IntentSucceeded,
 		},
 		{
 			name:       "not found: the create did not happen",
@@ -183,7 +183,7 @@ func TestRecoverLooksUpByTheRulesKeySpec(t *testing.T) {
 			objects:    map[string]map[string]any{"w8": {"owner": "bob", "title": "Main"}},
 			wantLookup: []map[string]any{{"owner": "ann", "title": "Main"}},
 			wantBound:  map[syncd.Key]string{},
-			wantState:  executor.IntentFailed,
+			wantState:  syncd.IntentFailed,
 		},
 		{
 			name:      "no rules for the kind: an error, no lookup",
@@ -196,8 +196,8 @@ func TestRecoverLooksUpByTheRulesKeySpec(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &widgets{objects: tc.objects}
 			b := newBooks()
-			b.pending = []executor.Intent{{ID: 1, Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}
-			err := newExecutor(w, b, tc.rules).Recover(context.Background(), executor.Run{ID: "r1", Mode: syncd.ModeApply})
+			b.pending = []syncd.Intent{{ID: 1, Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}
+			err := newExecutor(w, b, tc.rules).Recover(context.Background(), syncd.Run{ID: "r1", Mode: syncd.ModeApply})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Recover error = %v, want %q", err, tc.wantErr)
@@ -226,7 +226,7 @@ func TestCreateJournalsTheRulesNaturalKey(t *testing.T) {
 	const secret = "sk-widget-123456"
 	d := &syncd.Desired{Key: widgetKey, Spec: map[string]any{"owner": "ann", "title": "Main", "apiKey": secret}}
 	plan := &planner.Plan{Changes: []planner.Change{{Key: widgetKey, Action: planner.ActionCreate, NaturalKey: "ann:Main"}}}
-	run := executor.Run{ID: "r1", Mode: syncd.ModeApply}
+	run := syncd.Run{ID: "r1", Mode: syncd.ModeApply}
 	rules := map[syncd.Kind]syncd.Rules{widget: widgetRules{}}
 
 	w := &widgets{objects: map[string]map[string]any{}}
@@ -235,7 +235,7 @@ func TestCreateJournalsTheRulesNaturalKey(t *testing.T) {
 	if rep.Applied != 1 || rep.Failed != 0 {
 		t.Fatalf("report = %+v", rep)
 	}
-	if diff := cmp.Diff([]executor.Intent{{Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}, b.intents, cmpopts.IgnoreUnexported(executor.Intent{})); diff != "" {
+	if diff := cmp.Diff([]syncd.Intent{{Key: widgetKey, NaturalKey: "ann:Main", Action: "create"}}, b.intents, cmpopts.IgnoreUnexported(syncd.Intent{})); diff != "" {
 		t.Errorf("intents (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[syncd.Key]string{widgetKey: "w1"}, b.bindings); diff != "" {
