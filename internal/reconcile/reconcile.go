@@ -18,12 +18,27 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// Runner carries out reconciles. Store may be nil only for read-only use
-// (Mode report without audit), which the CLI never does.
+// Books is what a run needs of the audit store (audit.Store satisfies
+// it): the run's record and events, the inventory to plan against, the
+// drift lifecycle and the signed head of the audit chain.
+type Books interface {
+	executor.Recorder
+	StartRun(ctx context.Context, r syncd.RunRecord) error
+	FinishRun(ctx context.Context, r syncd.RunRecord) error
+	Bindings(ctx context.Context) (map[syncd.Key]syncd.Binding, error)
+	// ObserveDrift feeds the drift lifecycle and returns the events it
+	// recorded; spooled says the scan waits for the database.
+	ObserveDrift(ctx context.Context, scan audit.DriftScan) (events []syncd.Event, spooled bool, err error)
+	// WriteCheckpoint writes the signed head of the audit chain; ok is
+	// false when no checkpoint is configured.
+	WriteCheckpoint(ctx context.Context) (cp audit.Checkpoint, ok bool, err error)
+}
+
+// Runner carries out reconciles.
 type Runner struct {
 	Engine   *engine.Engine
 	Executor *executor.Executor
-	Store    *audit.Store
+	Store    Books
 	Logger   *slog.Logger
 	Actor    string
 	Now      func() time.Time
