@@ -115,8 +115,8 @@ func (w *widgets) Delete(_ context.Context, id string) error {
 	delete(w.objects, id)
 	return nil
 }
-func (w *widgets) ListAll(context.Context, string) ([]syncd.Live, error)          { return nil, nil }
-func (w *widgets) Stats() platform.Stats                                          { return platform.Stats{Platform: "widget"} }
+func (w *widgets) ListAll(context.Context, string) ([]syncd.Live, error) { return nil, nil }
+func (w *widgets) Stats() platform.Stats                                 { return platform.Stats{Platform: "widget"} }
 
 // books is a fake recorder, inventory and journal.
 type books struct {

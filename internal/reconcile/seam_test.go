@@ -93,7 +93,7 @@ func (c *connectors) Delete(_ context.Context, id string) error {
 }
 
 func (c *connectors) ListAll(context.Context, string) ([]syncd.Live, error) { return nil, nil }
-func (c *connectors) Stats() platform.Stats                                { return platform.Stats{Platform: "patchworks"} }
+func (c *connectors) Stats() platform.Stats                                 { return platform.Stats{Platform: "patchworks"} }
 
 // books is a fake of the audit store: reconcile.Books, executor.Inventory
 // and executor.Journal.
