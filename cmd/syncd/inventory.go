@@ -17,6 +17,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
 )
@@ -226,7 +227,7 @@ func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag,
 	}
 	return store, func() {
 		unlock()
-		(&stack{store: store}).close()
+		(&stack.Stack{Store: store}).Close()
 	}, nil
 }
 

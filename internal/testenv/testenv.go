@@ -1,8 +1,9 @@
 // Package testenv assembles a complete syncd for tests and benchmarks: the
-// API emulator on a real HTTP listener, the real platform clients, a real
-// PostgreSQL audit store (from pgtest), the engine, the executor and the
-// reconcile runner, over a manifests directory of real files. It is imported
-// only by tests and benchmarks.
+// API emulator on a real HTTP listener and, over it, the stack the commands
+// run (internal/stack: the real platform clients, a real PostgreSQL audit
+// store from pgtest, the engine, the executor and the reconcile runner),
+// over a manifests directory of real files. It is imported only by tests
+// and benchmarks.
 package testenv
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -115,27 +117,17 @@ func New(t testing.TB, opts Options) *Env {
 		MakeRPM: rpm, PatchworksRPM: rpm, Burst: conc, Concurrency: conc,
 		Timeout: timeout, Retry: retry,
 	}
-	var err error
-	e.Providers, err = engine.Providers(e.Config)
+	st, err := stack.Open(context.Background(), stack.Config{
+		Platforms: e.Config, DatabaseURL: e.DB, RequireSchema: true,
+		Store:  audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)},
+		Runner: stack.Settings{TestConnectors: true, Actor: "test"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	e.Store, err = audit.Open(ctx, e.DB, audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Store.Close() })
-	if err := e.Store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	key, err := e.Store.HMACKey(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Hasher = syncd.NewHasher(key)
-	e.Runner = reconcile.New(e.Store, e.Providers, e.Hasher, reconcile.Settings{TestConnectors: true, Actor: "test"})
-	e.Engine, e.Executor = e.Runner.Engine, e.Runner.Executor
+	t.Cleanup(func() { st.Store.Close() })
+	e.Store, e.Providers, e.Hasher = st.Store, st.Providers, st.Hasher
+	e.Engine, e.Executor, e.Runner = st.Engine, st.Executor, st.Runner
 	return e
 }
 
