@@ -231,13 +231,12 @@ func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag,
 	}, nil
 }
 
-// inventoryEvent is the audit event of an inventory command; the store
-// fills in the resource, the action and the change.
+// inventoryEvent is the audit event of an inventory command, which runs
+// outside any run (no run id); the store fills in its type, the resource,
+// the action and the outcome.
 func inventoryEvent(revision string) syncd.Event {
-	return syncd.Event{
-		ID: syncd.NewID(), OccurredAt: nowUTC(),
-		Mode: syncd.ModeApply, Actor: actorName(), ManifestRevision: revision,
-	}
+	run := syncd.Run{Mode: syncd.ModeApply, Actor: actorName(), ManifestRevision: revision}
+	return run.Event(nowUTC(), "", syncd.Key{}, "", "", nil, "", "")
 }
 
 // parseKey reads KIND/NAME; the kind is case-insensitive.
