@@ -19,10 +19,8 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
-	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/stack"
@@ -58,21 +56,17 @@ type Options struct {
 // Options.MakeApps says otherwise: those the tests' manifests use.
 var DefaultMakeApps = []string{"a", "acme", "acme-crm", "app", "app-one", "app-two", "crm", "fuzz-app", "scan-app", "the"}
 
-// Env is a running syncd stack.
+// Env is a running syncd stack: the one the commands run (its Store,
+// Providers, Hasher, Engine, Executor and Runner) over the emulator.
 type Env struct {
-	Emu       *emulator.Server
-	HTTP      *httptest.Server
-	DB        string
-	SpoolDir  string
-	Dir       string // manifests directory
-	Store     *audit.Store
-	Providers map[syncd.Kind]platform.Provider
-	Hasher    syncd.Hasher
-	Engine    *engine.Engine
-	Executor  *executor.Executor
-	Runner    *reconcile.Runner
-	Getenv    func(string) (string, bool)
-	Config    engine.Config
+	*stack.Stack
+	Emu      *emulator.Server
+	HTTP     *httptest.Server
+	DB       string
+	SpoolDir string
+	Dir      string // manifests directory
+	Getenv   func(string) (string, bool)
+	Config   engine.Config
 }
 
 // New starts an Env; everything is torn down by t.Cleanup.
@@ -126,8 +120,7 @@ func New(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Store.Close() })
-	e.Store, e.Providers, e.Hasher = st.Store, st.Providers, st.Hasher
-	e.Engine, e.Executor, e.Runner = st.Engine, st.Executor, st.Runner
+	e.Stack = st
 	return e
 }
 
