@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -105,6 +106,8 @@ type books struct {
 	scans    []audit.DriftScan
 	pending  []syncd.Intent
 	finished map[int64]string // intent id -> state
+	// bindingsErr makes Bindings fail (the database down).
+	bindingsErr error
 }
 
 func newBooks() *books {
@@ -128,6 +131,9 @@ func (b *books) run(r syncd.RunRecord) error {
 func (b *books) Bindings(context.Context) (map[syncd.Key]syncd.Binding, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.bindingsErr != nil {
+		return nil, b.bindingsErr
+	}
 	return maps.Clone(b.bindings), nil
 }
 
@@ -459,5 +465,39 @@ func TestFailedRecordsTheRunOnly(t *testing.T) {
 	}
 	if len(b.runs) != 2 || b.runs[1].Outcome != "error" || b.runs[1].FinishedAt.IsZero() || b.runs[1].Trigger != "watch" {
 		t.Errorf("run records %+v", b.runs)
+	}
+}
+
+// TestOnceWithoutTheInventory: when the database is down, a runner that
+// read the inventory before plans from that copy and never prunes; one
+// that never read it plans nothing and says why.
+func TestOnceWithoutTheInventory(t *testing.T) {
+	ctx := context.Background()
+	down := fmt.Errorf("read inventory: %w", audit.ErrUnavailable)
+	p := &connectors{objects: map[string]map[string]any{"7": liveShop(t, "UTC")}}
+	b := newBooks()
+	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+	r := newRunner(p, b)
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})}); err != nil {
+		t.Fatal(err)
+	}
+
+	b.bindingsErr = down
+	res, err := r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: load(t, nil), Prune: true})
+	if err != nil {
+		t.Fatalf("with the inventory last read: %v", err)
+	}
+	if len(p.deletes) != 0 || res.Plan.Summary.Delete != 0 {
+		t.Errorf("database down: %d deletes sent, %d planned; want none (no prune without the inventory)", len(p.deletes), res.Plan.Summary.Delete)
+	}
+
+	fresh := newBooks()
+	fresh.bindingsErr = down
+	_, err = newRunner(p, fresh).Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: load(t, nil), Prune: true})
+	if !errors.Is(err, audit.ErrUnavailable) || !strings.Contains(err.Error(), "read inventory") {
+		t.Errorf("never read the inventory: %v, want a read inventory error", err)
+	}
+	if len(p.deletes) != 0 || p.creates != 0 {
+		t.Errorf("%d deletes and %d creates sent", len(p.deletes), p.creates)
 	}
 }
