@@ -1,0 +1,729 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/pgtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/fingerprint")
+
+// The secrets of the fingerprint scenario. None of them may appear in a
+// golden file (TestFingerprint checks, in several encodings).
+const (
+	fpMakeSecret        = "fp-make-secret-6d1e0b93c4"
+	fpMakeSecretRotated = "fp-make-rotated-2a7f55e810"
+	fpPWSecret          = "fp-pw-secret-91c3d4e7aa"
+	fpPWSecretAdded     = "fp-pw-added-secret-0f4b8e6d21"
+)
+
+// fpApps are the Make apps of the scenario. Each Make resource has its own
+// app, so that the names the emulator assigns (per app, in creation order)
+// do not depend on the order of concurrent creates.
+var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6"}
+
+// TestFingerprint is syncd's behaviour fingerprint: a fixed, seeded
+// scenario run through the built syncd binary against the emulator (real
+// HTTP) and a real PostgreSQL, covering both platforms: adopt, create,
+// update, replace, drift detected in report mode and resolved by apply, a
+// write-only secret set and rotated, delete with prune, a manifest that
+// fails to load, a crash after and before a create (SIGKILL while the
+// emulator holds the create's answer), recovered by the next run, and a
+// blocked mass delete. After every step it records the exit codes of the
+// commands, `syncd plan --format json --prune` before and after the step,
+// the new audit_events rows (all columns, normalised) and the API requests
+// the step sent, and compares them with testdata/fingerprint/*.golden.
+//
+// Use: run it on a branch (bash scripts/with-postgres go test -count=1 -run
+// Fingerprint ./internal/reliability/). A diff means behaviour changed;
+// if the change is intended, rewrite the golden files with -update and
+// review the diff of testdata/fingerprint in the commit.
+//
+// What is normalised away, because it differs between two runs of the same
+// code: occurred_at, id, event_key, prev_hash and row_hash of audit rows
+// (time, chain position and hashes); run ids (replaced by run-1, run-2, ...
+// in order of first appearance); the emulator's URL and the manifests
+// directory's path in any text. Within one run, audit rows of different
+// resources interleave as the executor's workers finish (it writes up to 4
+// resources at once), so the rows of a run are stably sorted by resource
+// (run_started first, run_finished last); the order of one resource's rows
+// is kept as written. Everything else is kept as is: event types, resource
+// keys, remote ids (the emulator assigns them deterministically: one Make
+// connection per app and at most one Patchworks create per step), actions,
+// field changes, outcomes, error texts, modes, actors.
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	f := newFingerprint(t)
+	f.run()
+	f.check()
+}
+
+// fingerprint is the state of one scenario run.
+type fingerprint struct {
+	t      *testing.T
+	s      stackEnv
+	emu    *emulator.Server
+	hold   *holdingHandler
+	url    string
+	env    map[string]string // secret references the manifests use
+	lastID int64             // audit rows up to this id were captured
+	runs   map[string]string // run id -> run-N
+	steps  []fpStep
+	buf    *bytes.Buffer // the step being recorded
+}
+
+type fpStep struct{ name, text string }
+
+func newFingerprint(t *testing.T) *fingerprint {
+	bin := syncdBinary(t)
+	emu := emulator.New(emulator.Options{Seed: 14, MakeApps: fpApps, Now: func() time.Time { return fixedTime }})
+	hold := &holdingHandler{next: emu, held: make(chan string, 1)}
+	srv := httptest.NewServer(hold)
+	t.Cleanup(func() { emu.Close(); srv.Close() })
+	f := &fingerprint{
+		t: t, emu: emu, hold: hold, url: srv.URL,
+		env:  map[string]string{"FP_MAKE_SECRET": fpMakeSecret, "FP_PW_SECRET": fpPWSecret, "FP_PW_SECRET_ADDED": fpPWSecretAdded},
+		runs: map[string]string{},
+	}
+	f.s = stackEnv{bin: bin, dir: t.TempDir(), db: pgtest.Database(t), spool: t.TempDir(), url: srv.URL}
+	return f
+}
+
+// run plays the scenario.
+func (f *fingerprint) run() {
+	t := f.t
+	f.step("00-migrate", func() {
+		f.syncd("migrate")
+	})
+
+	f.step("01-adopt", func() {
+		f.seed(`{"make": {"apps": {"fp-adopt": {"connections": [{
+			"label": "Adopted", "type": "apikey",
+			"sections": {"api": {"url": "https://api.example.com/adopted", "headers": {"authorization": "Bearer {{connection.apiKey}}"}},
+				"parameters": [{"name": "apiKey", "type": "password", "label": "API key"}]},
+			"common": {"clientId": "id-adopted", "clientSecret": "` + fpMakeSecret + `"}}]}}},
+		"patchworks": {"connectors": [{
+			"name": "Adopted connector", "authentication_implementation_id": "42", "timezone": "Europe/London",
+			"date_format": "d/m/Y H:i", "rate_limit_unit": "minute", "rate_limit_duration": 60,
+			"variables": [{"key": "shop_domain", "value": "adopted.example.com", "label": "Shop domain", "secret": false},
+				{"key": "api_token", "value": "` + fpPWSecret + `", "label": "API token", "secret": true}]}]}}`)
+		f.write("make/adopted.yaml", fpMake("adopted", "fp-adopt", "Adopted", "apikey", "https://api.example.com/adopted"))
+		f.write("patchworks/adopted.yaml", fpPatchworks("adopted", "Adopted connector", "Europe/London", false))
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("02-create", func() {
+		f.write("make/alpha.yaml", fpMake("alpha", "fp-alpha", "Alpha", "apikey", "https://api.example.com/alpha"))
+		f.write("patchworks/beta.yaml", fpPatchworks("beta", "Beta connector", "Europe/London", false))
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("03-update", func() {
+		f.write("make/alpha.yaml", fpMake("alpha", "fp-alpha", "Alpha", "apikey", "https://api.example.com/alpha-v2"))
+		f.write("patchworks/beta.yaml", fpPatchworks("beta", "Beta connector", "Europe/Paris", false))
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("04-replace", func() {
+		// type is create-only on Make: a change replaces the connection.
+		f.write("make/alpha.yaml", fpMake("alpha", "fp-alpha", "Alpha", "basic", "https://api.example.com/alpha-v2"))
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("05-drift-report", func() {
+		alpha := f.makeConnection("fp-alpha", "Alpha")
+		beta := f.connectorID("Beta connector")
+		f.control(http.MethodPatch, "/_emulator/make/connections/"+alpha, `{"label": "Alpha (edited in the console)"}`)
+		f.control(http.MethodPatch, "/_emulator/patchworks/connectors/"+beta, `{"timezone": "UTC"}`)
+		f.applyStep("run", "--once", "--mode", "report", "--listen", "", "--detailed-exitcode")
+		f.syncd("drift", "--format", "json")
+	})
+
+	f.step("06-drift-resolved-by-apply", func() {
+		f.applyStep("apply", "--auto-approve")
+		f.syncd("drift", "--format", "json")
+	})
+
+	f.step("07-write-only-secret", func() {
+		// A secret variable added to a connector, and the Make secret
+		// rotated: both are write-only, compared by hash.
+		f.write("patchworks/beta.yaml", fpPatchworks("beta", "Beta connector", "Europe/Paris", true))
+		f.env["FP_MAKE_SECRET"] = fpMakeSecretRotated
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("08-delete-prune", func() {
+		f.remove("patchworks/beta.yaml")
+		f.plan()
+		f.syncd("apply", "--auto-approve")
+		f.plan()
+		f.applyStep("apply", "--auto-approve", "--prune")
+	})
+
+	f.step("09-load-failure", func() {
+		// adopted.yaml gone would be a delete; the broken manifest must
+		// turn the run into one without deletes.
+		f.remove("make/adopted.yaml")
+		f.write("make/broken.yaml", "apiVersion: syncd/v1\nkind: MakeConnection\nmetadata:\n  name: broken\nspec:\n  app: fp-alpha\n  type: no-such-type\n  labl: Broken\n")
+		f.syncd("validate")
+		f.applyStep("apply", "--auto-approve", "--prune")
+		f.syncd("run", "--once", "--mode", "apply", "--prune", "--listen", "")
+		f.remove("make/broken.yaml")
+		f.write("make/adopted.yaml", fpMake("adopted", "fp-adopt", "Adopted", "apikey", "https://api.example.com/adopted"))
+		f.plan()
+	})
+
+	f.step("10-crash-after-create", func() {
+		f.write("make/gamma.yaml", fpMake("gamma", "fp-gamma", "Gamma", "apikey", "https://api.example.com/gamma"))
+		f.plan()
+		f.crashApply(holdAfter)
+		f.plan()
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("11-crash-before-create", func() {
+		f.write("make/delta.yaml", fpMake("delta", "fp-delta", "Delta", "apikey", "https://api.example.com/delta"))
+		f.plan()
+		f.crashApply(holdBefore)
+		f.plan()
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("12-fleet", func() {
+		for i := 1; i <= 6; i++ {
+			n := fmt.Sprintf("m%d", i)
+			f.write("make/"+n+".yaml", fpMake(n, "fp-"+n, "Member "+n, "apikey", "https://api.example.com/"+n))
+		}
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("13-mass-delete-blocked", func() {
+		for i := 1; i <= 6; i++ {
+			f.remove(fmt.Sprintf("make/m%d.yaml", i))
+		}
+		f.applyStep("apply", "--auto-approve", "--prune")
+	})
+	t.Logf("%d steps", len(f.steps))
+}
+
+// step records one step: what fn ran, the audit rows it added and the API
+// requests it sent.
+func (f *fingerprint) step(name string, fn func()) {
+	f.t.Helper()
+	f.buf = &bytes.Buffer{}
+	f.emu.ResetCounts()
+	fn()
+	f.auditRows()
+	f.requests()
+	f.steps = append(f.steps, fpStep{name: name, text: f.buf.String()})
+}
+
+// applyStep is plan, the command, plan.
+func (f *fingerprint) applyStep(args ...string) {
+	f.plan()
+	f.syncd(args...)
+	f.plan()
+}
+
+func (f *fingerprint) plan() {
+	out := f.syncd("plan", "--format", "json", "--prune", "--detailed-exitcode")
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(out), "", "  "); err != nil {
+		fmt.Fprintf(f.buf, "(not JSON: %v)\n%s\n", err, f.normalize(out))
+		return
+	}
+	fmt.Fprintf(f.buf, "%s\n", f.normalize(b.String()))
+}
+
+// syncd runs the binary and records its exit code; it returns stdout.
+func (f *fingerprint) syncd(args ...string) string {
+	f.t.Helper()
+	cmd := f.command(args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			f.t.Fatalf("syncd %s: %v", strings.Join(args, " "), err)
+		}
+		code = ee.ExitCode()
+	}
+	f.t.Logf("syncd %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+	fmt.Fprintf(f.buf, "$ syncd %s\nexit %d\n", shellArgs(args), code)
+	if args[0] == "drift" {
+		fmt.Fprintf(f.buf, "%s\n", f.normalize(stdout.String()))
+	}
+	return stdout.String()
+}
+
+// shellArgs shows args as typed in a shell.
+func shellArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "" {
+			out[i] = "''"
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (f *fingerprint) command(args ...string) *exec.Cmd {
+	cmd := f.s.command(args...)
+	cmd.Env = append(cmd.Env, "SYNCD_ACTOR=fingerprint", "SYNCD_LOG_LEVEL=warn")
+	for k, v := range f.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
+}
+
+// What the emulator does with the create it holds.
+const (
+	holdBefore = "before" // the create never reaches the platform
+	holdAfter  = "after"  // the platform creates the object; the answer is lost
+)
+
+// crashApply runs apply, holds its first create (see holdingHandler) and
+// kills the process with SIGKILL while it waits for the answer: the
+// intent is journalled, the binding is not.
+func (f *fingerprint) crashApply(mode string) {
+	t := f.t
+	t.Helper()
+	f.hold.arm(mode)
+	defer f.hold.arm("")
+	cmd := f.command("apply", "--auto-approve")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case path := <-f.hold.held:
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-exited
+		fmt.Fprintf(f.buf, "$ syncd apply --auto-approve\nkilled while the create (POST %s) waited for its answer, %s it reached the platform\n", path, mode)
+	case err := <-exited:
+		t.Fatalf("apply ended (%v) without sending a create:\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("apply sent no create within 2 minutes:\n%s", out.String())
+	}
+}
+
+// holdingHandler passes requests to the emulator; when armed, it holds the
+// next API POST (a create) until the client goes away, having carried it
+// out first (holdAfter) or not (holdBefore), and reports its path on held.
+type holdingHandler struct {
+	next http.Handler
+	held chan string
+	mu   sync.Mutex
+	mode string
+}
+
+func (h *holdingHandler) arm(mode string) {
+	h.mu.Lock()
+	h.mode = mode
+	h.mu.Unlock()
+}
+
+func (h *holdingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/_emulator/") {
+		h.mu.Lock()
+		mode := h.mode
+		h.mode = ""
+		h.mu.Unlock()
+		if mode != "" {
+			if mode == holdAfter {
+				h.next.ServeHTTP(httptest.NewRecorder(), r)
+			} else {
+				_, _ = io.Copy(io.Discard, r.Body)
+			}
+			h.held <- r.URL.Path
+			<-r.Context().Done() // the client was killed
+			return
+		}
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+func (f *fingerprint) write(rel, content string) {
+	f.t.Helper()
+	p := filepath.Join(f.s.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	fmt.Fprintf(f.buf, "# write %s\n", rel)
+}
+
+func (f *fingerprint) remove(rel string) {
+	f.t.Helper()
+	if err := os.Remove(filepath.Join(f.s.dir, rel)); err != nil {
+		f.t.Fatal(err)
+	}
+	fmt.Fprintf(f.buf, "# remove %s\n", rel)
+}
+
+func (f *fingerprint) seed(body string) {
+	f.t.Helper()
+	out := f.control(http.MethodPost, "/_emulator/seed", body)
+	fmt.Fprintf(f.buf, "# seed: %s\n", out)
+}
+
+// control calls the emulator's out-of-band API and returns its answer.
+func (f *fingerprint) control(method, path, body string) string {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.url+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, out)
+	}
+	if method != http.MethodPost {
+		fmt.Fprintf(f.buf, "# out of band: %s %s %s\n", method, path, body)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// makeConnection is the name of the Make connection labelled label in app.
+func (f *fingerprint) makeConnection(app, label string) string {
+	f.t.Helper()
+	for _, c := range f.emu.State().Make.Apps[app].Connections {
+		if c.Label == label {
+			return c.Name
+		}
+	}
+	f.t.Fatalf("no Make connection %q in %s", label, app)
+	return ""
+}
+
+// connectorID is the id of the Patchworks connector called name.
+func (f *fingerprint) connectorID(name string) string {
+	f.t.Helper()
+	for _, c := range f.emu.State().Patchworks.Connectors {
+		if c.Attributes["name"] == name {
+			return fmt.Sprint(c.ID)
+		}
+	}
+	f.t.Fatalf("no Patchworks connector %q", name)
+	return ""
+}
+
+// auditRows records the audit_events rows added since the last step.
+func (f *fingerprint) auditRows() {
+	t := f.t
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, f.s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT id, to_jsonb(e)::text FROM audit_events e WHERE id > $1 ORDER BY id`, f.lastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		id  int64
+		row map[string]any
+	}
+	var recs []rec
+	for rows.Next() {
+		var id int64
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		var row map[string]any
+		if err := dec.Decode(&row); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec{id, row})
+		f.lastID = id
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Run ids in order of first appearance (runs do not overlap here).
+	for _, r := range recs {
+		if id, ok := r.row["run_id"].(string); ok && f.runs[id] == "" {
+			f.runs[id] = fmt.Sprintf("run-%d", len(f.runs)+1)
+		}
+	}
+	// Stable sort within each run by resource: the executor's workers
+	// interleave the rows of different resources.
+	phase := func(m map[string]any) int {
+		switch m["event_type"] {
+		case "run_started":
+			return 0
+		case "run_finished":
+			return 2
+		}
+		return 1
+	}
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	segment := func(i int) string { return str(recs[i].row, "run_id") }
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && segment(end) == segment(start) {
+			end++
+		}
+		seg := recs[start:end]
+		sort.SliceStable(seg, func(i, j int) bool {
+			a, b := seg[i].row, seg[j].row
+			if pa, pb := phase(a), phase(b); pa != pb {
+				return pa < pb
+			}
+			if ka, kb := str(a, "resource_kind"), str(b, "resource_kind"); ka != kb {
+				return ka < kb
+			}
+			return str(a, "resource_name") < str(b, "resource_name")
+		})
+		start = end
+	}
+	fmt.Fprintf(f.buf, "-- audit_events (%d new rows)\n", len(recs))
+	for _, r := range recs {
+		row := r.row
+		for _, k := range []string{"id", "occurred_at", "event_key", "prev_hash", "row_hash"} {
+			if _, ok := row[k]; !ok {
+				t.Fatalf("audit_events has no column %s: the fingerprint must be revised", k)
+			}
+			delete(row, k)
+		}
+		b, err := json.Marshal(row) // keys sorted
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f.buf, "%s\n", f.normalize(string(b)))
+	}
+}
+
+// requests records the API requests of the step by route and status.
+func (f *fingerprint) requests() {
+	c := f.emu.Counts()
+	var lines []string
+	for name, pc := range map[string]emulator.PlatformCounts{"make": c.Make, "patchworks": c.Patchworks} {
+		for route, n := range pc.ByRoute {
+			lines = append(lines, fmt.Sprintf("%s %s: %d", name, route, n))
+		}
+		for status, n := range pc.ByStatus {
+			lines = append(lines, fmt.Sprintf("%s status %s: %d", name, status, n))
+		}
+	}
+	sort.Strings(lines)
+	fmt.Fprintf(f.buf, "-- requests\n%s\n", strings.Join(lines, "\n"))
+}
+
+// normalize replaces what differs between runs of the same code.
+func (f *fingerprint) normalize(s string) string {
+	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
+	for id, name := range f.runs {
+		pairs = append(pairs, id, name)
+	}
+	s = strings.NewReplacer(pairs...).Replace(s)
+	s = timestampRE.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, fixedTime.Format("2006-01-02T15:04:05")) {
+			return m
+		}
+		return "<time>"
+	})
+	return ageRE.ReplaceAllString(s, `"age_seconds": "<age>"`)
+}
+
+// Wall-clock times (drift's first and last seen) and ages; the emulator's
+// own clock is fixed and its times are kept.
+var (
+	timestampRE = regexp.MustCompile(`\b20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	ageRE       = regexp.MustCompile(`"age_seconds": *\d+`)
+)
+
+// fixedTime is the emulator's clock.
+var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// check compares every step with its golden file, or writes them with
+// -update, and makes sure no golden file holds a secret.
+func (f *fingerprint) check() {
+	t := f.t
+	dir := filepath.Join("testdata", "fingerprint")
+	if *update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range f.steps {
+			if err := os.WriteFile(filepath.Join(dir, s.name+".golden"), []byte(s.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, s := range f.steps {
+		want[s.name+".golden"] = true
+		golden, err := os.ReadFile(filepath.Join(dir, s.name+".golden"))
+		if err != nil {
+			t.Errorf("step %s: %v (run with -update to write the golden files)", s.name, err)
+			continue
+		}
+		if d := cmp.Diff(strings.Split(string(golden), "\n"), strings.Split(s.text, "\n")); d != "" {
+			t.Errorf("step %s: behaviour differs from testdata/fingerprint/%s.golden (-golden +now):\n%s", s.name, s.name, d)
+		}
+		checkNoSecret(t, s.name+".golden", string(golden))
+		checkNoSecret(t, s.name+" (this run)", s.text)
+	}
+	for _, n := range names {
+		if !want[filepath.Base(n)] {
+			t.Errorf("%s belongs to no step of the scenario (run with -update)", n)
+		}
+	}
+}
+
+// checkNoSecret fails when text holds one of the scenario's secrets.
+func checkNoSecret(t *testing.T, name, text string) {
+	t.Helper()
+	for _, enc := range secretsIn(text) {
+		t.Errorf("%s holds a secret of the scenario (%q)", name, enc)
+	}
+}
+
+// secretsIn returns the scenario's secrets text holds, raw, JSON-escaped,
+// URL-encoded or in base64.
+func secretsIn(text string) []string {
+	var found []string
+	for _, s := range []string{fpMakeSecret, fpMakeSecretRotated, fpPWSecret, fpPWSecretAdded} {
+		j, _ := json.Marshal(s)
+		for _, enc := range []string{s, string(j[1 : len(j)-1]), url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
+			if strings.Contains(text, enc) {
+				found = append(found, enc)
+			}
+		}
+	}
+	return found
+}
+
+// TestFingerprintSecretCheck proves the golden files' secret check finds
+// a planted secret in each encoding it knows.
+func TestFingerprintSecretCheck(t *testing.T) {
+	plain := fpPWSecretAdded
+	tests := []struct{ name, text string }{
+		{"raw", `{"after":"` + plain + `"}`},
+		{"url-encoded", "x=" + url.QueryEscape(fpMakeSecretRotated)},
+		{"base64", base64.StdEncoding.EncodeToString([]byte(fpMakeSecret))},
+		{"base64url", base64.RawURLEncoding.EncodeToString([]byte(fpPWSecret))},
+	}
+	for _, tt := range tests {
+		if got := secretsIn(tt.text); len(got) == 0 {
+			t.Errorf("%s: secret not found in %q", tt.name, tt.text)
+		}
+	}
+	if got := secretsIn(`{"after":"(sensitive)"}`); len(got) != 0 {
+		t.Errorf("found %v in a redacted value", got)
+	}
+}
+
+// fpMake is a MakeConnection manifest whose clientSecret is FP_MAKE_SECRET.
+func fpMake(name, app, label, typ, apiURL string) string {
+	return fmt.Sprintf(`apiVersion: syncd/v1
+kind: MakeConnection
+metadata:
+  name: %s
+spec:
+  app: %s
+  type: %s
+  label: %q
+  sections:
+    api:
+      url: %s
+      headers:
+        authorization: "Bearer {{connection.apiKey}}"
+    parameters:
+      - name: apiKey
+        type: password
+        label: API key
+  common:
+    clientId: id-%s
+    clientSecret: ${env:FP_MAKE_SECRET}
+`, name, app, typ, label, apiURL, name)
+}
+
+// fpPatchworks is a PatchworksConnector manifest with a plain variable and
+// a secret one (FP_PW_SECRET); added adds a second secret variable.
+func fpPatchworks(name, connName, timezone string, added bool) string {
+	doc := fmt.Sprintf(`apiVersion: syncd/v1
+kind: PatchworksConnector
+metadata:
+  name: %s
+spec:
+  name: %q
+  authentication_implementation_id: "42"
+  timezone: %s
+  date_format: d/m/Y H:i
+  rate_limit_unit: minute
+  rate_limit_duration: 60
+  variables:
+    - key: shop_domain
+      value: %s.example.com
+      label: Shop domain
+      secret: false
+    - key: api_token
+      value: ${env:FP_PW_SECRET}
+      label: API token
+      secret: true
+`, name, connName, timezone, name)
+	if added {
+		doc += `    - key: webhook_secret
+      value: ${env:FP_PW_SECRET_ADDED}
+      label: Webhook secret
+      secret: true
+`
+	}
+	return doc
+}
