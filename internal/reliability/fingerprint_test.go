@@ -237,8 +237,11 @@ func (f *fingerprint) step(name string, fn func()) {
 	f.emu.ResetCounts()
 	fn()
 	f.auditRows()
+	f.state()
 	f.requests()
-	f.steps = append(f.steps, fpStep{name: name, text: f.buf.String()})
+	// Normalised at the end: the run ids the commands printed are known
+	// once the step's audit rows are read.
+	f.steps = append(f.steps, fpStep{name: name, text: f.normalize(f.buf.String())})
 }
 
 // applyStep is plan, the command, plan.
@@ -272,12 +275,28 @@ func (f *fingerprint) syncd(args ...string) string {
 		}
 		code = ee.ExitCode()
 	}
-	f.t.Logf("syncd %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
 	fmt.Fprintf(f.buf, "$ syncd %s\nexit %d\n", shellArgs(args), code)
-	if args[0] == "drift" {
-		fmt.Fprintf(f.buf, "%s\n", f.normalize(stdout.String()))
+	if args[0] != "plan" { // plan's JSON is shown by f.plan
+		writeSection(f.buf, "stdout", stdout.String())
 	}
+	// Log lines (time=...) are left out: warnings such as the unkeyed
+	// audit chain's, and the progress lines, whose number depends on time.
+	var kept []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if !strings.HasPrefix(line, "time=") {
+			kept = append(kept, line)
+		}
+	}
+	writeSection(f.buf, "stderr", strings.Join(kept, "\n"))
 	return stdout.String()
+}
+
+// writeSection writes text under a heading unless it is blank.
+func writeSection(w io.Writer, heading, text string) {
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	fmt.Fprintf(w, "-- %s\n%s\n", heading, strings.TrimRight(text, "\n"))
 }
 
 // shellArgs shows args as typed in a shell.
@@ -294,7 +313,9 @@ func shellArgs(args []string) string {
 
 func (f *fingerprint) command(args ...string) *exec.Cmd {
 	cmd := f.s.command(args...)
-	cmd.Env = append(cmd.Env, "SYNCD_ACTOR=fingerprint", "SYNCD_LOG_LEVEL=warn")
+	// A fixed HMAC key (instead of one generated in the database) keeps
+	// the inventory's hashes comparable between runs.
+	cmd.Env = append(cmd.Env, "SYNCD_ACTOR=fingerprint", "SYNCD_LOG_LEVEL=warn", "SYNCD_HMAC_KEY=fingerprint-hmac-key-0123456789abcdef")
 	for k, v := range f.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -538,6 +559,62 @@ func (f *fingerprint) auditRows() {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f.buf, "%s\n", f.normalize(string(b)))
+	}
+}
+
+// stateTables are the state syncd keeps besides the audit log, each with
+// the order its rows are listed in and the columns dropped (times, and
+// identity ids that a rolled-back insert may skip). Intents are listed by
+// resource, then id: the executor's workers insert those of different
+// resources in any order.
+var stateTables = []struct {
+	name, order string
+	drop        []string
+}{
+	{"inventory", "kind, name", []string{"created_at", "updated_at"}},
+	{"intents", "kind, name, id", []string{"id", "created_at", "updated_at"}},
+	{"drift", "kind, name, first_seen", []string{"id", "first_seen", "last_seen", "resolved_at"}},
+	{"runs", "started_at", []string{"started_at", "finished_at"}},
+}
+
+// state records the whole of each state table after the step. A table
+// that is gone (renamed, split) shows as such, and the rest still
+// compares.
+func (f *fingerprint) state() {
+	t := f.t
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, f.s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, tb := range stateTables {
+		fmt.Fprintf(f.buf, "-- table %s\n", tb.name)
+		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT to_jsonb(x)::text FROM %s x ORDER BY %s`, tb.name, tb.order))
+		if err == nil {
+			var texts []string
+			texts, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			for _, text := range texts {
+				dec := json.NewDecoder(strings.NewReader(text))
+				dec.UseNumber()
+				var row map[string]any
+				if err := dec.Decode(&row); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range tb.drop {
+					delete(row, k)
+				}
+				b, err := json.Marshal(row)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(f.buf, "%s\n", b)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(f.buf, "(%v)\n", err)
+		}
 	}
 }
 
