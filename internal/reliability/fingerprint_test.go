@@ -3,12 +3,14 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -43,7 +45,7 @@ const (
 // fpApps are the Make apps of the scenario. Each Make resource has its own
 // app, so that the names the emulator assigns (per app, in creation order)
 // do not depend on the order of concurrent creates.
-var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6"}
+var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6", "fp-import"}
 
 // TestFingerprint is syncd's behaviour fingerprint: a fixed, seeded
 // scenario run through the built syncd binary against the emulator (real
@@ -83,16 +85,18 @@ func TestFingerprint(t *testing.T) {
 
 // fingerprint is the state of one scenario run.
 type fingerprint struct {
-	t      *testing.T
-	s      stackEnv
-	emu    *emulator.Server
-	hold   *holdingHandler
-	url    string
-	env    map[string]string // secret references the manifests use
-	lastID int64             // audit rows up to this id were captured
-	runs   map[string]string // run id -> run-N
-	steps  []fpStep
-	buf    *bytes.Buffer // the step being recorded
+	t    *testing.T
+	s    stackEnv
+	emu  *emulator.Server
+	hold *holdingHandler
+	url  string
+	// importDir receives what syncd import writes.
+	importDir string
+	env       map[string]string // secret references the manifests use
+	lastID    int64             // audit rows up to this id were captured
+	runs      map[string]string // run id -> run-N
+	steps     []fpStep
+	buf       *bytes.Buffer // the step being recorded
 }
 
 type fpStep struct{ name, text string }
@@ -108,6 +112,7 @@ func newFingerprint(t *testing.T) *fingerprint {
 		env:  map[string]string{"FP_MAKE_SECRET": fpMakeSecret, "FP_PW_SECRET": fpPWSecret, "FP_PW_SECRET_ADDED": fpPWSecretAdded},
 		runs: map[string]string{},
 	}
+	f.importDir = t.TempDir()
 	f.s = stackEnv{bin: bin, dir: t.TempDir(), db: pgtest.Database(t), spool: t.TempDir(), url: srv.URL}
 	return f
 }
@@ -226,7 +231,98 @@ func (f *fingerprint) run() {
 		}
 		f.applyStep("apply", "--auto-approve", "--prune")
 	})
+
+	f.step("14-mass-delete-allowed", func() {
+		f.applyStep("apply", "--auto-approve", "--prune", "--allow-mass-delete")
+	})
+
+	f.step("15-crash-after-create-patchworks", func() {
+		f.write("patchworks/epsilon.yaml", fpPatchworks("epsilon", "Epsilon connector", "Europe/London", true))
+		f.plan()
+		f.crashApply(holdAfter)
+		f.plan()
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("16-import-then-adopt", func() {
+		f.seed(`{"make": {"apps": {"fp-import": {"connections": [{
+			"label": "Imported", "type": "oauth",
+			"sections": {"api": {"url": "https://api.example.com/imported"}, "scope": ["read"]},
+			"common": {"clientId": "id-imported", "clientSecret": "` + fpMakeSecret + `"}}]}}},
+		"patchworks": {"connectors": [{
+			"name": "Imported connector", "authentication_implementation_id": "7", "timezone": "UTC",
+			"date_format": "Y-m-d", "rate_limit_unit": "second", "rate_limit_duration": 1,
+			"variables": [{"key": "region", "value": "eu", "label": "Region", "secret": false},
+				{"key": "api_token", "value": "` + fpPWSecret + `", "label": "API token", "secret": true}]}]}}`)
+		// Import writes every Patchworks connector (the ones syncd already
+		// manages too): into a directory of its own, from which the new
+		// objects' manifests are copied into the manifests directory.
+		out := f.importDir
+		f.syncd("import", "--kind", "MakeConnection", "--app", "fp-import", "--out", out)
+		f.syncd("import", "--kind", "PatchworksConnector", "--out", out)
+		f.files(out)
+		for _, rel := range []string{"schema.json", "patchworksconnector/imported-connector.yaml"} {
+			f.copyImported(rel)
+		}
+		names, err := filepath.Glob(filepath.Join(out, "makeconnection", "fp-import-imported.*"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("import wrote no manifest of the Make connection (%v)", err)
+		}
+		for _, n := range names {
+			f.copyImported(filepath.Join("makeconnection", filepath.Base(n)))
+		}
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("17-inventory-and-queries", func() {
+		f.syncd("inventory", "forget", "MakeConnection/delta")
+		f.plan()
+		f.syncd("inventory", "bind", "MakeConnection/delta", "fp-delta")
+		f.plan()
+		f.syncd("inventory", "list", "--format", "json")
+		f.syncd("drift", "--format", "json")
+		f.syncd("audit", "verify")
+		f.syncd("audit", "--format", "json", "--resource", "MakeConnection/delta")
+	})
 	t.Logf("%d steps", len(f.steps))
+}
+
+// copyImported copies rel from the import directory to imported/rel in
+// the manifests directory.
+func (f *fingerprint) copyImported(rel string) {
+	f.t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.importDir, rel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.write(filepath.Join("imported", rel), string(data))
+}
+
+// files records the files under dir, in path order: their content, or
+// for the JSON Schema (compared by the desired package's golden test)
+// its digest.
+func (f *fingerprint) files(dir string) {
+	t := f.t
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if filepath.Base(p) == "schema.json" {
+			fmt.Fprintf(f.buf, "-- file %s: %d bytes, sha256 %x\n", rel, len(data), sha256.Sum256(data))
+			return nil
+		}
+		fmt.Fprintf(f.buf, "-- file %s\n%s\n", rel, strings.TrimRight(string(data), "\n"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // step records one step: what fn ran, the audit rows it added and the API
@@ -276,7 +372,14 @@ func (f *fingerprint) syncd(args ...string) string {
 		code = ee.ExitCode()
 	}
 	fmt.Fprintf(f.buf, "$ syncd %s\nexit %d\n", shellArgs(args), code)
-	if args[0] != "plan" { // plan's JSON is shown by f.plan
+	switch args[0] {
+	case "plan": // its JSON is shown by f.plan
+	case "audit":
+		// Event ids are chain positions (the order in which concurrent
+		// workers wrote); event keys are random.
+		out := auditIDRE.ReplaceAllString(stdout.String(), `"id": "<id>"`)
+		writeSection(f.buf, "stdout", eventKeyRE.ReplaceAllString(out, `"event_key": "<key>"`))
+	default:
 		writeSection(f.buf, "stdout", stdout.String())
 	}
 	// Log lines (time=...) are left out: warnings such as the unkeyed
@@ -636,7 +739,7 @@ func (f *fingerprint) requests() {
 
 // normalize replaces what differs between runs of the same code.
 func (f *fingerprint) normalize(s string) string {
-	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
+	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", f.importDir, "<import>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
 	for id, name := range f.runs {
 		pairs = append(pairs, id, name)
 	}
@@ -655,6 +758,8 @@ func (f *fingerprint) normalize(s string) string {
 var (
 	timestampRE = regexp.MustCompile(`\b20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
 	ageRE       = regexp.MustCompile(`"age_seconds": *\d+`)
+	auditIDRE   = regexp.MustCompile(`"id": \d+`)
+	eventKeyRE  = regexp.MustCompile(`"event_key": "[^"]*"`)
 )
 
 // fixedTime is the emulator's clock.
