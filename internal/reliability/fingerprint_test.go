@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -92,6 +93,7 @@ type fingerprint struct {
 	url  string
 	// importDir receives what syncd import writes.
 	importDir string
+	planFile  string            // where plan --out saves
 	env       map[string]string // secret references the manifests use
 	lastID    int64             // audit rows up to this id were captured
 	runs      map[string]string // run id -> run-N
@@ -113,6 +115,7 @@ func newFingerprint(t *testing.T) *fingerprint {
 		runs: map[string]string{},
 	}
 	f.importDir = t.TempDir()
+	f.planFile = filepath.Join(t.TempDir(), "saved.plan")
 	f.s = stackEnv{bin: bin, dir: t.TempDir(), db: pgtest.Database(t), spool: t.TempDir(), url: srv.URL}
 	return f
 }
@@ -284,7 +287,48 @@ func (f *fingerprint) run() {
 		f.syncd("audit", "verify")
 		f.syncd("audit", "--format", "json", "--resource", "MakeConnection/delta")
 	})
+
+	f.step("18-saved-plan", func() {
+		f.write("patchworks/epsilon.yaml", fpPatchworks("epsilon", "Epsilon connector", "Europe/Berlin", true))
+		f.savedPlan()
+		f.syncd("apply", f.planFile)
+		f.plan()
+	})
+
+	f.step("19-stale-saved-plan", func() {
+		f.write("patchworks/epsilon.yaml", fpPatchworks("epsilon", "Epsilon connector", "Europe/Madrid", true))
+		f.savedPlan()
+		f.control(http.MethodPatch, "/_emulator/patchworks/connectors/"+f.connectorID("Epsilon connector"), `{"date_format": "Y-m-d"}`)
+		f.syncd("apply", f.planFile)
+		f.plan()
+	})
+
+	f.step("20-write-not-kept", func() {
+		// The platform answers the write of timezone as a success and
+		// keeps nothing: each attempt fails as not effective. Four runs in
+		// a row with the same desired and live state record whether the
+		// change is held back as stuck (today run --once does not carry
+		// the count from one process to the next).
+		f.control(http.MethodPost, "/_emulator/knobs", `{"ignore_fields": ["patchworks/timezone"]}`)
+		for range 4 {
+			f.syncd("run", "--once", "--mode", "apply", "--listen", "", "--detailed-exitcode")
+		}
+		f.syncd("drift", "--format", "json")
+		f.control(http.MethodPost, "/_emulator/knobs", `{"ignore_fields": []}`)
+		f.applyStep("apply", "--auto-approve")
+	})
 	t.Logf("%d steps", len(f.steps))
+}
+
+// savedPlan runs plan --out and records the plan file.
+func (f *fingerprint) savedPlan() {
+	f.t.Helper()
+	f.syncd("plan", "--out", f.planFile, "--detailed-exitcode")
+	data, err := os.ReadFile(f.planFile)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	writeSection(f.buf, "plan file", string(data))
 }
 
 // copyImported copies rel from the import directory to imported/rel in
@@ -372,9 +416,9 @@ func (f *fingerprint) syncd(args ...string) string {
 		code = ee.ExitCode()
 	}
 	fmt.Fprintf(f.buf, "$ syncd %s\nexit %d\n", shellArgs(args), code)
-	switch args[0] {
-	case "plan": // its JSON is shown by f.plan
-	case "audit":
+	switch {
+	case args[0] == "plan" && slices.Contains(args, "json"): // shown by f.plan
+	case args[0] == "audit":
 		// Event ids are chain positions (the order in which concurrent
 		// workers wrote); event keys are random.
 		out := auditIDRE.ReplaceAllString(stdout.String(), `"id": "<id>"`)
@@ -739,7 +783,7 @@ func (f *fingerprint) requests() {
 
 // normalize replaces what differs between runs of the same code.
 func (f *fingerprint) normalize(s string) string {
-	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", f.importDir, "<import>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
+	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", f.importDir, "<import>", f.planFile, "<planfile>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
 	for id, name := range f.runs {
 		pairs = append(pairs, id, name)
 	}
