@@ -5,6 +5,9 @@
 // own tally, every output grepped for a known secret, goroutines and heap
 // over a soak. Each test has a short form that `make test` runs and a long
 // form selected by SYNCD_RELIABILITY=long (`make reliability`), which also
-// runs every fuzz target, time-boxed, including the JSONC ones here. The
-// package has no non-test code.
+// runs every fuzz target, time-boxed, including the JSONC ones here.
+// TestFingerprint is the exception: one fixed scenario whose plans, audit
+// rows, state tables and requests are compared with golden files under
+// testdata/fingerprint, so that a refactor shows any change of behaviour
+// (its comment says how to use it). The package has no non-test code.
 package reliability

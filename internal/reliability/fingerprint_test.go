@@ -49,34 +49,52 @@ const (
 var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6", "fp-import"}
 
 // TestFingerprint is syncd's behaviour fingerprint: a fixed, seeded
-// scenario run through the built syncd binary against the emulator (real
-// HTTP) and a real PostgreSQL, covering both platforms: adopt, create,
-// update, replace, drift detected in report mode and resolved by apply, a
-// write-only secret set and rotated, delete with prune, a manifest that
-// fails to load, a crash after and before a create (SIGKILL while the
-// emulator holds the create's answer), recovered by the next run, and a
-// blocked mass delete. After every step it records the exit codes of the
-// commands, `syncd plan --format json --prune` before and after the step,
-// the new audit_events rows (all columns, normalised) and the API requests
-// the step sent, and compares them with testdata/fingerprint/*.golden.
+// scenario run through the syncd binary built from this tree, against the
+// emulator (real HTTP) and a real PostgreSQL, over both platforms: adopt,
+// create, update, replace (a create-only field), drift detected in report
+// mode (an out-of-band edit) and resolved by apply, a write-only secret
+// added and one rotated, delete with prune, a manifest that fails to load
+// (no delete, manifest_invalid), a crash after and before a create (SIGKILL
+// while the emulator holds the create's answer) recovered by the next run,
+// a blocked and then an allowed mass delete, import then adopt, inventory
+// forget and bind, a saved plan applied and a stale one refused, and a
+// write the platform did not keep. After every step it records the
+// commands run with their exit codes, stdout and stderr (log lines left
+// out); `syncd plan --format json --prune` around each command that
+// writes; the new audit_events rows (every column, normalised); the
+// inventory, intents, drift and runs tables; and the API requests the
+// step sent by route and status. Each step is compared with
+// testdata/fingerprint/<step>.golden, and no golden file may hold one of
+// the scenario's secrets (raw, JSON-escaped, URL-encoded, base64).
 //
-// Use: run it on a branch (bash scripts/with-postgres go test -count=1 -run
-// Fingerprint ./internal/reliability/). A diff means behaviour changed;
-// if the change is intended, rewrite the golden files with -update and
-// review the diff of testdata/fingerprint in the commit.
+// Use, to prove a refactor keeps behaviour: run it on the branch,
+//
+//	bash scripts/with-postgres go test -count=1 -run Fingerprint ./internal/reliability/
+//
+// A failure (a diff in testdata) means behaviour changed. To see the whole
+// change, or to accept an intended one, rewrite the golden files and read
+// `git diff internal/reliability/testdata/fingerprint`:
+//
+//	bash scripts/with-postgres go test -count=1 -run Fingerprint ./internal/reliability/ -update
+//
+// (-update goes after the package). SYNCD_BIN, when set, is the binary
+// tested instead of a fresh build.
 //
 // What is normalised away, because it differs between two runs of the same
 // code: occurred_at, id, event_key, prev_hash and row_hash of audit rows
-// (time, chain position and hashes); run ids (replaced by run-1, run-2, ...
-// in order of first appearance); the emulator's URL and the manifests
-// directory's path in any text. Within one run, audit rows of different
+// (time, chain position and hashes), and the same in `syncd audit` JSON;
+// run ids (replaced by run-1, run-2, ... in order of first appearance);
+// wall-clock times and ages (<time>, <age>); the emulator's URL and the
+// temporary directories' paths. Within one run, audit rows of different
 // resources interleave as the executor's workers finish (it writes up to 4
 // resources at once), so the rows of a run are stably sorted by resource
-// (run_started first, run_finished last); the order of one resource's rows
-// is kept as written. Everything else is kept as is: event types, resource
-// keys, remote ids (the emulator assigns them deterministically: one Make
-// connection per app and at most one Patchworks create per step), actions,
-// field changes, outcomes, error texts, modes, actors.
+// (run_started first, run_finished last), keeping the order of one
+// resource's rows as written; intents are listed by resource for the same
+// reason. Everything else is kept as is: event types, resource keys,
+// remote ids (the emulator assigns them deterministically: each Make
+// resource has its own app and no step creates two Patchworks connectors),
+// actions, field changes, outcomes, error texts, modes, actors, the
+// inventory's keyed hashes (SYNCD_HMAC_KEY is fixed), request counts.
 func TestFingerprint(t *testing.T) {
 	t.Parallel()
 	f := newFingerprint(t)
@@ -840,7 +858,7 @@ func (f *fingerprint) check() {
 			continue
 		}
 		if d := cmp.Diff(strings.Split(string(golden), "\n"), strings.Split(s.text, "\n")); d != "" {
-			t.Errorf("step %s: behaviour differs from testdata/fingerprint/%s.golden (-golden +now):\n%s", s.name, s.name, d)
+			t.Errorf("step %s: behaviour differs from testdata/fingerprint/%s.golden (-golden +now; run with -update and git diff for all of it):\n%s", s.name, s.name, d)
 		}
 		checkNoSecret(t, s.name+".golden", string(golden))
 		checkNoSecret(t, s.name+" (this run)", s.text)
