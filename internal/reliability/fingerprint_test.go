@@ -41,12 +41,29 @@ const (
 	fpMakeSecretRotated = "fp-make-rotated-2a7f55e810"
 	fpPWSecret          = "fp-pw-secret-91c3d4e7aa"
 	fpPWSecretAdded     = "fp-pw-added-secret-0f4b8e6d21"
+	// Literal values sensitive by their key's name or secret: true, and
+	// values of ${file:} and ${env:} references.
+	fpLiteralToken        = "fp-literal-token-5b2e9c1d07"
+	fpLiteralTokenRotated = "fp-literal-token-rotated-c44e"
+	fpLiteralVar          = "fp-literal-var-secret-3f9a0c"
+	fpLiteralVarRotated   = "fp-literal-var-rotated-81d2"
+	fpFileSecret          = "fp-file-secret-77c1e0b4a2"
+	fpFileSecretRotated   = "fp-file-secret-rotated-19ab"
+	fpEnvURLSecret        = "https://fp-env-url-secret.example.com/a8d3"
+	fpEnvURLSecretRotated = "https://fp-env-url-rotated.example.com/6f0e"
 )
+
+// fpSecrets are every secret of the scenario.
+var fpSecrets = []string{
+	fpMakeSecret, fpMakeSecretRotated, fpPWSecret, fpPWSecretAdded,
+	fpLiteralToken, fpLiteralTokenRotated, fpLiteralVar, fpLiteralVarRotated,
+	fpFileSecret, fpFileSecretRotated, fpEnvURLSecret, fpEnvURLSecretRotated,
+}
 
 // fpApps are the Make apps of the scenario. Each Make resource has its own
 // app, so that the names the emulator assigns (per app, in creation order)
 // do not depend on the order of concurrent creates.
-var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6", "fp-import"}
+var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "fp-m2", "fp-m3", "fp-m4", "fp-m5", "fp-m6", "fp-import", "fp-ext", "fp-prot", "fp-sens"}
 
 // TestFingerprint is syncd's behaviour fingerprint: a fixed, seeded
 // scenario run through the syncd binary built from this tree, against the
@@ -112,6 +129,7 @@ type fingerprint struct {
 	// importDir receives what syncd import writes.
 	importDir string
 	planFile  string            // where plan --out saves
+	secretDir string            // SYNCD_SECRET_DIRS
 	env       map[string]string // secret references the manifests use
 	lastID    int64             // audit rows up to this id were captured
 	runs      map[string]string // run id -> run-N
@@ -132,7 +150,7 @@ func newFingerprint(t *testing.T) *fingerprint {
 		env:  map[string]string{"FP_MAKE_SECRET": fpMakeSecret, "FP_PW_SECRET": fpPWSecret, "FP_PW_SECRET_ADDED": fpPWSecretAdded},
 		runs: map[string]string{},
 	}
-	f.importDir = t.TempDir()
+	f.importDir, f.secretDir = t.TempDir(), t.TempDir()
 	f.planFile = filepath.Join(t.TempDir(), "saved.plan")
 	f.s = stackEnv{bin: bin, dir: t.TempDir(), db: pgtest.Database(t), spool: t.TempDir(), url: srv.URL}
 	return f
@@ -335,7 +353,73 @@ func (f *fingerprint) run() {
 		f.control(http.MethodPost, "/_emulator/knobs", `{"ignore_fields": []}`)
 		f.applyStep("apply", "--auto-approve")
 	})
+
+	f.step("21-identity-and-protect", func() {
+		f.seed(`{"make": {"apps": {"fp-ext": {"connections": [{"label": "Old label", "type": "apikey"}]}}}}`)
+		// externalId binds the seeded connection despite its label.
+		f.write("make/ext.yaml", withMetadata(fpMake("ext", "fp-ext", "External", "apikey", "https://api.example.com/ext"), "  externalId: fp-ext\n"))
+		f.write("make/prot.yaml", withPolicy(fpMake("prot", "fp-prot", "Protected", "apikey", "https://api.example.com/prot"), "  protect: true\n"))
+		f.applyStep("apply", "--auto-approve")
+	})
+
+	f.step("22-policies", func() {
+		// protect: a replace is blocked. mode report: a change is only
+		// reported. ignore: a live change of an ignored field is no drift.
+		f.write("make/prot.yaml", withPolicy(fpMake("prot", "fp-prot", "Protected", "basic", "https://api.example.com/prot"), "  protect: true\n"))
+		f.write("make/alpha.yaml", withPolicy(fpMake("alpha", "fp-alpha", "Alpha", "basic", "https://api.example.com/alpha-v3"), "  mode: report\n"))
+		f.write("make/gamma.yaml", withPolicy(fpMake("gamma", "fp-gamma", "Gamma", "apikey", "https://api.example.com/gamma"), "  ignore: [\"/sections/api/url\"]\n"))
+		f.control(http.MethodPatch, "/_emulator/make/connections/"+f.makeConnection("fp-gamma", "Gamma"),
+			`{"sections": {"api": {"url": "https://elsewhere.example.com/gamma", "headers": {"authorization": "Bearer {{connection.apiKey}}"}}}}`)
+		f.applyStep("apply", "--auto-approve")
+		f.applyStep("run", "--once", "--mode", "apply", "--listen", "", "--detailed-exitcode")
+	})
+
+	f.step("23-sensitive-by-name-reference-and-file", func() {
+		// Sensitive: a common key named like a secret (a literal), a
+		// ${file:} and an ${env:} reference (in a section), a secret
+		// variable with a literal value. Then each value changes.
+		f.secretFile("sens-password", fpFileSecret)
+		f.env["FP_SECTION_URL"] = fpEnvURLSecret
+		sens := func(token string) string {
+			doc := fpMake("sens", "fp-sens", "Sensitive", "apikey", "${env:FP_SECTION_URL}")
+			return strings.Replace(doc, "    clientSecret: ${env:FP_MAKE_SECRET}\n",
+				"    accessToken: "+token+"\n    password: ${file:"+filepath.Join(f.secretDir, "sens-password")+"}\n", 1)
+		}
+		epsilon := func(v string) string {
+			return fpPatchworks("epsilon", "Epsilon connector", "Europe/Madrid", true) +
+				"    - key: legacy_key\n      value: " + v + "\n      label: Legacy key\n      secret: true\n"
+		}
+		f.write("make/sens.yaml", sens(fpLiteralToken))
+		f.write("patchworks/epsilon.yaml", epsilon(fpLiteralVar))
+		f.applyStep("apply", "--auto-approve")
+		f.write("make/sens.yaml", sens(fpLiteralTokenRotated))
+		f.write("patchworks/epsilon.yaml", epsilon(fpLiteralVarRotated))
+		f.secretFile("sens-password", fpFileSecretRotated)
+		f.env["FP_SECTION_URL"] = fpEnvURLSecretRotated
+		f.applyStep("apply", "--auto-approve")
+	})
 	t.Logf("%d steps", len(f.steps))
+}
+
+// secretFile writes a file under the secret directory.
+func (f *fingerprint) secretFile(name, content string) {
+	f.t.Helper()
+	if err := os.WriteFile(filepath.Join(f.secretDir, name), []byte(content), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	fmt.Fprintf(f.buf, "# secret file %s changed\n", name)
+}
+
+// withMetadata adds lines to a manifest's metadata.
+func withMetadata(doc, lines string) string {
+	i := strings.Index(doc, "spec:\n")
+	return doc[:i] + lines + doc[i:]
+}
+
+// withPolicy adds a policy block to a manifest.
+func withPolicy(doc, lines string) string {
+	i := strings.Index(doc, "spec:\n")
+	return doc[:i] + "policy:\n" + lines + doc[i:]
 }
 
 // savedPlan runs plan --out and records the plan file.
@@ -480,7 +564,7 @@ func (f *fingerprint) command(args ...string) *exec.Cmd {
 	cmd := f.s.command(args...)
 	// A fixed HMAC key (instead of one generated in the database) keeps
 	// the inventory's hashes comparable between runs.
-	cmd.Env = append(cmd.Env, "SYNCD_ACTOR=fingerprint", "SYNCD_LOG_LEVEL=warn", "SYNCD_HMAC_KEY=fingerprint-hmac-key-0123456789abcdef")
+	cmd.Env = append(cmd.Env, "SYNCD_ACTOR=fingerprint", "SYNCD_LOG_LEVEL=warn", "SYNCD_HMAC_KEY=fingerprint-hmac-key-0123456789abcdef", "SYNCD_SECRET_DIRS="+f.secretDir)
 	for k, v := range f.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -801,7 +885,7 @@ func (f *fingerprint) requests() {
 
 // normalize replaces what differs between runs of the same code.
 func (f *fingerprint) normalize(s string) string {
-	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", f.importDir, "<import>", f.planFile, "<planfile>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
+	pairs := []string{f.url, "<emulator>", f.s.dir, "<manifests>", f.importDir, "<import>", f.planFile, "<planfile>", f.secretDir, "<secrets>", strings.TrimPrefix(f.url, "http://"), "<emulator-host>"}
 	for id, name := range f.runs {
 		pairs = append(pairs, id, name)
 	}
@@ -882,7 +966,7 @@ func checkNoSecret(t *testing.T, name, text string) {
 // URL-encoded or in base64.
 func secretsIn(text string) []string {
 	var found []string
-	for _, s := range []string{fpMakeSecret, fpMakeSecretRotated, fpPWSecret, fpPWSecretAdded} {
+	for _, s := range fpSecrets {
 		j, _ := json.Marshal(s)
 		for _, enc := range []string{s, string(j[1 : len(j)-1]), url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
 			if strings.Contains(text, enc) {
