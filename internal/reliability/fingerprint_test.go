@@ -74,8 +74,10 @@ var fpApps = []string{"fp-adopt", "fp-alpha", "fp-gamma", "fp-delta", "fp-m1", "
 // (no delete, manifest_invalid), a crash after and before a create (SIGKILL
 // while the emulator holds the create's answer) recovered by the next run,
 // a blocked and then an allowed mass delete, import then adopt, inventory
-// forget and bind, a saved plan applied and a stale one refused, and a
-// write the platform did not keep. After every step it records the
+// forget and bind, a saved plan applied and a stale one refused, a write
+// the platform did not keep, a binding by externalId, policy protect,
+// report and ignore, and values sensitive by their key's name, by a
+// ${file:} reference and in a section. After every step it records the
 // commands run with their exit codes, stdout and stderr (log lines left
 // out); `syncd plan --format json --prune` around each command that
 // writes; the new audit_events rows (every column, normalised); the
