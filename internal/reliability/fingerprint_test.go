@@ -235,6 +235,7 @@ func (f *fingerprint) run() {
 		f.remove("make/adopted.yaml")
 		f.write("make/broken.yaml", "apiVersion: syncd/v1\nkind: MakeConnection\nmetadata:\n  name: broken\nspec:\n  app: fp-alpha\n  type: no-such-type\n  labl: Broken\n")
 		f.syncd("validate")
+		f.syncd("plan", "--format", "markdown", "--prune")
 		f.applyStep("apply", "--auto-approve", "--prune")
 		f.syncd("run", "--once", "--mode", "apply", "--prune", "--listen", "")
 		f.remove("make/broken.yaml")
@@ -298,6 +299,7 @@ func (f *fingerprint) run() {
 		// Import writes every Patchworks connector (the ones syncd already
 		// manages too): into a directory of its own, from which the new
 		// objects' manifests are copied into the manifests directory.
+		f.plan("--show-unmanaged")
 		out := f.importDir
 		f.syncd("import", "--kind", "MakeConnection", "--app", "fp-import", "--out", out)
 		f.syncd("import", "--kind", "PatchworksConnector", "--out", out)
@@ -398,6 +400,8 @@ func (f *fingerprint) run() {
 		f.write("patchworks/epsilon.yaml", epsilon(fpLiteralVarRotated))
 		f.secretFile("sens-password", fpFileSecretRotated)
 		f.env["FP_SECTION_URL"] = fpEnvURLSecretRotated
+		f.syncd("plan", "--format", "markdown", "--prune", "--detailed-exitcode")
+		f.syncd("plan", "--format", "text", "--prune", "--detailed-exitcode")
 		f.applyStep("apply", "--auto-approve")
 	})
 	t.Logf("%d steps", len(f.steps))
@@ -495,8 +499,8 @@ func (f *fingerprint) applyStep(args ...string) {
 	f.plan()
 }
 
-func (f *fingerprint) plan() {
-	out := f.syncd("plan", "--format", "json", "--prune", "--detailed-exitcode")
+func (f *fingerprint) plan(extra ...string) {
+	out := f.syncd(append([]string{"plan", "--format", "json", "--prune", "--detailed-exitcode"}, extra...)...)
 	var b bytes.Buffer
 	if err := json.Indent(&b, []byte(out), "", "  "); err != nil {
 		fmt.Fprintf(f.buf, "(not JSON: %v)\n%s\n", err, f.normalize(out))
