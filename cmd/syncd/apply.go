@@ -63,7 +63,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	defer st.close()
+	defer st.Close()
 	release, err := pglock.AcquireApplyLock(ctx, c.DatabaseURL, c.LockTimeout)
 	if err != nil {
 		return err
@@ -83,10 +83,10 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial apply never prunes")
 		prune = false
 	}
-	prog := startProgress(c.progressFlag, st.runner.Engine.Stats, planEstimate(set, scope), "planning").withETA(st.runner.Engine.Transports())
+	prog := startProgress(c.progressFlag, st.Runner.Engine.Stats, planEstimate(set, scope), "planning").withETA(st.Runner.Engine.Transports())
 	defer prog.Stop()
 	if prog != nil {
-		st.runner.Executor.Done = prog.changeDone
+		st.Runner.Executor.Done = prog.changeDone
 	}
 	approve := func(p *planner.Plan) bool {
 		prog.setPhase("", nil) // not while the plan is shown or a person answers
@@ -96,7 +96,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		return ok
 	}
-	res, err := st.runner.Once(ctx, reconcile.Request{
+	res, err := st.Runner.Once(ctx, reconcile.Request{
 		Trigger: "cli", Mode: syncd.ModeApply, Set: set, Prune: prune, Scope: scope, Targets: targets,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests), Approve: approve, Saved: saved,

@@ -50,7 +50,7 @@ func seedAudit(t *testing.T) string {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Hour)
-	if _, err := s.ScanDrift(ctx, audit.DriftScan{RunID: "run-2", Mode: "report", Scanned: []syncd.Key{a, b},
+	if _, err := s.ScanDrift(ctx, audit.DriftScan{Run: syncd.Run{ID: "run-2", Mode: "report"}, Scanned: []syncd.Key{a, b},
 		Drifted: map[syncd.Key]audit.DriftObservation{
 			a: {RemoteID: "conn-1", Fields: []syncd.FieldChange{{Path: "/common/clientSecret", Before: cliSecret, After: "x", Sensitive: true}}},
 			b: {RemoteID: "17", Fields: []syncd.FieldChange{{Path: "/timezone", Before: "UTC", After: "Europe/London"}}},

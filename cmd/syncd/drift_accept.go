@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -67,26 +67,13 @@ func (c *driftAcceptCmd) Run(ctx context.Context, g *Globals) error {
 	if d == nil {
 		return fmt.Errorf("%s: no manifest in %s declares it", key, c.Manifests)
 	}
-	providers, err := engine.Providers(c.platformFlags.config(log))
+	rd, err := stack.OpenPlanner(ctx, stack.PlanConfig{
+		Platforms: c.platformFlags.config(log), DatabaseURL: c.DatabaseURL, HMACKey: c.hmacFlag.key(), Logger: log,
+	})
 	if err != nil {
 		return err
 	}
-	hasher, err := c.hmacFlag.hasher()
-	if err != nil {
-		return err
-	}
-	bindings := map[syncd.Key]syncd.Binding{}
-	if c.DatabaseURL != "" {
-		inv, hkey, err := audit.ReadInventory(ctx, c.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("read inventory: %w", err)
-		}
-		bindings = inv
-		if c.HMACKey == "" && hkey != nil {
-			hasher = syncd.NewHasher(hkey)
-		}
-	}
-	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	eng, bindings := rd.Engine, rd.Bindings
 	if err := eng.Preflight(ctx); err != nil {
 		return err
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
 )
@@ -227,17 +227,16 @@ func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag,
 	}
 	return store, func() {
 		unlock()
-		(&stack{store: store}).close()
+		(&stack.Stack{Store: store}).Close()
 	}, nil
 }
 
-// inventoryEvent is the audit event of an inventory command; the store
-// fills in the resource, the action and the change.
+// inventoryEvent is the audit event of an inventory command, which runs
+// outside any run (no run id); the store fills in its type, the resource,
+// the action and the outcome.
 func inventoryEvent(revision string) syncd.Event {
-	return syncd.Event{
-		ID: executor.NewID(), OccurredAt: nowUTC(),
-		Mode: syncd.ModeApply, Actor: actorName(), ManifestRevision: revision,
-	}
+	run := syncd.Run{Mode: syncd.ModeApply, Actor: actorName(), ManifestRevision: revision}
+	return run.Event(nowUTC(), "", syncd.Key{}, "", "", nil, "", "")
 }
 
 // parseKey reads KIND/NAME; the kind is case-insensitive.

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/stack"
 )
 
 // migrateCmd applies the embedded database migrations and creates the HMAC
@@ -41,13 +42,14 @@ func (d databaseFlag) requireDatabase() (string, error) {
 	return d.DatabaseURL, nil
 }
 
-// openReader opens the audit store for queries only: it touches no spool.
-func (d databaseFlag) openReader(ctx context.Context, g *Globals) (*audit.Store, error) {
+// openReader opens the read-only assembly (stack.Reader): queries only,
+// no spool, and no method that writes or migrates.
+func (d databaseFlag) openReader(ctx context.Context, g *Globals) (*stack.Reader, error) {
 	url, err := d.requireDatabase()
 	if err != nil {
 		return nil, err
 	}
-	return audit.Open(ctx, url, audit.Options{ReadOnly: true, Logger: newLogger(g, os.Stderr)})
+	return stack.OpenReader(ctx, url, newLogger(g, os.Stderr))
 }
 
 func writerOr(w io.Writer) io.Writer {

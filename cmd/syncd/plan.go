@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/planner"
-	"github.com/syncd/syncd/internal/syncd"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/watch"
 )
 
@@ -54,39 +53,22 @@ func (c *planCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial plan never prunes")
 		prune = false
 	}
-	providers, err := engine.Providers(c.platformFlags.config(log))
-	if err != nil {
-		return err
-	}
-	bindings := map[syncd.Key]syncd.Binding{}
-	hasher, err := c.hmacFlag.hasher()
-	if err != nil {
-		return err
-	}
 	// A plan only reads the database: it never migrates and never creates
 	// the HMAC key, so a SELECT-only role is enough. Without a database the
 	// plan says so in its header (planner.NoInventoryNote).
-	noInventory := c.DatabaseURL == ""
-	if !noInventory {
-		if err := audit.CheckDatabaseURL(c.DatabaseURL); err != nil {
-			return err
-		}
-		inv, key, err := audit.ReadInventory(ctx, c.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("read inventory: %w", err)
-		}
-		bindings = inv
-		switch {
-		case c.HMACKey != "":
-		case key != nil:
-			hasher = syncd.NewHasher(key)
-		case c.Out != "":
-			// Nothing recorded a hash yet, so comparing needs no key; but
-			// the apply of a saved plan hashes with the key it creates.
-			fmt.Fprintln(os.Stderr, "syncd: the database has no HMAC key yet (run `syncd migrate`, or set SYNCD_HMAC_KEY): apply will refuse this saved plan as stale")
-		}
+	rd, err := stack.OpenPlanner(ctx, stack.PlanConfig{
+		Platforms: c.platformFlags.config(log), DatabaseURL: c.DatabaseURL, CheckURL: true,
+		HMACKey: c.hmacFlag.key(), Logger: log,
+	})
+	if err != nil {
+		return err
 	}
-	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: log}
+	if rd.NoKeyYet && c.Out != "" {
+		// Nothing recorded a hash yet, so comparing needs no key; but
+		// the apply of a saved plan hashes with the key it creates.
+		fmt.Fprintln(os.Stderr, "syncd: the database has no HMAC key yet (run `syncd migrate`, or set SYNCD_HMAC_KEY): apply will refuse this saved plan as stale")
+	}
+	eng, bindings, noInventory := rd.Engine, rd.Bindings, rd.NoInventory
 	prog := startProgress(c.progressFlag, eng.Stats, planEstimate(set, scope), "planning").withETA(eng.Transports())
 	defer prog.Stop()
 	if err := eng.Preflight(ctx); err != nil {

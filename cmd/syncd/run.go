@@ -17,6 +17,7 @@ import (
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
 )
@@ -74,7 +75,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	defer st.close()
+	defer st.Close()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -91,7 +92,7 @@ func (c *runCmd) Run(ctx context.Context, g *Globals) error {
 	err = daemon.Run(ctx, daemon.Options{
 		ManifestsDir: c.Manifests, Mode: syncd.Mode(c.Mode), Schedule: c.Schedule, Listen: c.Listen, Notifier: notifier,
 		Prune: c.Prune, MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
-		DatabaseURL: c.DatabaseURL, Runner: st.runner, Store: st.store, Logger: log, Reload: reload,
+		DatabaseURL: c.DatabaseURL, Runner: st.Runner, Store: st.Store, Logger: log, Reload: reload,
 		Load:      g.Loader.options(),
 		HTTPToken: os.Getenv("SYNCD_HTTP_TOKEN"), MaxConns: c.HTTPMaxConns,
 	})
@@ -108,7 +109,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 	if err != nil {
 		return err
 	}
-	defer st.close()
+	defer st.Close()
 	mode := syncd.Mode(c.Mode)
 	if mode == syncd.ModeApply {
 		// The daemon's writer lock: never write beside a daemon in apply
@@ -133,7 +134,7 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 		fmt.Fprintln(os.Stderr, "syncd: --prune is ignored with --target: a partial run never prunes")
 		prune = false
 	}
-	res, err := st.runner.Once(ctx, reconcile.Request{
+	res, err := st.Runner.Once(ctx, reconcile.Request{
 		Trigger: "once", Mode: mode, Set: set, Prune: prune, Manual: true, Scope: scope, Targets: c.Target,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
@@ -181,14 +182,14 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 // nothing is): changes it did not write (report mode, report-only or
 // blocked ones), and drift episodes still open (of the scope's resources
 // only, when --target limited the run).
-func remains(ctx context.Context, st *stack, res *reconcile.Result, scope []syncd.Key) (string, error) {
+func remains(ctx context.Context, st *stack.Stack, res *reconcile.Result, scope []syncd.Key) (string, error) {
 	pending := 0
 	for _, ch := range res.Plan.Changes {
 		if ch.Action != planner.ActionNoop && ch.Error == "" && (!res.Executed || ch.ReportOnly || ch.Blocked != "") {
 			pending++
 		}
 	}
-	drifts, err := st.store.OpenDrifts(ctx)
+	drifts, err := st.Store.OpenDrifts(ctx)
 	if err != nil {
 		return "", fmt.Errorf("open drifts: %w", err)
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/emulator"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
@@ -347,7 +346,7 @@ func TestPendingIntentWithSecretNaturalKeyIsRecovered(t *testing.T) {
 	if !syncd.NaturalKeyHashed(nk) || strings.Contains(nk, secretName) {
 		t.Fatalf("journal key %q", nk)
 	}
-	id, err := e.Store.BeginIntent(ctx, executor.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
+	id, err := e.Store.BeginIntent(ctx, syncd.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,8 +366,8 @@ func TestPendingIntentWithSecretNaturalKeyIsRecovered(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT state FROM intents WHERE id = $1`, id).Scan(&state); err != nil {
 		t.Fatal(err)
 	}
-	if state != executor.IntentSucceeded {
-		t.Fatalf("intent state %q, want %q (found by its clear key)", state, executor.IntentSucceeded)
+	if state != syncd.IntentSucceeded {
+		t.Fatalf("intent state %q, want %q (found by its clear key)", state, syncd.IntentSucceeded)
 	}
 	if n := e.Emu.ConnectorCount(); n != 1 {
 		t.Fatalf("%d connectors, want 1", n)

@@ -15,7 +15,7 @@ import (
 
 // Runs returns the page of runs that starts offset runs after the newest
 // one, at most limit of them, and the number of runs in all.
-func (s *Store) Runs(ctx context.Context, offset, limit int) ([]Run, int, error) {
+func (s *Store) Runs(ctx context.Context, offset, limit int) ([]syncd.RunRecord, int, error) {
 	var total int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM runs`).Scan(&total); err != nil {
 		return nil, 0, s.unavailable("list runs", err)
@@ -26,8 +26,8 @@ FROM runs ORDER BY started_at DESC, id DESC OFFSET $1 LIMIT $2`, max(offset, 0),
 	if err != nil {
 		return nil, 0, s.unavailable("list runs", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) {
-		var r Run
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (syncd.RunRecord, error) {
+		var r syncd.RunRecord
 		var trigger, mode, outcome, errText, rev, actor *string
 		var finished *time.Time
 		var summary, requests []byte
@@ -36,7 +36,7 @@ FROM runs ORDER BY started_at DESC, id DESC OFFSET $1 LIMIT $2`, max(offset, 0),
 			return r, err
 		}
 		r.Trigger, r.Mode, r.Outcome, r.Error, r.ManifestRevision, r.Actor =
-			deref(trigger), deref(mode), deref(outcome), deref(errText), deref(rev), deref(actor)
+			deref(trigger), syncd.Mode(deref(mode)), deref(outcome), deref(errText), deref(rev), deref(actor)
 		r.StartedAt = r.StartedAt.UTC()
 		if finished != nil {
 			r.FinishedAt = finished.UTC()

@@ -20,7 +20,7 @@ func TestConsoleQueries(t *testing.T) {
 	ctx := context.Background()
 	t0 := clk.Now()
 	for i := range 5 {
-		if err := s.StartRun(ctx, audit.Run{ID: fmt.Sprintf("r%d", i), Trigger: "schedule", Mode: "report", StartedAt: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+		if err := s.StartRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: fmt.Sprintf("r%d", i), Mode: "report"}, Trigger: "schedule", StartedAt: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +72,7 @@ func TestConsoleQueries(t *testing.T) {
 	// Two episodes of keyA (one resolved) and one of keyB.
 	scan := func(drifted ...syncd.Key) {
 		t.Helper()
-		ds := audit.DriftScan{RunID: "r4", Scanned: []syncd.Key{keyA, keyB}, Drifted: map[syncd.Key]audit.DriftObservation{}}
+		ds := audit.DriftScan{Run: syncd.Run{ID: "r4"}, Scanned: []syncd.Key{keyA, keyB}, Drifted: map[syncd.Key]audit.DriftObservation{}}
 		for _, k := range drifted {
 			ds.Drifted[k] = audit.DriftObservation{Fields: []syncd.FieldChange{{Path: "/label", Before: "x", After: "y"}}}
 		}

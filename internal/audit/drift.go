@@ -23,7 +23,8 @@ const (
 
 // DriftScan is the outcome of one drift scan.
 type DriftScan struct {
-	RunID, Mode, Actor, ManifestRevision string
+	// Run is the run that scanned: it stamps the events.
+	Run syncd.Run
 	// Scanned lists every resource the scan compared (keys of Drifted count
 	// as scanned too); drift of resources not scanned is left as it is.
 	Scanned []syncd.Key
@@ -119,11 +120,11 @@ func (s *Store) ScanDrift(ctx context.Context, scan DriftScan) ([]syncd.Event, e
 INSERT INTO drift (kind, name, remote_id, fields, desired_hash, first_seen, last_seen, occurrences, opened_run_id)
 VALUES ($1, $2, $3, $4, $5, $6, $6, 1, $7) RETURNING id`,
 					string(key.Kind), key.Name, null(clean(obs.RemoteID)), json.RawMessage(fj),
-					null(obs.DesiredHash), now, null(clean(scan.RunID))).Scan(&id)
+					null(obs.DesiredHash), now, null(clean(scan.Run.ID))).Scan(&id)
 				if err != nil {
 					return err
 				}
-				events = append(events, s.driftEvent(scan, id, key, obs.RemoteID, syncd.EventDriftDetected, "open", activeChanges(fields), now))
+				events = append(events, scan.Run.DriftEvent(now, id, syncd.EventDriftDetected, key, obs.RemoteID, activeChanges(fields), "open"))
 			case drifted && isOpen:
 				fields := mergeFields(ep.Fields, obs.Fields, now)
 				fj, err := json.Marshal(fields)
@@ -144,10 +145,10 @@ UPDATE drift SET last_seen = GREATEST(last_seen, $2), occurrences = occurrences 
 				if h, ok := scan.DesiredHashes[key]; ok && ep.DesiredHash != "" && h != ep.DesiredHash {
 					how = ResolvedByManifestChange
 				}
-				if err := resolveEpisode(ctx, tx, ep.ID, how, scan.RunID, now); err != nil {
+				if err := resolveEpisode(ctx, tx, ep.ID, how, scan.Run.ID, now); err != nil {
 					return err
 				}
-				events = append(events, s.driftEvent(scan, ep.ID, key, ep.RemoteID, syncd.EventDriftResolved, how, activeChanges(ep.Fields), now))
+				events = append(events, scan.Run.DriftEvent(now, ep.ID, syncd.EventDriftResolved, key, ep.RemoteID, activeChanges(ep.Fields), how))
 			}
 		}
 		return nil
@@ -190,8 +191,8 @@ func (s *Store) ResolveDrift(ctx context.Context, key syncd.Key, how, runID stri
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		scan := DriftScan{RunID: runID, Mode: deref(mode), Actor: deref(actor), ManifestRevision: deref(rev)}
-		e := s.driftEvent(scan, ep.ID, key, ep.RemoteID, syncd.EventDriftResolved, how, activeChanges(ep.Fields), now)
+		run := syncd.Run{ID: runID, Mode: syncd.Mode(deref(mode)), Actor: deref(actor), ManifestRevision: deref(rev)}
+		e := run.DriftEvent(now, ep.ID, syncd.EventDriftResolved, key, ep.RemoteID, activeChanges(ep.Fields), how)
 		ev = &e
 		return nil
 	})
@@ -288,29 +289,6 @@ func resolveEpisode(ctx context.Context, tx pgx.Tx, id int64, how, runID string,
 UPDATE drift SET resolved_at = $2, resolution = $3, resolved_run_id = $4 WHERE id = $1`,
 		id, now, how, null(clean(runID)))
 	return err
-}
-
-func (s *Store) driftEvent(scan DriftScan, id int64, key syncd.Key, remoteID string, typ syncd.EventType, outcome string, changes []syncd.FieldChange, now time.Time) syncd.Event {
-	verb := "detected"
-	if typ == syncd.EventDriftResolved {
-		verb = "resolved"
-	}
-	return syncd.Event{
-		// Deterministic, so that a retried scan cannot record an episode's
-		// event twice.
-		ID:               fmt.Sprintf("drift-%d-%s", id, verb),
-		OccurredAt:       now,
-		RunID:            scan.RunID,
-		Type:             typ,
-		Kind:             key.Kind,
-		Name:             key.Name,
-		RemoteID:         remoteID,
-		Changes:          changes,
-		Outcome:          outcome,
-		ManifestRevision: scan.ManifestRevision,
-		Mode:             syncd.Mode(scan.Mode),
-		Actor:            scan.Actor,
-	}
 }
 
 // mergeFields carries each field's own lifecycle into the new observation:

@@ -97,7 +97,7 @@ func TestDriftLifecycle(t *testing.T) {
 				} else {
 					var err error
 					evs, err = s.ScanDrift(ctx, audit.DriftScan{
-						RunID: "run", Mode: "report", Scanned: []syncd.Key{keyA},
+						Run: syncd.Run{ID: "run", Mode: "report"}, Scanned: []syncd.Key{keyA},
 						Drifted: st.drifted, DesiredHashes: st.hashes,
 					})
 					if err != nil {

@@ -42,7 +42,7 @@ type desiredHashWire struct {
 }
 
 func toWire(s DriftScan) driftScanWire {
-	w := driftScanWire{RunID: s.RunID, Mode: s.Mode, Actor: s.Actor, ManifestRevision: s.ManifestRevision,
+	w := driftScanWire{RunID: s.Run.ID, Mode: string(s.Run.Mode), Actor: s.Run.Actor, ManifestRevision: s.Run.ManifestRevision,
 		ObservedAt: s.ObservedAt, Scanned: s.Scanned}
 	for k, o := range s.Drifted {
 		w.Drifted = append(w.Drifted, driftedWire{k, o})
@@ -54,7 +54,7 @@ func toWire(s DriftScan) driftScanWire {
 }
 
 func (w driftScanWire) scan() DriftScan {
-	s := DriftScan{RunID: w.RunID, Mode: w.Mode, Actor: w.Actor, ManifestRevision: w.ManifestRevision,
+	s := DriftScan{Run: syncd.Run{ID: w.RunID, Mode: syncd.Mode(w.Mode), Actor: w.Actor, ManifestRevision: w.ManifestRevision},
 		ObservedAt: w.ObservedAt, Scanned: w.Scanned,
 		Drifted: map[syncd.Key]DriftObservation{}, DesiredHashes: map[syncd.Key]string{}}
 	for _, d := range w.Drifted {

@@ -21,7 +21,7 @@ func TestDriftObservationsSpoolDuringAnOutage(t *testing.T) {
 	ctx := context.Background()
 	scan := func(drifted map[syncd.Key]audit.DriftObservation) bool {
 		t.Helper()
-		_, spooled, err := s.ObserveDrift(ctx, audit.DriftScan{RunID: "r", Mode: "report",
+		_, spooled, err := s.ObserveDrift(ctx, audit.DriftScan{Run: syncd.Run{ID: "r", Mode: "report"},
 			Scanned: []syncd.Key{keyA, keyB}, Drifted: drifted})
 		if err != nil {
 			t.Fatal(err)

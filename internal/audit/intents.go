@@ -9,22 +9,12 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// Intent states (syncd's).
-const (
-	IntentPending   = syncd.IntentPending
-	IntentSucceeded = syncd.IntentSucceeded
-	IntentFailed    = syncd.IntentFailed
-)
-
-// Intent is an entry of the write-ahead journal of creates (syncd.Intent).
-type Intent = syncd.Intent
-
 // BeginIntent journals a create before it is sent and returns the intent's
 // id. It needs the database: when it fails, the caller must not create.
-func (s *Store) BeginIntent(ctx context.Context, in Intent) (int64, error) {
+func (s *Store) BeginIntent(ctx context.Context, in syncd.Intent) (int64, error) {
 	state := in.State
 	if state == "" {
-		state = IntentPending
+		state = syncd.IntentPending
 	}
 	if !validState(state) {
 		return 0, fmt.Errorf("audit: begin intent %s: invalid state %q", in.Key, state)
@@ -68,15 +58,15 @@ UPDATE intents SET state = $2, remote_id = COALESCE($3, remote_id), error = $4, 
 
 // PendingIntents lists the intents not yet settled, oldest first: creates
 // that may or may not have happened.
-func (s *Store) PendingIntents(ctx context.Context) ([]Intent, error) {
+func (s *Store) PendingIntents(ctx context.Context) ([]syncd.Intent, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT id, kind, name, natural_key, action, state, remote_id, error, created_at, updated_at
 FROM intents WHERE state = 'pending' ORDER BY id`)
 	if err != nil {
 		return nil, s.unavailable("pending intents", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Intent, error) {
-		var in Intent
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (syncd.Intent, error) {
+		var in syncd.Intent
 		var kind string
 		var remoteID, errText *string
 		err := r.Scan(&in.ID, &kind, &in.Key.Name, &in.NaturalKey, &in.Action, &in.State,
@@ -91,5 +81,5 @@ FROM intents WHERE state = 'pending' ORDER BY id`)
 }
 
 func validState(s string) bool {
-	return s == IntentPending || s == IntentSucceeded || s == IntentFailed
+	return s == syncd.IntentPending || s == syncd.IntentSucceeded || s == syncd.IntentFailed
 }

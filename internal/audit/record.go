@@ -3,8 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -303,7 +301,7 @@ func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 		}
 		key := e.ID
 		if key == "" {
-			key = newEventID()
+			key = syncd.NewID()
 		}
 		at := e.OccurredAt
 		if at.IsZero() {
@@ -523,14 +521,4 @@ func null(s string) any {
 		return nil
 	}
 	return s
-}
-
-// newEventID is a random UUID (version 4).
-func newEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -8,37 +8,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// Run is a row of the runs table: one reconcile, plan or apply.
-type Run struct {
-	ID         string
-	Trigger    string // e.g. schedule, watch, signal, cli
-	Mode       string
-	StartedAt  time.Time
-	FinishedAt time.Time // zero while running
-	// Summary and Requests are stored as JSON (the plan summary and the
-	// request counts per platform); nil stores NULL.
-	Summary          any
-	Requests         any
-	Outcome          string
-	Error            string
-	ManifestRevision string
-	Actor            string
-}
+	"github.com/syncd/syncd/internal/syncd"
+)
 
 // StartRun writes the run's row. It records no event: the caller records
 // run_started through Record, which also works while the database is down.
-func (s *Store) StartRun(ctx context.Context, r Run) error {
+func (s *Store) StartRun(ctx context.Context, r syncd.RunRecord) error {
 	return s.upsertRun(ctx, "start run", r)
 }
 
 // FinishRun completes the run's row, creating it when StartRun could not.
-func (s *Store) FinishRun(ctx context.Context, r Run) error {
+func (s *Store) FinishRun(ctx context.Context, r syncd.RunRecord) error {
 	return s.upsertRun(ctx, "finish run", r)
 }
 
-func (s *Store) upsertRun(ctx context.Context, op string, r Run) error {
+func (s *Store) upsertRun(ctx context.Context, op string, r syncd.RunRecord) error {
 	if r.ID == "" {
 		return fmt.Errorf("audit: %s: empty run id", op)
 	}
@@ -73,7 +58,7 @@ ON CONFLICT (id) DO UPDATE SET
     error = COALESCE(EXCLUDED.error, runs.error),
     manifest_revision = COALESCE(EXCLUDED.manifest_revision, runs.manifest_revision),
     actor = COALESCE(EXCLUDED.actor, runs.actor)`,
-		clean(r.ID), null(clean(r.Trigger)), null(clean(r.Mode)), started, finished, summary, requests,
+		clean(r.ID), null(clean(r.Trigger)), null(clean(string(r.Mode))), started, finished, summary, requests,
 		null(clean(r.Outcome)), null(clean(r.Error)), null(clean(r.ManifestRevision)), null(clean(r.Actor)))
 	if err != nil {
 		return s.unavailable(op+" "+r.ID, err)
@@ -83,7 +68,7 @@ ON CONFLICT (id) DO UPDATE SET
 
 // LastRun returns the most recently started run; ok is false when there is
 // none. Summary and Requests come back as json.RawMessage.
-func (s *Store) LastRun(ctx context.Context) (r Run, ok bool, err error) {
+func (s *Store) LastRun(ctx context.Context) (r syncd.RunRecord, ok bool, err error) {
 	var trigger, mode, outcome, errText, rev, actor *string
 	var finished *time.Time
 	var summary, requests []byte
@@ -92,13 +77,13 @@ SELECT id, trigger, mode, started_at, finished_at, summary, requests, outcome, e
 FROM runs ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(
 		&r.ID, &trigger, &mode, &r.StartedAt, &finished, &summary, &requests, &outcome, &errText, &rev, &actor)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Run{}, false, nil
+		return syncd.RunRecord{}, false, nil
 	}
 	if err != nil {
-		return Run{}, false, s.unavailable("last run", err)
+		return syncd.RunRecord{}, false, s.unavailable("last run", err)
 	}
 	r.Trigger, r.Mode, r.Outcome, r.Error, r.ManifestRevision, r.Actor =
-		deref(trigger), deref(mode), deref(outcome), deref(errText), deref(rev), deref(actor)
+		deref(trigger), syncd.Mode(deref(mode)), deref(outcome), deref(errText), deref(rev), deref(actor)
 	if finished != nil {
 		r.FinishedAt = *finished
 	}

@@ -51,7 +51,7 @@ func TestNoSecretInDatabase(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishRun(ctx, audit.Run{ID: "r1", Outcome: "ok", Summary: map[string]int{"update": 1}}); err != nil {
+	if err := s.FinishRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: "r1"}, Outcome: "ok", Summary: map[string]int{"update": 1}}); err != nil {
 		t.Fatal(err)
 	}
 

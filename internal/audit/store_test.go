@@ -50,26 +50,26 @@ func TestIntents(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	for _, k := range []syncd.Key{keyA, keyB, {Kind: syncd.MakeConnection, Name: "c"}} {
-		id, err := s.BeginIntent(ctx, audit.Intent{Key: k, NaturalKey: "app/" + k.Name, Action: "create"})
+		id, err := s.BeginIntent(ctx, syncd.Intent{Key: k, NaturalKey: "app/" + k.Name, Action: "create"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 	}
-	if err := s.FinishIntent(ctx, ids[0], audit.IntentSucceeded, "conn-1", ""); err != nil {
+	if err := s.FinishIntent(ctx, ids[0], syncd.IntentSucceeded, "conn-1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishIntent(ctx, ids[2], audit.IntentFailed, "", "422 invalid"); err != nil {
+	if err := s.FinishIntent(ctx, ids[2], syncd.IntentFailed, "", "422 invalid"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishIntent(ctx, 999999, audit.IntentFailed, "", ""); err == nil {
+	if err := s.FinishIntent(ctx, 999999, syncd.IntentFailed, "", ""); err == nil {
 		t.Error("finished an intent that does not exist")
 	}
 	got, err := s.PendingIntents(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []audit.Intent{{ID: ids[1], Key: keyB, NaturalKey: "app/b", Action: "create", State: "pending", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}}
+	want := []syncd.Intent{{ID: ids[1], Key: keyB, NaturalKey: "app/b", Action: "create", State: "pending", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pending (-want +got)\n%s", diff)
 	}
@@ -80,11 +80,11 @@ func TestRuns(t *testing.T) {
 	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
 	ctx := context.Background()
 	start := clk.Now()
-	if err := s.StartRun(ctx, audit.Run{ID: "r1", Trigger: "schedule", Mode: "apply", StartedAt: start, Actor: "daemon"}); err != nil {
+	if err := s.StartRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: "r1", Mode: "apply", Actor: "daemon"}, Trigger: "schedule", StartedAt: start}); err != nil {
 		t.Fatal(err)
 	}
 	end := start.Add(time.Second)
-	if err := s.FinishRun(ctx, audit.Run{ID: "r1", StartedAt: start, FinishedAt: end, Outcome: "ok",
+	if err := s.FinishRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: "r1"}, StartedAt: start, FinishedAt: end, Outcome: "ok",
 		Summary: map[string]int{"update": 2}, Requests: map[string]int{"make": 4}}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +92,8 @@ func TestRuns(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("LastRun: %v %v", ok, err)
 	}
-	want := audit.Run{ID: "r1", Trigger: "schedule", Mode: "apply", StartedAt: start, FinishedAt: end, Outcome: "ok",
-		Actor: "daemon", Summary: json.RawMessage(`{"update": 2}`), Requests: json.RawMessage(`{"make": 4}`)}
+	want := syncd.RunRecord{Run: syncd.Run{ID: "r1", Mode: "apply", Actor: "daemon"}, Trigger: "schedule", StartedAt: start, FinishedAt: end, Outcome: "ok",
+		Summary: json.RawMessage(`{"update": 2}`), Requests: json.RawMessage(`{"make": 4}`)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("run (-want +got)\n%s", diff)
 	}
@@ -160,10 +160,10 @@ func TestNeedsDatabase(t *testing.T) {
 		t.Fatalf("Record with the database down: %v", err)
 	}
 	calls := map[string]error{}
-	_, calls["BeginIntent"] = s.BeginIntent(ctx, audit.Intent{Key: keyA, Action: "create"})
+	_, calls["BeginIntent"] = s.BeginIntent(ctx, syncd.Intent{Key: keyA, Action: "create"})
 	_, calls["Bindings"] = s.Bindings(ctx)
 	_, calls["ScanDrift"] = s.ScanDrift(ctx, audit.DriftScan{})
-	calls["StartRun"] = s.StartRun(ctx, audit.Run{ID: "r"})
+	calls["StartRun"] = s.StartRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: "r"}})
 	calls["Flush"] = s.Flush(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, audit.ErrUnavailable) {

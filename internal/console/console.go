@@ -83,7 +83,7 @@ type Store interface {
 	Events(ctx context.Context, f audit.Filter) ([]audit.StoredEvent, error)
 	DriftHistory(ctx context.Context, key syncd.Key) ([]audit.Drift, error)
 	OpenDrifts(ctx context.Context) ([]audit.Drift, error)
-	Runs(ctx context.Context, offset, limit int) ([]audit.Run, int, error)
+	Runs(ctx context.Context, offset, limit int) ([]syncd.RunRecord, int, error)
 	RunResources(ctx context.Context, runIDs []string) (map[string][]syncd.Key, error)
 	Drifts(ctx context.Context, offset, limit int) ([]audit.Drift, int, error)
 }
@@ -500,7 +500,7 @@ func requestedPage(r *http.Request) int {
 }
 
 type runRow struct {
-	audit.Run
+	syncd.RunRecord
 	Requests  int64
 	Summary   string
 	Resources []syncd.Key
@@ -537,7 +537,7 @@ func (h *handler) runs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, run := range list {
-		d.Runs = append(d.Runs, runRow{Run: run, Requests: requestCount(run.Requests), Summary: summaryText(run.Summary), Resources: touched[run.ID]})
+		d.Runs = append(d.Runs, runRow{RunRecord: run, Requests: requestCount(run.Requests), Summary: summaryText(run.Summary), Resources: touched[run.ID]})
 	}
 	p.Data = d
 	h.render(w, r, http.StatusOK, "runs", p)

@@ -39,8 +39,8 @@ func (f fakeStatus) ConsoleStatus() console.Status { return f.st }
 // fakeStore is an in-memory Store; err, when set, fails every query.
 type fakeStore struct {
 	events  []audit.StoredEvent
-	drifts  []audit.Drift // oldest first
-	runs    []audit.Run   // newest first
+	drifts  []audit.Drift     // oldest first
+	runs    []syncd.RunRecord // newest first
 	touched map[string][]syncd.Key
 	err     error
 }
@@ -87,7 +87,7 @@ func (f *fakeStore) OpenDrifts(context.Context) ([]audit.Drift, error) {
 	return out, nil
 }
 
-func (f *fakeStore) Runs(_ context.Context, offset, limit int) ([]audit.Run, int, error) {
+func (f *fakeStore) Runs(_ context.Context, offset, limit int) ([]syncd.RunRecord, int, error) {
 	if f.err != nil {
 		return nil, 0, f.err
 	}
@@ -164,8 +164,8 @@ func fixture() (console.Status, *fakeStore) {
 			Changes: []syncd.FieldChange{{Path: "/label"}}}},
 	}
 	for i := range 30 {
-		store.runs = append(store.runs, audit.Run{
-			ID: fmt.Sprintf("run-%02d", i), Trigger: "schedule", Mode: "report", StartedAt: t0.Add(-time.Duration(i) * time.Minute),
+		store.runs = append(store.runs, syncd.RunRecord{
+			Run: syncd.Run{ID: fmt.Sprintf("run-%02d", i), Mode: "report"}, Trigger: "schedule", StartedAt: t0.Add(-time.Duration(i) * time.Minute),
 			FinishedAt: t0.Add(-time.Duration(i)*time.Minute + time.Second), Outcome: "ok",
 			Summary:  json.RawMessage(`{"update": 2, "noop": 1}`),
 			Requests: json.RawMessage(`{"make": {"200": 5}, "patchworks": {"200": 2, "429": 1}}`),

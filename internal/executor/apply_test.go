@@ -18,6 +18,7 @@ import (
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -208,7 +209,7 @@ func TestCrashAtEveryWriteNeverDuplicates(t *testing.T) {
 			for _, d := range e.Load(t).Resources {
 				desired[d.Key] = d
 			}
-			crashing.Apply(context.Background(), executor.Run{ID: "crashed", Mode: syncd.ModeApply}, plan, desired)
+			crashing.Apply(context.Background(), syncd.Run{ID: "crashed", Mode: syncd.ModeApply}, plan, desired)
 
 			converge(t, e, 4)
 			if m, p := countObjects(t, e.Emu); m != 2 || p != 2 {
@@ -281,7 +282,7 @@ func TestPartlyFailedCreateIsOwned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := reconcile.New(e.Store, providers, e.Hasher, reconcile.Settings{})
+	r := stack.Wire(e.Store, providers, e.Hasher, stack.Settings{}).Runner
 	res, err := r.Once(context.Background(), reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t)})
 	if err != nil || res.Report.Failed != 1 {
 		t.Fatalf("first apply: %v %+v", err, res.Report)

@@ -2,8 +2,6 @@ package executor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,16 +27,11 @@ type Inventory interface {
 	Unbind(ctx context.Context, k syncd.Key) error
 }
 
-// Intent is a journalled create (or replace) whose outcome is not yet
-// known (syncd.Intent; RemoteID is, while pending, the object a replace
-// deletes).
-type Intent = syncd.Intent
-
 // Journal is the write-ahead log of creates.
 type Journal interface {
-	BeginIntent(ctx context.Context, in Intent) (int64, error)
+	BeginIntent(ctx context.Context, in syncd.Intent) (int64, error)
 	FinishIntent(ctx context.Context, id int64, state, remoteID, errText string) error
-	PendingIntents(ctx context.Context) ([]Intent, error)
+	PendingIntents(ctx context.Context) ([]syncd.Intent, error)
 }
 
 // DriftResolver closes an open drift once apply has converged the resource.
@@ -53,13 +46,6 @@ type DriftResolver interface {
 type connectorTester interface {
 	Test(ctx context.Context, remoteID string) error
 }
-
-// Intent states (syncd's).
-const (
-	IntentPending   = syncd.IntentPending
-	IntentSucceeded = syncd.IntentSucceeded
-	IntentFailed    = syncd.IntentFailed
-)
 
 // Outcomes of one resource.
 const (
@@ -90,14 +76,6 @@ type Executor struct {
 	// (from the goroutine that ran it, so it must be safe to call at
 	// once from several): progress reports count objects with it.
 	Done func(Result)
-}
-
-// Run describes the run an apply belongs to; it stamps every event.
-type Run struct {
-	ID               string
-	Mode             syncd.Mode
-	Actor            string
-	ManifestRevision string
 }
 
 // Result is one resource's outcome.
@@ -156,14 +134,14 @@ func (x *Executor) now() time.Time {
 // failure: it looks the object up by natural key and binds it when exactly
 // one exists, so that the plan that follows adopts it instead of creating a
 // second one. It must run before planning.
-func (x *Executor) Recover(ctx context.Context, run Run) error {
+func (x *Executor) Recover(ctx context.Context, run syncd.Run) error {
 	return x.RecoverFor(ctx, run, nil)
 }
 
 // RecoverFor is Recover with the loaded resources: an intent whose natural
 // key was journalled hashed (it holds a secret) is looked up with the
 // manifest's clear key, if the manifest still has the same one.
-func (x *Executor) RecoverFor(ctx context.Context, run Run, desired map[syncd.Key]*syncd.Desired) error {
+func (x *Executor) RecoverFor(ctx context.Context, run syncd.Run, desired map[syncd.Key]*syncd.Desired) error {
 	if x.Journal == nil {
 		return nil
 	}
@@ -191,7 +169,7 @@ func (x *Executor) RecoverFor(ctx context.Context, run Run, desired map[syncd.Ke
 
 // recoverOne resolves in by looking its object up by nk, the clear form of
 // its natural key.
-func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent, nk string) error {
+func (x *Executor) recoverOne(ctx context.Context, run syncd.Run, in syncd.Intent, nk string) error {
 	p, ok := x.Providers[in.Key.Kind]
 	if !ok {
 		return fmt.Errorf("no platform configured for %s", in.Key.Kind)
@@ -208,7 +186,7 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent, nk string
 	switch len(found) {
 	case 0:
 		x.log().Info("pending create did not happen", "run_id", run.ID, "resource", in.Key.String(), "intent", in.ID)
-		return x.Journal.FinishIntent(ctx, in.ID, IntentFailed, "", "not created (found by lookup after restart)")
+		return x.Journal.FinishIntent(ctx, in.ID, syncd.IntentFailed, "", "not created (found by lookup after restart)")
 	case 1:
 		id := found[0].RemoteID
 		x.log().Info("pending create did happen; binding it", "run_id", run.ID, "resource", in.Key.String(), "remote_id", id)
@@ -218,7 +196,7 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent, nk string
 		if err := x.Recorder.Record(ctx, x.event(run, syncd.EventChangeApplied, in.Key, id, in.Action, nil, OutcomeApplied, "recovered after restart: object found by natural key")); err != nil {
 			return err
 		}
-		return x.Journal.FinishIntent(ctx, in.ID, IntentSucceeded, id, "")
+		return x.Journal.FinishIntent(ctx, in.ID, syncd.IntentSucceeded, id, "")
 	default:
 		ids := make([]string, len(found))
 		for i, l := range found {
@@ -231,7 +209,7 @@ func (x *Executor) recoverOne(ctx context.Context, run Run, in Intent, nk string
 // Apply carries out every actionable change of p. desired maps keys to the
 // loaded resources (with their secret values); changes whose resource is
 // missing there (deletes) need none.
-func (x *Executor) Apply(ctx context.Context, run Run, p *planner.Plan, desired map[syncd.Key]*syncd.Desired) Report {
+func (x *Executor) Apply(ctx context.Context, run syncd.Run, p *planner.Plan, desired map[syncd.Key]*syncd.Desired) Report {
 	limit := x.Concurrency
 	if limit <= 0 {
 		limit = 4
@@ -269,7 +247,7 @@ func (x *Executor) Apply(ctx context.Context, run Run, p *planner.Plan, desired 
 	return rep
 }
 
-func (x *Executor) one(ctx context.Context, run Run, c planner.Change, d *syncd.Desired) Result {
+func (x *Executor) one(ctx context.Context, run syncd.Run, c planner.Change, d *syncd.Desired) Result {
 	res := Result{Key: c.Key, Action: c.Action, RemoteID: c.RemoteID}
 	log := x.log().With("run_id", run.ID, "resource", c.Key.String())
 	switch {
@@ -483,14 +461,14 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 	if !ok {
 		return old, fmt.Errorf("no platform registered for kind %s: refusing to create without its natural key", c.Key.Kind)
 	}
-	id, err := x.Journal.BeginIntent(ctx, Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher, rules), Action: string(c.Action), RemoteID: old})
+	id, err := x.Journal.BeginIntent(ctx, syncd.Intent{Key: c.Key, NaturalKey: d.SafeNaturalKey(x.Hasher, rules), Action: string(c.Action), RemoteID: old})
 	if err != nil {
 		return old, fmt.Errorf("journal intent (database unavailable?), not creating: %w", err)
 	}
 	after := context.WithoutCancel(ctx)
 	if old != "" {
 		if err := p.Delete(ctx, old); err != nil && !platform.IsNotFound(err) {
-			_ = x.Journal.FinishIntent(after, id, IntentFailed, "", x.scrub(err.Error(), d))
+			_ = x.Journal.FinishIntent(after, id, syncd.IntentFailed, "", x.scrub(err.Error(), d))
 			return old, fmt.Errorf("delete %s before re-create: %w", old, err)
 		}
 		if err := x.Inventory.Unbind(after, c.Key); err != nil {
@@ -505,7 +483,7 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 		if berr := x.Inventory.Bind(after, x.binding(d, remoteID)); berr != nil {
 			return remoteID, errors.Join(err, berr)
 		}
-		_ = x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, x.scrub(err.Error(), d))
+		_ = x.Journal.FinishIntent(after, id, syncd.IntentSucceeded, remoteID, x.scrub(err.Error(), d))
 		return remoteID, err
 	}
 	if err != nil {
@@ -513,13 +491,13 @@ func (x *Executor) create(ctx context.Context, p platform.Provider, c planner.Ch
 			// Leave the intent pending: Recover will find out.
 			return "", err
 		}
-		_ = x.Journal.FinishIntent(after, id, IntentFailed, "", x.scrub(err.Error(), d))
+		_ = x.Journal.FinishIntent(after, id, syncd.IntentFailed, "", x.scrub(err.Error(), d))
 		return "", err
 	}
 	if err := x.Inventory.Bind(after, x.binding(d, remoteID)); err != nil {
 		return remoteID, err
 	}
-	return remoteID, x.Journal.FinishIntent(after, id, IntentSucceeded, remoteID, "")
+	return remoteID, x.Journal.FinishIntent(after, id, syncd.IntentSucceeded, remoteID, "")
 }
 
 // binding records the keyed hashes of the applied values: the whole spec
@@ -549,7 +527,7 @@ func ignored(d *syncd.Desired, ptr string) bool {
 	return false
 }
 
-func (x *Executor) probe(ctx context.Context, run Run, p platform.Provider, c planner.Change, remoteID string) {
+func (x *Executor) probe(ctx context.Context, run syncd.Run, p platform.Provider, c planner.Change, remoteID string) {
 	t, ok := p.(connectorTester)
 	if !ok || !x.TestConnectors || remoteID == "" {
 		return
@@ -563,20 +541,8 @@ func (x *Executor) probe(ctx context.Context, run Run, p platform.Provider, c pl
 	}
 }
 
-func (x *Executor) event(run Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) syncd.Event {
-	return syncd.Event{
-		ID: NewID(), OccurredAt: x.now().UTC(), RunID: run.ID, Type: t,
-		Kind: k.Kind, Name: k.Name, RemoteID: remoteID, Action: action,
-		Changes: fields, Outcome: outcome, Error: errText,
-		ManifestRevision: run.ManifestRevision, Mode: run.Mode, Actor: run.Actor,
-	}
-}
-
-// NewID returns a random event or run id.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+func (x *Executor) event(run syncd.Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) syncd.Event {
+	return run.Event(x.now().UTC(), t, k, remoteID, action, fields, outcome, errText)
 }
 
 // scrub removes the resource's secret values from a message: a server may

@@ -3,8 +3,6 @@ package reconcile
 import (
 	"context"
 
-	"github.com/syncd/syncd/internal/audit"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -14,11 +12,11 @@ import (
 // manifest_invalid, since nothing is known to be wrong with the manifests.
 // It returns the run's id.
 func (r *Runner) Failed(ctx context.Context, trigger string, mode syncd.Mode, revision string, cause error) string {
-	run := executor.Run{ID: executor.NewID(), Mode: mode, Actor: r.Actor, ManifestRevision: revision}
+	run := syncd.NewRun(mode, r.Actor, revision)
 	log := r.log().With("run_id", run.ID)
 	ctx = context.WithoutCancel(ctx)
 	started := r.now().UTC()
-	if err := r.Store.StartRun(ctx, audit.Run{ID: run.ID, Trigger: trigger, Mode: string(mode), StartedAt: started, ManifestRevision: revision, Actor: r.Actor}); err != nil {
+	if err := r.Store.StartRun(ctx, syncd.RunRecord{Run: run, Trigger: trigger, StartedAt: started}); err != nil {
 		log.Warn("record run start", "error", err)
 	}
 	if err := r.record(ctx, run, syncd.EventRunStarted, syncd.Key{}, "", "", nil, "started", ""); err != nil {
@@ -27,8 +25,8 @@ func (r *Runner) Failed(ctx context.Context, trigger string, mode syncd.Mode, re
 	if err := r.record(ctx, run, syncd.EventRunFinished, syncd.Key{}, "", "", nil, "error", cause.Error()); err != nil {
 		log.Error("record run finish", "error", err)
 	}
-	if err := r.Store.FinishRun(ctx, audit.Run{ID: run.ID, Trigger: trigger, Mode: string(mode), StartedAt: started,
-		FinishedAt: r.now().UTC(), Outcome: "error", Error: cause.Error(), ManifestRevision: revision, Actor: r.Actor}); err != nil {
+	if err := r.Store.FinishRun(ctx, syncd.RunRecord{Run: run, Trigger: trigger, StartedAt: started,
+		FinishedAt: r.now().UTC(), Outcome: "error", Error: cause.Error()}); err != nil {
 		log.Warn("record run finish", "error", err)
 	}
 	attrs := []any{"trigger", trigger, "mode", string(mode), "error", cause}

@@ -18,12 +18,27 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// Runner carries out reconciles. Store may be nil only for read-only use
-// (Mode report without audit), which the CLI never does.
+// Books is what a run needs of the audit store (audit.Store satisfies
+// it): the run's record and events, the inventory to plan against, the
+// drift lifecycle and the signed head of the audit chain.
+type Books interface {
+	executor.Recorder
+	StartRun(ctx context.Context, r syncd.RunRecord) error
+	FinishRun(ctx context.Context, r syncd.RunRecord) error
+	Bindings(ctx context.Context) (map[syncd.Key]syncd.Binding, error)
+	// ObserveDrift feeds the drift lifecycle and returns the events it
+	// recorded; spooled says the scan waits for the database.
+	ObserveDrift(ctx context.Context, scan audit.DriftScan) (events []syncd.Event, spooled bool, err error)
+	// WriteCheckpoint writes the signed head of the audit chain; ok is
+	// false when no checkpoint is configured.
+	WriteCheckpoint(ctx context.Context) (cp audit.Checkpoint, ok bool, err error)
+}
+
+// Runner carries out reconciles.
 type Runner struct {
 	Engine   *engine.Engine
 	Executor *executor.Executor
-	Store    *audit.Store
+	Store    Books
 	Logger   *slog.Logger
 	Actor    string
 	Now      func() time.Time
@@ -99,14 +114,14 @@ func (r *Runner) now() time.Time {
 // (audit unavailable, platform unreachable); per-resource failures are in
 // Result.Report.
 func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
-	run := executor.Run{ID: executor.NewID(), Mode: req.Mode, Actor: r.Actor, ManifestRevision: req.Revision}
+	run := syncd.NewRun(req.Mode, r.Actor, req.Revision)
 	log := r.log().With("run_id", run.ID)
 	res := &Result{RunID: run.ID}
 	started := r.now().UTC()
 	// The run's record is written even when ctx is cancelled mid-way.
 	after := context.WithoutCancel(ctx)
 
-	if err := r.Store.StartRun(ctx, audit.Run{ID: run.ID, Trigger: req.Trigger, Mode: string(req.Mode), StartedAt: started, ManifestRevision: req.Revision, Actor: r.Actor}); err != nil {
+	if err := r.Store.StartRun(ctx, syncd.RunRecord{Run: run, Trigger: req.Trigger, StartedAt: started}); err != nil {
 		log.Warn("record run start", "error", err)
 	}
 	if err := r.record(ctx, run, syncd.EventRunStarted, syncd.Key{}, "", "", nil, "started", ""); err != nil {
@@ -132,10 +147,9 @@ func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
 	if err := r.record(after, run, syncd.EventRunFinished, syncd.Key{}, "", "", nil, outcome, errText); err != nil {
 		log.Error("record run finish", "error", err)
 	}
-	if err := r.Store.FinishRun(after, audit.Run{
-		ID: run.ID, Trigger: req.Trigger, Mode: string(req.Mode), StartedAt: started, FinishedAt: r.now().UTC(),
+	if err := r.Store.FinishRun(after, syncd.RunRecord{
+		Run: run, Trigger: req.Trigger, StartedAt: started, FinishedAt: r.now().UTC(),
 		Summary: summary, Requests: requestsJSON(res.Requests), Outcome: outcome, Error: errText,
-		ManifestRevision: req.Revision, Actor: r.Actor,
 	}); err != nil {
 		log.Warn("record run finish", "error", err)
 	}
@@ -152,7 +166,7 @@ func (r *Runner) Once(ctx context.Context, req Request) (*Result, error) {
 	return res, runErr
 }
 
-func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, req Request, res *Result) error {
+func (r *Runner) once(ctx context.Context, log *slog.Logger, run syncd.Run, req Request, res *Result) error {
 	for _, e := range req.Set.Errors {
 		if err := r.record(ctx, run, syncd.EventManifestInvalid, syncd.Key{}, "", "", nil, "invalid", e.Error()); err != nil {
 			return fmt.Errorf("audit unavailable: %w", err)
@@ -275,9 +289,9 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run executor.Run, r
 // planned without error was scanned; those whose live state differs from
 // their manifest have drifted — whether syncd wrote them before or they are
 // about to be adopted, git is the truth, as in Argo CD's OutOfSync.
-func (r *Runner) recordDrift(ctx context.Context, run executor.Run, req Request, res *Result) error {
+func (r *Runner) recordDrift(ctx context.Context, run syncd.Run, req Request, res *Result) error {
 	p := res.Plan
-	scan := audit.DriftScan{RunID: run.ID, Mode: string(req.Mode), Actor: r.Actor, ManifestRevision: req.Revision,
+	scan := audit.DriftScan{Run: run,
 		Drifted: map[syncd.Key]audit.DriftObservation{}, DesiredHashes: map[syncd.Key]string{}}
 	for _, c := range p.Changes {
 		if c.RemoteID == "" || c.Error != "" || c.Action == planner.ActionDelete || c.Action == planner.ActionCreate {
@@ -333,12 +347,8 @@ func Drifted(c planner.Change) bool {
 	return false
 }
 
-func (r *Runner) record(ctx context.Context, run executor.Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) error {
-	return r.Store.Record(ctx, syncd.Event{
-		ID: executor.NewID(), OccurredAt: r.now().UTC(), RunID: run.ID, Type: t,
-		Kind: k.Kind, Name: k.Name, RemoteID: remoteID, Action: action, Changes: fields,
-		Outcome: outcome, Error: errText, ManifestRevision: run.ManifestRevision, Mode: run.Mode, Actor: run.Actor,
-	})
+func (r *Runner) record(ctx context.Context, run syncd.Run, t syncd.EventType, k syncd.Key, remoteID, action string, fields []syncd.FieldChange, outcome, errText string) error {
+	return r.Store.Record(ctx, run.Event(r.now().UTC(), t, k, remoteID, action, fields, outcome, errText))
 }
 
 func firstOf(s ...string) string {

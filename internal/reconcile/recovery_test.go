@@ -10,6 +10,7 @@ import (
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -56,7 +57,7 @@ func crashedApply(t *testing.T, e *testenv.Env) string {
 		providers[k] = p
 	}
 	providers[syncd.MakeConnection] = crash
-	r := reconcile.New(e.Store, providers, e.Hasher, reconcile.Settings{Actor: "test"})
+	r := stack.Wire(e.Store, providers, e.Hasher, stack.Settings{Actor: "test"}).Runner
 	_, _ = r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t)})
 	if crash.created == "" {
 		t.Fatal("the crashing apply never created anything")

@@ -88,7 +88,7 @@ func (r *Runner) Stuck() []Stuck {
 // resource whose change has the same signature is not retried, unless the
 // run is manual. A resource whose manifest or live state moved, or that
 // needs no change any more, is released (and its history forgotten).
-func (r *Runner) holdStuck(ctx context.Context, run executor.Run, req Request, p *planner.Plan) map[syncd.Key]bool {
+func (r *Runner) holdStuck(ctx context.Context, run syncd.Run, req Request, p *planner.Plan) map[syncd.Key]bool {
 	r.mu.Lock()
 	var released []Stuck
 	hold := map[syncd.Key]bool{}
@@ -134,7 +134,7 @@ func (r *Runner) holdStuck(ctx context.Context, run executor.Run, req Request, p
 
 // countAttempts updates the failure history from an apply's report and
 // records the one stuck event of a resource that reached StuckAfter.
-func (r *Runner) countAttempts(ctx context.Context, run executor.Run, p *planner.Plan, rep executor.Report) {
+func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Plan, rep executor.Report) {
 	byKey := make(map[syncd.Key]planner.Change, len(p.Changes))
 	for _, c := range p.Changes {
 		byKey[c.Key] = c

@@ -1,8 +1,9 @@
 // Package testenv assembles a complete syncd for tests and benchmarks: the
-// API emulator on a real HTTP listener, the real platform clients, a real
-// PostgreSQL audit store (from pgtest), the engine, the executor and the
-// reconcile runner, over a manifests directory of real files. It is imported
-// only by tests and benchmarks.
+// API emulator on a real HTTP listener and, over it, the stack the commands
+// run (internal/stack: the real platform clients, a real PostgreSQL audit
+// store from pgtest, the engine, the executor and the reconcile runner),
+// over a manifests directory of real files. It is imported only by tests
+// and benchmarks.
 package testenv
 
 import (
@@ -18,12 +19,11 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
-	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -56,21 +56,17 @@ type Options struct {
 // Options.MakeApps says otherwise: those the tests' manifests use.
 var DefaultMakeApps = []string{"a", "acme", "acme-crm", "app", "app-one", "app-two", "crm", "fuzz-app", "scan-app", "the"}
 
-// Env is a running syncd stack.
+// Env is a running syncd stack: the one the commands run (its Store,
+// Providers, Hasher, Engine, Executor and Runner) over the emulator.
 type Env struct {
-	Emu       *emulator.Server
-	HTTP      *httptest.Server
-	DB        string
-	SpoolDir  string
-	Dir       string // manifests directory
-	Store     *audit.Store
-	Providers map[syncd.Kind]platform.Provider
-	Hasher    syncd.Hasher
-	Engine    *engine.Engine
-	Executor  *executor.Executor
-	Runner    *reconcile.Runner
-	Getenv    func(string) (string, bool)
-	Config    engine.Config
+	*stack.Stack
+	Emu      *emulator.Server
+	HTTP     *httptest.Server
+	DB       string
+	SpoolDir string
+	Dir      string // manifests directory
+	Getenv   func(string) (string, bool)
+	Config   engine.Config
 }
 
 // New starts an Env; everything is torn down by t.Cleanup.
@@ -115,27 +111,16 @@ func New(t testing.TB, opts Options) *Env {
 		MakeRPM: rpm, PatchworksRPM: rpm, Burst: conc, Concurrency: conc,
 		Timeout: timeout, Retry: retry,
 	}
-	var err error
-	e.Providers, err = engine.Providers(e.Config)
+	st, err := stack.Open(context.Background(), stack.Config{
+		Platforms: e.Config, DatabaseURL: e.DB, RequireSchema: true,
+		Store:  audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)},
+		Runner: stack.Settings{TestConnectors: true, Actor: "test"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	e.Store, err = audit.Open(ctx, e.DB, audit.Options{SpoolDir: e.SpoolDir, FlushInterval: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Store.Close() })
-	if err := e.Store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	key, err := e.Store.HMACKey(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Hasher = syncd.NewHasher(key)
-	e.Runner = reconcile.New(e.Store, e.Providers, e.Hasher, reconcile.Settings{TestConnectors: true, Actor: "test"})
-	e.Engine, e.Executor = e.Runner.Engine, e.Runner.Executor
+	t.Cleanup(func() { st.Store.Close() })
+	e.Stack = st
 	return e
 }
 
