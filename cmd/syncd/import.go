@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/platform"
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -40,8 +38,12 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("import: --kind: %w", err)
 	}
-	if kind == syncd.MakeConnection && c.App == "" {
-		return errors.New("import: --app is required for MakeConnection")
+	pl, ok := registry.For(kind)
+	if !ok {
+		return fmt.Errorf("import: no platform registered for kind %s", kind)
+	}
+	if err := pl.CheckImportScope(c.App); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	providers, err := engine.Providers(c.platformFlags.config(log))
 	if err != nil {
@@ -58,16 +60,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	prog := startProgress(c.progressFlag, func() []platform.Stats { return []platform.Stats{p.Stats()} }, nil, "importing")
 	defer prog.Stop()
-	var objs []importedObject
-	if mc, ok := p.(*makeplatform.Client); ok {
-		objs, err = importMake(ctx, mc, c.App, max(c.Concurrency, 1))
-	} else {
-		var live []syncd.Live
-		live, err = p.ListAll(ctx, c.App)
-		for _, l := range live {
-			objs = append(objs, importedObject{live: l})
-		}
-	}
+	objs, err := pl.Import(ctx, p, c.App, max(c.Concurrency, 1))
 	prog.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -109,7 +102,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 
 // render turns the live objects into files: a manifest per object and,
 // for Make, a JSONC file per section holding the live text byte for byte.
-func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile, error) {
+func (c *importCmd) render(kind syncd.Kind, objs []platform.Imported) ([]importFile, error) {
 	dir := filepath.Join(c.Out, strings.ToLower(string(kind)))
 	used := map[string]int{}
 	pl, ok := registry.For(kind)
@@ -118,24 +111,20 @@ func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile
 	}
 	var files []importFile
 	for _, o := range objs {
-		name := desired.NameFor(pl.NaturalKey(o.live.Spec))
+		name := desired.NameFor(pl.NaturalKey(o.Live.Spec))
 		if n := used[name]; n > 0 {
 			name = fmt.Sprintf("%s-%d", strings.TrimRight(name[:min(len(name), 58)], "-"), n+1)
 		}
 		used[name]++
 		opts := desired.WriteOptions{SchemaRef: "../schema.json", SecretsAsEnv: c.SecretsAsEnv, SectionFiles: map[string]string{}}
-		for _, s := range desired.SectionNames {
-			raw, ok := o.raw[s]
-			if !ok {
-				continue
-			}
-			file := name + "." + s + ".jsonc"
-			opts.SectionFiles[s] = file
-			files = append(files, importFile{path: filepath.Join(dir, file), data: []byte(raw)})
+		for _, raw := range o.Raw {
+			file := name + "." + raw.Name + ".jsonc"
+			opts.SectionFiles[raw.Name] = file
+			files = append(files, importFile{path: filepath.Join(dir, file), data: []byte(raw.Text)})
 		}
 		var b bytes.Buffer
-		if err := desired.WriteManifestWith(&b, o.live, name, opts); err != nil {
-			return nil, fmt.Errorf("import: %s: %w", o.live.RemoteID, err)
+		if err := desired.WriteManifestWith(&b, o.Live, name, opts); err != nil {
+			return nil, fmt.Errorf("import: %s: %w", o.Live.RemoteID, err)
 		}
 		files = append(files, importFile{path: filepath.Join(dir, name+".yaml"), data: b.Bytes()})
 	}
@@ -144,12 +133,14 @@ func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile
 
 // parseKind reads a kind in any case.
 func parseKind(s string) (syncd.Kind, error) {
-	for _, k := range syncd.Kinds {
-		if strings.EqualFold(s, string(k)) {
-			return k, nil
+	var kinds []string
+	for _, p := range registry.All() {
+		if strings.EqualFold(s, string(p.Kind())) {
+			return p.Kind(), nil
 		}
+		kinds = append(kinds, string(p.Kind()))
 	}
-	return "", fmt.Errorf("%q is not one of %s, %s", s, syncd.MakeConnection, syncd.PatchworksConnector)
+	return "", fmt.Errorf("%q is not one of %s", s, strings.Join(kinds, ", "))
 }
 
 // writeFileAtomic writes data to path through a temporary file and a

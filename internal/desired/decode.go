@@ -9,7 +9,6 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -435,9 +434,9 @@ func (d *docState) enum(n *yaml.Node, p path, allowed []string) (string, bool) {
 }
 
 // value decodes any YAML value into its canonical JSON form. Secret
-// references are resolved; with commonRules, entries whose key names a
-// secret are marked sensitive. No error here quotes a scalar value.
-func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any, bool) {
+// references are resolved; with secretKey, entries whose key it accepts
+// are marked sensitive (a platform's rule, such as Make common data's). No error here quotes a scalar value.
+func (d *docState) value(n *yaml.Node, p path, depth int, secretKey func(string) bool) (any, bool) {
 	n = deref(n)
 	if !d.spend(1, n, p) {
 		return nil, false
@@ -456,10 +455,10 @@ func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any
 		ok := true
 		for _, pr := range d.pairs(n, p, 0) {
 			cp := p.key(pr.name)
-			v, vok := d.value(pr.v, cp, depth+1, commonRules)
+			v, vok := d.value(pr.v, cp, depth+1, secretKey)
 			ok = ok && vok
 			m[pr.name] = v
-			if commonRules && makeplatform.SecretName(pr.name) {
+			if secretKey != nil && secretKey(pr.name) {
 				d.markSensitive(cp.ptr)
 			}
 		}
@@ -468,7 +467,7 @@ func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any
 		s := make([]any, 0, len(n.Content))
 		ok := true
 		for i, c := range n.Content {
-			v, vok := d.value(c, p.index(i, strconv.Itoa(i)), depth+1, commonRules)
+			v, vok := d.value(c, p.index(i, strconv.Itoa(i)), depth+1, secretKey)
 			ok = ok && vok
 			s = append(s, v)
 		}

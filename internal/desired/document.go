@@ -7,6 +7,8 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/syncd/syncd/internal/platform/manifest"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -50,7 +52,7 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	var kind syncd.Kind
 	if pr, ok := top.get("kind"); ok {
 		if t, _, ok := d.str(pr.v, path{field: "kind"}, false); ok {
-			if syncd.Kind(t.s).Valid() {
+			if _, ok := registry.For(syncd.Kind(t.s)); ok {
 				kind = syncd.Kind(t.s)
 			} else {
 				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, kindNames())
@@ -68,19 +70,14 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	if pr, ok := top.get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
-		switch kind {
-		case syncd.MakeConnection:
-			des.Spec, r.keyAt = d.makeSpec(pr, sp)
-		case syncd.PatchworksConnector:
-			des.Spec, r.keyAt = d.patchworksSpec(pr, sp)
-		}
+		des.Spec, r.keyAt = format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, specPath{sp})
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
 		r.nameAt, r.keyAt = nil, nil
 		return r.done(d)
 	}
 	if r.keyAt != nil {
-		for _, f := range []string{"/name", "/app", "/label"} {
+		for _, f := range format(kind).NaturalKeyPointers() {
 			if slices.Contains(d.sensitive, f) {
 				r.keySens = true
 			}
@@ -101,11 +98,18 @@ func (r *docResult) done(d *docState) *docResult {
 }
 
 func kindNames() string {
-	s := make([]string, len(syncd.Kinds))
-	for i, k := range syncd.Kinds {
-		s[i] = string(k)
+	var s []string
+	for _, p := range registry.All() {
+		s = append(s, string(p.Kind()))
 	}
 	return strings.Join(s, " or ")
+}
+
+// format is kind's manifest format; kind is one the registry knows (the
+// document's kind was checked against it).
+func format(kind syncd.Kind) manifest.Format {
+	p, _ := registry.For(kind)
+	return p
 }
 
 // metadata fills des's name, externalId and labels and returns the name's
@@ -136,18 +140,20 @@ func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.
 	}
 	if pr, ok := f.get("externalId"); ok {
 		ep := p.key("externalId")
-		var t text
+		var t manifest.Text
 		var ok bool
-		if kind == syncd.PatchworksConnector {
-			t, _, ok = d.idString(pr.v, ep, false)
+		if kind != "" {
+			t, ok = format(kind).DecodeExternalID(specDoc{d}, pr.v, specPath{ep})
 		} else {
-			t, _, ok = d.str(pr.v, ep, false)
+			var tt text
+			tt, _, ok = d.str(pr.v, ep, false)
+			t = textOf(tt)
 		}
 		if ok {
-			if t.s == "" {
+			if t.S == "" {
 				d.errorf(deref(pr.v), ep, "must not be empty (leave it out instead)")
 			}
-			des.ExternalID = t.s
+			des.ExternalID = t.S
 		}
 	}
 	if pr, ok := f.get("labels"); ok {

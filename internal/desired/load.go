@@ -380,15 +380,12 @@ func (l *loader) finish() (*Set, error) {
 			}
 			nk := string(r.d.Key.Kind) + "\x00" + pl.NaturalKey(r.d.Spec)
 			if first, ok := natural[nk]; ok {
-				what := "natural key"
-				if r.d.Key.Kind == syncd.MakeConnection {
-					what = "natural key (app + label)"
-				}
+				what := pl.NaturalKeyTerm()
 				shown := ""
 				if !r.keySens && !first.keySens {
 					shown = fmt.Sprintf(" %q", pl.NaturalKey(r.d.Spec))
 				}
-				l.addError(r.file, r.keyAt, naturalKeyField(r.d.Key.Kind), "duplicate %s %s%s: also used by %s at %s:%d",
+				l.addError(r.file, r.keyAt, pl.NaturalKeyField(), "duplicate %s %s%s: also used by %s at %s:%d",
 					r.d.Key.Kind, what, shown, first.d.Key.Name, first.file, first.keyAt.Line)
 				r.bad = true
 			} else {
@@ -429,11 +426,4 @@ func (l *loader) finish() (*Set, error) {
 		return set, set.Errors
 	}
 	return set, nil
-}
-
-func naturalKeyField(k syncd.Kind) string {
-	if k == syncd.MakeConnection {
-		return "spec.label"
-	}
-	return "spec.name"
 }

@@ -1,10 +1,12 @@
 package platform
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/syncd/syncd/internal/platform/manifest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -22,6 +24,10 @@ type Platform interface {
 	// planner receives them through its input.
 	syncd.Rules
 
+	// Format is the kind's manifest format: its spec's decoding, its part
+	// of the JSON Schema, and how an import writes it.
+	manifest.Format
+
 	// Name is the platform's name in request stats, metrics and errors
 	// ("make"); Title is its name for people ("Make").
 	Name() string
@@ -36,6 +42,34 @@ type Platform interface {
 	// Setup names the settings that configure the platform, for the error
 	// shown when a resource of its kind meets an unconfigured platform.
 	Setup() string
+
+	// EstimateRequests is about how many requests a plan of these specs
+	// (of this kind) makes, preflight included, for the progress line's
+	// estimate; 0 for none.
+	EstimateRequests(specs []map[string]any) int
+
+	// CheckImportScope says what is wrong with an import's scope (--app),
+	// nil when nothing.
+	CheckImportScope(scope string) error
+	// Import reads every object of scope from p (this platform's provider)
+	// for `syncd import`, at most concurrency requests at a time, sorted by
+	// RemoteID, with the raw text of the parts an import writes as files
+	// of their own.
+	Import(ctx context.Context, p Provider, scope string, concurrency int) ([]Imported, error)
+}
+
+// Imported is a live object an import writes, and the parts of it kept as
+// the platform returned their text (Make's sections, comments included), in
+// the platform's order.
+type Imported struct {
+	Live syncd.Live
+	Raw  []RawPart
+}
+
+// RawPart is one part of an imported object, written as {$file: ...}.
+type RawPart struct {
+	Name string // the part (a Make section)
+	Text string
 }
 
 // Retry is the retry policy for idempotent requests; zero fields take the

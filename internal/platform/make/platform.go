@@ -23,6 +23,32 @@ func (Platform) Setup() string {
 	return "set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN"
 }
 
+// EstimateRequests: the preflight, one list per app, and per connection
+// each declared section, common data and, when declared, the connected
+// system name.
+func (Platform) EstimateRequests(specs []map[string]any) int {
+	n := 0
+	apps := map[string]bool{}
+	for _, spec := range specs {
+		if app, _ := spec["app"].(string); !apps[app] {
+			apps[app] = true
+			n++
+		}
+		secs, _ := spec["sections"].(map[string]any)
+		n += len(secs)
+		if _, ok := spec["common"]; ok {
+			n++
+		}
+		if _, ok := spec["connectedSystemName"]; ok {
+			n++
+		}
+	}
+	if len(apps) > 0 {
+		n++ // preflight
+	}
+	return n
+}
+
 // NewProvider builds the client when a URL or zone is set.
 func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 	if cfg.MakeURL == "" && cfg.MakeZone == "" {

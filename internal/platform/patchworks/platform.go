@@ -1,6 +1,7 @@
 package patchworks
 
 import (
+	"context"
 	"errors"
 
 	"github.com/syncd/syncd/internal/platform"
@@ -40,4 +41,28 @@ func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// EstimateRequests: the preflight and the connector list's pages of 100.
+func (Platform) EstimateRequests(specs []map[string]any) int {
+	if len(specs) == 0 {
+		return 0
+	}
+	return 1 + (len(specs)+99)/100
+}
+
+// CheckImportScope: an import reads every connector; there is no scope.
+func (Platform) CheckImportScope(string) error { return nil }
+
+// Import reads every connector with its variables (ListAll).
+func (Platform) Import(ctx context.Context, p platform.Provider, scope string, _ int) ([]platform.Imported, error) {
+	live, err := p.ListAll(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]platform.Imported, len(live))
+	for i, l := range live {
+		out[i] = platform.Imported{Live: l}
+	}
+	return out, nil
 }
