@@ -48,6 +48,10 @@ type Platform interface {
 	// estimate; 0 for none.
 	EstimateRequests(specs []map[string]any) int
 
+	// CheckBind says why the live object l cannot be bound to d (a Make
+	// connection of another app than spec.app), nil when it can.
+	CheckBind(d *syncd.Desired, l syncd.Live) error
+
 	// CheckImportScope says what is wrong with an import's scope (--app),
 	// nil when nothing.
 	CheckImportScope(scope string) error

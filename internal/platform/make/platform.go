@@ -2,8 +2,10 @@ package make
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Platform is Make (platform.Platform): MakeConnection's rules and client.
@@ -21,6 +23,15 @@ func (Platform) Title() string { return "Make" }
 // Setup names Make's settings.
 func (Platform) Setup() string {
 	return "set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN"
+}
+
+// CheckBind refuses a connection of another app than spec.app.
+func (Platform) CheckBind(d *syncd.Desired, l syncd.Live) error {
+	app, _ := d.Spec["app"].(string)
+	if got, _ := l.Spec["app"].(string); got != app {
+		return fmt.Errorf("%s %s is not a connection of the app %s (spec.app of %s)", d.Key.Kind, l.RemoteID, app, d.Key)
+	}
+	return nil
 }
 
 // EstimateRequests: the preflight, one list per app, and per connection

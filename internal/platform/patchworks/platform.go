@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Platform is Patchworks (platform.Platform): PatchworksConnector's rules
@@ -50,6 +51,9 @@ func (Platform) EstimateRequests(specs []map[string]any) int {
 	}
 	return 1 + (len(specs)+99)/100
 }
+
+// CheckBind: any connector may be bound.
+func (Platform) CheckBind(*syncd.Desired, syncd.Live) error { return nil }
 
 // CheckImportScope: an import reads every connector; there is no scope.
 func (Platform) CheckImportScope(string) error { return nil }

@@ -21,6 +21,15 @@ func All() []platform.Platform {
 	}
 }
 
+// Kinds lists every registered kind, in the registry's order.
+func Kinds() []syncd.Kind {
+	var out []syncd.Kind
+	for _, p := range All() {
+		out = append(out, p.Kind())
+	}
+	return out
+}
+
 // For returns the platform of kind k.
 func For(k syncd.Kind) (platform.Platform, bool) {
 	for _, p := range All() {
