@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/platform"
@@ -18,8 +20,8 @@ import (
 type importCmd struct {
 	platformFlags
 
-	Kind  string `name:"kind" required:"" help:"Kind to import: MakeConnection or PatchworksConnector (any case)."`
-	App   string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
+	Kind  string `name:"kind" required:"" help:"Kind to import: ${import_kinds} (any case)."`
+	App   string `name:"app" help:"${import_scope}"`
 	Out   string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into (OUT/KIND/NAME.yaml, OUT/schema.json)."`
 	Force bool   `name:"force" help:"Overwrite files that exist; without it, import writes nothing when any would be overwritten."`
 	progressFlag
@@ -129,6 +131,21 @@ func (c *importCmd) render(kind syncd.Kind, objs []platform.Imported) ([]importF
 		files = append(files, importFile{path: filepath.Join(dir, name+".yaml"), data: b.Bytes()})
 	}
 	return files, nil
+}
+
+// importVars are the import flags' help texts that come from the
+// platforms: the kinds, and what --app scopes.
+func importVars() kong.Vars {
+	var scope []string
+	for _, p := range registry.All() {
+		if h := p.ImportScopeHelp(); h != "" {
+			scope = append(scope, h)
+		}
+	}
+	return kong.Vars{
+		"import_kinds": syncd.KindList(registry.Kinds(), " or "),
+		"import_scope": strings.Join(scope, " "),
+	}
 }
 
 // parseKind reads a kind in any case.

@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string) int {
 		kong.Name("syncd"),
 		kong.Description("syncd keeps Make connections and Patchworks connectors in git."),
 		kong.UsageOnError(),
+		importVars(),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 	)

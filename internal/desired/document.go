@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/manifest"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
@@ -52,10 +53,10 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	var kind syncd.Kind
 	if pr, ok := top.get("kind"); ok {
 		if t, _, ok := d.str(pr.v, path{field: "kind"}, false); ok {
-			if _, ok := registry.For(syncd.Kind(t.s)); ok {
+			if _, ok := d.l.platform(syncd.Kind(t.s)); ok {
 				kind = syncd.Kind(t.s)
 			} else {
-				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, kindNames())
+				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, d.l.kindNames())
 			}
 		}
 	}
@@ -70,14 +71,14 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	if pr, ok := top.get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
-		des.Spec, r.keyAt = format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, specPath{sp})
+		des.Spec, r.keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, specPath{sp})
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
 		r.nameAt, r.keyAt = nil, nil
 		return r.done(d)
 	}
 	if r.keyAt != nil {
-		for _, f := range format(kind).NaturalKeyPointers() {
+		for _, f := range d.l.format(kind).NaturalKeyPointers() {
 			if slices.Contains(d.sensitive, f) {
 				r.keySens = true
 			}
@@ -97,19 +98,53 @@ func (r *docResult) done(d *docState) *docResult {
 	return r
 }
 
-func kindNames() string {
+// platformList is Options.Platforms, or the registry's.
+func (l *loader) platformList() []platform.Platform {
+	if l.platforms != nil {
+		return l.platforms
+	}
+	return registry.All()
+}
+
+// platform returns the platform of kind k.
+func (l *loader) platform(k syncd.Kind) (platform.Platform, bool) {
+	for _, p := range l.platformList() {
+		if p.Kind() == k {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+func (l *loader) kindNames() string {
 	var s []string
-	for _, p := range registry.All() {
+	for _, p := range l.platformList() {
 		s = append(s, string(p.Kind()))
 	}
 	return strings.Join(s, " or ")
 }
 
-// format is kind's manifest format; kind is one the registry knows (the
-// document's kind was checked against it).
-func format(kind syncd.Kind) manifest.Format {
-	p, _ := registry.For(kind)
+// format is kind's manifest format; kind is one the loader knows (the
+// document's kind was checked against its platforms).
+func (l *loader) format(kind syncd.Kind) manifest.Format {
+	p, _ := l.platform(kind)
 	return p
+}
+
+// includeParent and keyedList are the registry's answers for kind, for
+// edits; a kind it does not know has neither.
+func includeParent(kind syncd.Kind) string {
+	if p, ok := registry.For(kind); ok {
+		return p.IncludeParent()
+	}
+	return ""
+}
+
+func keyedList(kind syncd.Kind, field string) (keyField, noun string, ok bool) {
+	if p, ok := registry.For(kind); ok {
+		return p.KeyedList(field)
+	}
+	return "", "", false
 }
 
 // metadata fills des's name, externalId and labels and returns the name's
@@ -143,7 +178,7 @@ func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.
 		var t manifest.Text
 		var ok bool
 		if kind != "" {
-			t, ok = format(kind).DecodeExternalID(specDoc{d}, pr.v, specPath{ep})
+			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.v, specPath{ep})
 		} else {
 			var tt text
 			tt, _, ok = d.str(pr.v, ep, false)

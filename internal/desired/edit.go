@@ -80,7 +80,7 @@ func EditResource(d *syncd.Desired, live map[string]any, edits []Edit) (map[stri
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		toks := syncd.SplitPointer(e.Pointer)
-		if inc := format(d.Key.Kind).IncludeParent(); inc != "" && len(toks) >= 2 && toks[0] == inc {
+		if inc := includeParent(d.Key.Kind); inc != "" && len(toks) >= 2 && toks[0] == inc {
 			if file, ok := sectionFileOf(spec, toks[1]); ok {
 				jp := filepath.Join(filepath.Dir(path), filepath.FromSlash(file))
 				old, ok := out[jp]
@@ -203,7 +203,7 @@ func (f *yamlFile) edit(spec *yaml.Node, kind syncd.Kind, toks []string, e Edit,
 			grand, parentK, parent = parent, k, v
 		case yaml.SequenceNode:
 			var item *yaml.Node
-			if keyField, noun, keyed := format(kind).KeyedList(toks[0]); keyed && i == 1 {
+			if keyField, noun, keyed := keyedList(kind, toks[0]); keyed && i == 1 {
 				for _, it := range parent.Content {
 					if _, kv := mapGet(it, keyField); kv != nil && kv.Value == tok {
 						item = it

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/syncd/syncd/internal/platform"
 )
 
 // reloadState is what Reload needs of a previous Load: per manifest file,
@@ -20,7 +22,8 @@ type reloadState struct {
 	getenv     func(string) (string, bool)
 	limits     Limits
 	secretDirs []string
-	order      []string // manifest display paths in walk order
+	platforms  []platform.Platform // Options.Platforms
+	order      []string            // manifest display paths in walk order
 	docs       map[string][]*docResult
 	errs       map[string]Errors
 	reads      map[string][]string
@@ -113,12 +116,14 @@ func Reload(prev *Set, changed []string) (*Set, error) {
 	l := &loader{
 		root: old.root, getenv: old.getenv, limits: old.limits, secretDirs: old.secretDirs,
 		files: map[string]File{}, rel: map[string]string{},
-		keep: newReloadState(old.root, old.getenv, old.limits, old.secretDirs),
+		keep:      newReloadState(old.root, old.getenv, old.limits, old.secretDirs),
+		platforms: old.platforms,
 	}
+	l.keep.platforms = old.platforms
 	l.manifests = newArea(old.root)
 	if l.manifests.root == nil {
 		// The directory itself is gone or unreadable: say so as Load does.
-		return Load(old.root, Options{Getenv: old.getenv, SecretDirs: old.secretDirs, Limits: old.limits, KeepForReload: true})
+		return Load(old.root, Options{Getenv: old.getenv, SecretDirs: old.secretDirs, Limits: old.limits, KeepForReload: true, Platforms: old.platforms})
 	}
 	defer l.closeAreas()
 	// The total limit counts what the kept manifests read before.

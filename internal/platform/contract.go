@@ -52,6 +52,9 @@ type Platform interface {
 	// connection of another app than spec.app), nil when it can.
 	CheckBind(d *syncd.Desired, l syncd.Live) error
 
+	// ImportScopeHelp is the help of import's --app for this platform
+	// ("" when an import of it has no scope).
+	ImportScopeHelp() string
 	// CheckImportScope says what is wrong with an import's scope (--app),
 	// nil when nothing.
 	CheckImportScope(scope string) error

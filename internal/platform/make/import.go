@@ -14,6 +14,11 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
+// ImportScopeHelp: --app names the app.
+func (Platform) ImportScopeHelp() string {
+	return "Make SDK app whose connections to import (required for MakeConnection)."
+}
+
 // CheckImportScope: an import reads one app's connections.
 func (Platform) CheckImportScope(app string) error {
 	if app == "" {

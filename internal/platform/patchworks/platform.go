@@ -55,6 +55,9 @@ func (Platform) EstimateRequests(specs []map[string]any) int {
 // CheckBind: any connector may be bound.
 func (Platform) CheckBind(*syncd.Desired, syncd.Live) error { return nil }
 
+// ImportScopeHelp: there is no scope.
+func (Platform) ImportScopeHelp() string { return "" }
+
 // CheckImportScope: an import reads every connector; there is no scope.
 func (Platform) CheckImportScope(string) error { return nil }
 
