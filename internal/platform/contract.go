@@ -42,6 +42,9 @@ type Platform interface {
 	// Setup names the settings that configure the platform, for the error
 	// shown when a resource of its kind meets an unconfigured platform.
 	Setup() string
+	// Settings are the platform's settings, from which the CLI builds its
+	// flags (name, environment variable, default, help).
+	Settings() []Setting
 
 	// EstimateRequests is about how many requests a plan of these specs
 	// (of this kind) makes, preflight included, for the progress line's
@@ -78,6 +81,34 @@ type RawPart struct {
 	Name string // the part (a Make section)
 	Text string
 }
+
+// Setting is one setting a platform declares: the CLI makes a flag of it,
+// read from its environment variable too, and Apply writes the parsed value
+// into a Config.
+type Setting struct {
+	Flag    string // the flag's name, without "--"
+	Env     string // its environment variable
+	Default string // "" when none
+	Help    string
+	Hidden  bool // a token: read from the environment, not shown in --help
+	Kind    SettingKind
+	// Rank places it among every platform's settings in --help: first
+	// where to reach each platform (0), then each one's pace (1), then each
+	// one's quota share (2); the registry's order within a rank.
+	Rank int
+	// Apply writes v (a string, an int or a float64, by Kind) into cfg.
+	Apply func(cfg *Config, v any)
+}
+
+// SettingKind is a setting's type.
+type SettingKind int
+
+const (
+	SettingString SettingKind = iota
+	SettingInt
+	// SettingShare is a float64 in (0, 1].
+	SettingShare
+)
 
 // Retry is the retry policy for idempotent requests; zero fields take the
 // transport's defaults.

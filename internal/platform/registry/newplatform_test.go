@@ -106,6 +106,7 @@ func (gadget) SchemaSpec() string                      { return "gadgetSpec" }
 func (gadget) Name() string                                           { return "gadget" }
 func (gadget) Title() string                                          { return "Gadget" }
 func (gadget) Setup() string                                          { return "nothing to set" }
+func (gadget) Settings() []platform.Setting                           { return nil }
 func (gadget) NewProvider(platform.Config) (platform.Provider, error) { return nil, nil }
 func (gadget) EstimateRequests(specs []map[string]any) int            { return len(specs) }
 func (gadget) CheckBind(*syncd.Desired, syncd.Live) error             { return nil }
