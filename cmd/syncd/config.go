@@ -44,7 +44,7 @@ type platformFlags struct {
 	// Platforms holds one struct whose fields are the platforms' settings
 	// (settingsPlugin); withPlatformFlags fills it before parsing.
 	Platforms   kong.Plugins `embed:""`
-	Concurrency int `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
+	Concurrency int          `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
 }
 
 // settingsPlugin builds the struct kong reads the platforms' settings
