@@ -1,15 +1,12 @@
 package desired
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
-
-	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Limits that keep a hostile manifest (an alias bomb, say) from costing
@@ -47,49 +44,12 @@ type path struct {
 	inSpec bool
 }
 
-// plainKey reports whether k needs no quoting in a field path
-// ([A-Za-z0-9_$-]+). A loop, not a regexp: it runs for every key loaded.
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func (p path) key(k string) path {
-	f := k
-	if !plainKey(k) {
-		f = strconv.Quote(k)
-		if p.field != "" {
-			f = "[" + f + "]"
-		}
-	} else if p.field != "" {
-		f = "." + k
-	}
-	q := p
-	q.field = p.field + f
-	if p.inSpec {
-		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(k)
-	}
-	return q
-}
+// key and index are manifest.Path's (the platforms' decoders use the same).
+func (p path) key(k string) path { return pathOf(p.spec().Key(k)) }
 
 // index is a list element whose pointer token is tok (a variable's key, or
 // the index itself for plain lists).
-func (p path) index(i int, tok string) path {
-	q := p
-	q.field = fmt.Sprintf("%s[%d]", p.field, i)
-	if p.inSpec {
-		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(tok)
-	}
-	return q
-}
+func (p path) index(i int, tok string) path { return pathOf(p.spec().Index(i, tok)) }
 
 // plainDecimal reports -?[1-9][0-9]* or 0: an integer every YAML schema
 // reads the same way (a leading zero may mean octal, so it is left to yaml).

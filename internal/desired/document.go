@@ -71,7 +71,7 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	if pr, ok := top.get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
-		des.Spec, r.keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, specPath{sp})
+		des.Spec, r.keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, sp.spec())
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
 		r.nameAt, r.keyAt = nil, nil
@@ -98,12 +98,12 @@ func (r *docResult) done(d *docState) *docResult {
 	return r
 }
 
-// platformList is Options.Platforms, or the registry's.
+// platformList is Options.Platforms, or the registry's (looked up once).
 func (l *loader) platformList() []platform.Platform {
-	if l.platforms != nil {
-		return l.platforms
+	if l.platforms == nil {
+		l.platforms = registry.All()
 	}
-	return registry.All()
+	return l.platforms
 }
 
 // platform returns the platform of kind k.
@@ -178,7 +178,7 @@ func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.
 		var t manifest.Text
 		var ok bool
 		if kind != "" {
-			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.v, specPath{ep})
+			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.v, ep.spec())
 		} else {
 			var tt text
 			tt, _, ok = d.str(pr.v, ep, false)

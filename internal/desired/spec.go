@@ -20,20 +20,12 @@ type specDoc struct{ d *docState }
 
 var _ manifest.Doc = specDoc{}
 
-// specPath is a path as the contract's manifest.Path.
-type specPath struct{ p path }
-
-func (s specPath) Key(k string) manifest.Path            { return specPath{s.p.key(k)} }
-func (s specPath) Index(i int, tok string) manifest.Path { return specPath{s.p.index(i, tok)} }
-func (s specPath) Field() string                         { return s.p.field }
-func (s specPath) Pointer() string                       { return s.p.ptr }
-
-func pathOf(p manifest.Path) path {
-	if s, ok := p.(specPath); ok {
-		return s.p
-	}
-	return path{field: p.Field(), ptr: p.Pointer(), inSpec: p.Pointer() != ""}
+// spec is p as the contract's manifest.Path; pathOf is the reverse.
+func (p path) spec() manifest.Path {
+	return manifest.Path{Field: p.field, Ptr: p.ptr, InSpec: p.inSpec}
 }
+
+func pathOf(p manifest.Path) path { return path{field: p.Field, ptr: p.Ptr, inSpec: p.InSpec} }
 
 func textOf(t text) manifest.Text { return manifest.Text{S: t.s, Secret: t.secret} }
 

@@ -15,20 +15,6 @@ import (
 // read relative to the manifest (Doc.IncludeJSONC).
 const FileKey = "$file"
 
-// Path names a place in a document twice: as the dotted field path people
-// read in errors, and as the JSON pointer into spec.
-type Path interface {
-	// Key is the mapping entry k under this place.
-	Key(k string) Path
-	// Index is list element i, whose pointer token is tok (a keyed
-	// element's key, or the index itself).
-	Index(i int, tok string) Path
-	// Field is the dotted field path ("spec.sections.api").
-	Field() string
-	// Pointer is the JSON pointer into spec ("" outside spec).
-	Pointer() string
-}
-
 // Pair is one mapping entry.
 type Pair struct {
 	Name string

@@ -144,7 +144,7 @@ func variables(d manifest.Doc, n *yaml.Node, p manifest.Path) (map[string]any, b
 			continue
 		}
 		if j, dup := firstAt[kt.S]; dup {
-			d.Errorf(d.Deref(pr.V), ip.Key("key"), "duplicate variable key %q (first at %s[%d])", kt.S, p.Field(), j)
+			d.Errorf(d.Deref(pr.V), ip.Key("key"), "duplicate variable key %q (first at %s[%d])", kt.S, p.Field, j)
 			ok = false
 			continue
 		}
@@ -185,7 +185,7 @@ func variables(d manifest.Doc, n *yaml.Node, p manifest.Path) (map[string]any, b
 		}
 		if v["secret"] == true {
 			if _, has := v["value"]; has {
-				d.MarkSensitive(vp.Key("value").Pointer())
+				d.MarkSensitive(vp.Key("value").Ptr)
 			}
 		}
 		if pr, has := f.Get("pivot"); has {
