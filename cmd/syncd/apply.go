@@ -10,6 +10,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
@@ -50,7 +51,7 @@ func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
 		if err != nil {
 			return err
 		}
-		p, meta, err := planner.ReadPlanFile(f)
+		p, meta, err := planner.ReadPlanFile(f, registry.Kinds())
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.PlanFile, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -35,7 +36,7 @@ type auditShowCmd struct {
 func (c *auditShowCmd) Run(ctx context.Context, g *Globals) error {
 	var f audit.Filter
 	if c.Resource != "" {
-		key, err := syncd.ParseKey(c.Resource)
+		key, err := syncd.ParseKey(c.Resource, registry.Kinds())
 		if err != nil {
 			return err
 		}

@@ -8,11 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 
+	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
 	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 )
 
 // manifestsFlag is the manifests directory, shared by every command that loads them.
@@ -33,29 +37,79 @@ func (m manifestsFlag) check() error {
 	return nil
 }
 
-// platformFlags configure the platform clients. Tokens are read from the
-// environment only, so that they never show in a process list.
+// platformFlags configure the platform clients: each platform's settings
+// (registry.Settings) as flags, then the common ones. Tokens are read from
+// the environment only, so that they never show in a process list.
 type platformFlags struct {
-	MakeURL         string  `name:"make-url" env:"SYNCD_MAKE_URL" help:"Make base URL including /api/v2; the API token is read from SYNCD_MAKE_TOKEN."`
-	MakeZone        string  `name:"make-zone" env:"SYNCD_MAKE_ZONE" help:"Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url; token in SYNCD_MAKE_TOKEN."`
-	MakeToken       string  `name:"make-token" env:"SYNCD_MAKE_TOKEN" hidden:"" help:"Make API token (prefer the environment)."`
-	PatchworksURL   string  `name:"patchworks-url" env:"SYNCD_PATCHWORKS_URL" help:"Patchworks base URL (the part before /api/v1); the API key is read from SYNCD_PATCHWORKS_TOKEN."`
-	PatchworksToken string  `name:"patchworks-token" env:"SYNCD_PATCHWORKS_TOKEN" hidden:"" help:"Patchworks API key (prefer the environment)."`
-	MakeRPM         int     `name:"make-rpm" env:"SYNCD_MAKE_RPM" default:"60" help:"Make requests per minute (60 is safe for the smallest plan)."`
-	PatchworksRPM   int     `name:"patchworks-rpm" env:"SYNCD_PATCHWORKS_RPM" default:"600" help:"Patchworks requests per minute."`
-	MakeShare       float64 `name:"make-quota-share" env:"SYNCD_MAKE_QUOTA_SHARE" default:"0.5" help:"Share of Make's per-minute limit syncd may use (0 < share <= 1); the rest is left to the organisation's scenarios."`
-	PatchworksShare float64 `name:"patchworks-quota-share" env:"SYNCD_PATCHWORKS_QUOTA_SHARE" default:"0.5" help:"Share of Patchworks' per-minute limit syncd may use (0 < share <= 1)."`
-	Concurrency     int     `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
+	// Platforms holds one struct whose fields are the platforms' settings
+	// (settingsPlugin); withPlatformFlags fills it before parsing.
+	Platforms   kong.Plugins `embed:""`
+	Concurrency int          `name:"concurrency" env:"SYNCD_CONCURRENCY" default:"8" help:"Requests in flight per platform."`
+}
+
+// settingsPlugin builds the struct kong reads the platforms' settings
+// into: one field per setting, tagged as a hand-written flag would be.
+func settingsPlugin() any {
+	settings := registry.Settings()
+	fields := make([]reflect.StructField, len(settings))
+	for i, s := range settings {
+		t := reflect.TypeFor[string]()
+		switch s.Kind {
+		case platform.SettingInt:
+			t = reflect.TypeFor[int]()
+		case platform.SettingShare:
+			t = reflect.TypeFor[float64]()
+		}
+		tag := fmt.Sprintf("name:%q env:%q", s.Flag, s.Env)
+		if s.Hidden {
+			tag += ` hidden:""`
+		}
+		if s.Default != "" {
+			tag += fmt.Sprintf(" default:%q", s.Default)
+		}
+		tag += fmt.Sprintf(" help:%q", s.Help)
+		fields[i] = reflect.StructField{Name: fmt.Sprintf("Setting%d", i), Type: t, Tag: reflect.StructTag(tag)}
+	}
+	return reflect.New(reflect.StructOf(fields)).Interface()
+}
+
+// withPlatformFlags gives every platformFlags in v (the command tree) its
+// own settings struct.
+func withPlatformFlags(v reflect.Value) {
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	if v.Type() == reflect.TypeFor[platformFlags]() {
+		// Embedded unexported, yet its exported fields can be set.
+		v.FieldByName("Platforms").Set(reflect.ValueOf(kong.Plugins{settingsPlugin()}))
+		return
+	}
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); f.Kind() == reflect.Struct || f.Kind() == reflect.Pointer && !f.IsNil() {
+			withPlatformFlags(f)
+		}
+	}
+}
+
+// settings calls f with each platform setting and its parsed value; none
+// when the flags were not parsed (a command built by a test).
+func (p platformFlags) settings(f func(s platform.Setting, v any)) {
+	if len(p.Platforms) == 0 {
+		return
+	}
+	rv := reflect.ValueOf(p.Platforms[0]).Elem()
+	for i, s := range registry.Settings() {
+		f(s, rv.Field(i).Interface())
+	}
 }
 
 func (p platformFlags) config(log *slog.Logger) engine.Config {
-	return engine.Config{
-		MakeURL: p.MakeURL, MakeZone: p.MakeZone, MakeToken: p.MakeToken,
-		PatchworksURL: p.PatchworksURL, PatchworksToken: p.PatchworksToken,
-		MakeRPM: p.MakeRPM, PatchworksRPM: p.PatchworksRPM,
-		MakeQuotaShare: p.MakeShare, PatchworksQuotaShare: p.PatchworksShare,
-		Concurrency: p.Concurrency, Logger: log,
-	}
+	cfg := engine.Config{Concurrency: p.Concurrency, Logger: log}
+	p.settings(func(s platform.Setting, v any) { s.Apply(&cfg, v) })
+	return cfg
 }
 
 // databaseFlag names the audit and inventory database.
@@ -108,13 +162,11 @@ func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) 
 // Validate rejects a quota share outside (0, 1] before anything runs
 // (kong calls it for every command that embeds platformFlags).
 func (p platformFlags) Validate() error {
-	for _, s := range []struct {
-		flag string
-		v    float64
-	}{{"--make-quota-share", p.MakeShare}, {"--patchworks-quota-share", p.PatchworksShare}} {
-		if s.v <= 0 || s.v > 1 {
-			return fmt.Errorf("%s %v: want a share greater than 0 and at most 1", s.flag, s.v)
+	var err error
+	p.settings(func(s platform.Setting, v any) {
+		if x, ok := v.(float64); ok && s.Kind == platform.SettingShare && err == nil && (x <= 0 || x > 1) {
+			err = fmt.Errorf("--%s %v: want a share greater than 0 and at most 1", s.Flag, x)
 		}
-	}
-	return nil
+	})
+	return err
 }

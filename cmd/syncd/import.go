@@ -3,16 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/platform"
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -20,8 +20,8 @@ import (
 type importCmd struct {
 	platformFlags
 
-	Kind  string `name:"kind" required:"" help:"Kind to import: MakeConnection or PatchworksConnector (any case)."`
-	App   string `name:"app" help:"Make SDK app whose connections to import (required for MakeConnection)."`
+	Kind  string `name:"kind" required:"" help:"Kind to import: ${import_kinds} (any case)."`
+	App   string `name:"app" help:"${import_scope}"`
 	Out   string `name:"out" type:"path" default:"manifests/imported" help:"Directory to write the manifests into (OUT/KIND/NAME.yaml, OUT/schema.json)."`
 	Force bool   `name:"force" help:"Overwrite files that exist; without it, import writes nothing when any would be overwritten."`
 	progressFlag
@@ -40,8 +40,12 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("import: --kind: %w", err)
 	}
-	if kind == syncd.MakeConnection && c.App == "" {
-		return errors.New("import: --app is required for MakeConnection")
+	pl, ok := registry.For(kind)
+	if !ok {
+		return fmt.Errorf("import: no platform registered for kind %s", kind)
+	}
+	if err := pl.CheckImportScope(c.App); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	providers, err := engine.Providers(c.platformFlags.config(log))
 	if err != nil {
@@ -58,16 +62,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	prog := startProgress(c.progressFlag, func() []platform.Stats { return []platform.Stats{p.Stats()} }, nil, "importing")
 	defer prog.Stop()
-	var objs []importedObject
-	if mc, ok := p.(*makeplatform.Client); ok {
-		objs, err = importMake(ctx, mc, c.App, max(c.Concurrency, 1))
-	} else {
-		var live []syncd.Live
-		live, err = p.ListAll(ctx, c.App)
-		for _, l := range live {
-			objs = append(objs, importedObject{live: l})
-		}
-	}
+	objs, err := pl.Import(ctx, p, c.App, max(c.Concurrency, 1))
 	prog.Stop()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -109,7 +104,7 @@ func (c *importCmd) Run(ctx context.Context, g *Globals) error {
 
 // render turns the live objects into files: a manifest per object and,
 // for Make, a JSONC file per section holding the live text byte for byte.
-func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile, error) {
+func (c *importCmd) render(kind syncd.Kind, objs []platform.Imported) ([]importFile, error) {
 	dir := filepath.Join(c.Out, strings.ToLower(string(kind)))
 	used := map[string]int{}
 	pl, ok := registry.For(kind)
@@ -118,38 +113,51 @@ func (c *importCmd) render(kind syncd.Kind, objs []importedObject) ([]importFile
 	}
 	var files []importFile
 	for _, o := range objs {
-		name := desired.NameFor(pl.NaturalKey(o.live.Spec))
+		name := desired.NameFor(pl.NaturalKey(o.Live.Spec))
 		if n := used[name]; n > 0 {
 			name = fmt.Sprintf("%s-%d", strings.TrimRight(name[:min(len(name), 58)], "-"), n+1)
 		}
 		used[name]++
 		opts := desired.WriteOptions{SchemaRef: "../schema.json", SecretsAsEnv: c.SecretsAsEnv, SectionFiles: map[string]string{}}
-		for _, s := range desired.SectionNames {
-			raw, ok := o.raw[s]
-			if !ok {
-				continue
-			}
-			file := name + "." + s + ".jsonc"
-			opts.SectionFiles[s] = file
-			files = append(files, importFile{path: filepath.Join(dir, file), data: []byte(raw)})
+		for _, raw := range o.Raw {
+			file := name + "." + raw.Name + ".jsonc"
+			opts.SectionFiles[raw.Name] = file
+			files = append(files, importFile{path: filepath.Join(dir, file), data: []byte(raw.Text)})
 		}
 		var b bytes.Buffer
-		if err := desired.WriteManifestWith(&b, o.live, name, opts); err != nil {
-			return nil, fmt.Errorf("import: %s: %w", o.live.RemoteID, err)
+		if err := desired.WriteManifestWith(&b, o.Live, name, opts); err != nil {
+			return nil, fmt.Errorf("import: %s: %w", o.Live.RemoteID, err)
 		}
 		files = append(files, importFile{path: filepath.Join(dir, name+".yaml"), data: b.Bytes()})
 	}
 	return files, nil
 }
 
-// parseKind reads a kind in any case.
-func parseKind(s string) (syncd.Kind, error) {
-	for _, k := range syncd.Kinds {
-		if strings.EqualFold(s, string(k)) {
-			return k, nil
+// importVars are the import flags' help texts that come from the
+// platforms: the kinds, and what --app scopes.
+func importVars() kong.Vars {
+	var scope []string
+	for _, p := range registry.All() {
+		if h := p.ImportScopeHelp(); h != "" {
+			scope = append(scope, h)
 		}
 	}
-	return "", fmt.Errorf("%q is not one of %s, %s", s, syncd.MakeConnection, syncd.PatchworksConnector)
+	return kong.Vars{
+		"import_kinds": syncd.KindList(registry.Kinds(), " or "),
+		"import_scope": strings.Join(scope, " "),
+	}
+}
+
+// parseKind reads a kind in any case.
+func parseKind(s string) (syncd.Kind, error) {
+	var kinds []string
+	for _, p := range registry.All() {
+		if strings.EqualFold(s, string(p.Kind())) {
+			return p.Kind(), nil
+		}
+		kinds = append(kinds, string(p.Kind()))
+	}
+	return "", fmt.Errorf("%q is not one of %s", s, strings.Join(kinds, ", "))
 }
 
 // writeFileAtomic writes data to path through a temporary file and a

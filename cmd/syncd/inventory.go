@@ -17,6 +17,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/pglock"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/stack"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
@@ -198,11 +199,8 @@ func checkRemote(ctx context.Context, providers map[syncd.Kind]platform.Provider
 		if l.RemoteID != remoteID {
 			continue
 		}
-		if d.Key.Kind == syncd.MakeConnection {
-			app, _ := d.Spec["app"].(string)
-			if got, _ := l.Spec["app"].(string); got != app {
-				return fmt.Errorf("%s %s is not a connection of the app %s (spec.app of %s)", d.Key.Kind, remoteID, app, d.Key)
-			}
+		if pl, ok := registry.For(d.Key.Kind); ok {
+			return pl.CheckBind(d, l)
 		}
 		return nil
 	}
@@ -243,11 +241,11 @@ func inventoryEvent(revision string) syncd.Event {
 func parseKey(s string) (syncd.Key, error) {
 	kind, name, ok := strings.Cut(s, "/")
 	if ok && name != "" {
-		for _, k := range syncd.Kinds {
+		for _, k := range registry.Kinds() {
 			if strings.EqualFold(kind, string(k)) {
 				return syncd.Key{Kind: k, Name: name}, nil
 			}
 		}
 	}
-	return syncd.Key{}, fmt.Errorf("%q: want KIND/NAME with KIND one of %s, %s", s, syncd.MakeConnection, syncd.PatchworksConnector)
+	return syncd.Key{}, fmt.Errorf("%q: want KIND/NAME with KIND one of %s", s, syncd.KindList(registry.Kinds(), ", "))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -66,10 +67,12 @@ func main() {
 // run parses args and runs the command, returning the exit code.
 func run(ctx context.Context, args []string) int {
 	var c cli
+	withPlatformFlags(reflect.ValueOf(&c))
 	parser, err := kong.New(&c,
 		kong.Name("syncd"),
 		kong.Description("syncd keeps Make connections and Patchworks connectors in git."),
 		kong.UsageOnError(),
+		importVars(),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 	)

@@ -11,6 +11,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -215,9 +216,7 @@ func (p *progress) line() string {
 }
 
 // planEstimate is about how many requests a plan of scope (nil: all) makes
-// per platform: each platform's preflight; for Make one list per app, plus
-// per connection each declared section, common data and, when declared,
-// the connected system name; for Patchworks its pages of 100.
+// per platform (each platform's EstimateRequests), by platform name.
 func planEstimate(set *desired.Set, scope []syncd.Key) map[string]int {
 	in := func(k syncd.Key) bool {
 		if scope == nil {
@@ -230,36 +229,17 @@ func planEstimate(set *desired.Set, scope []syncd.Key) map[string]int {
 		}
 		return false
 	}
-	out := map[string]int{}
-	apps := map[string]bool{}
-	pw := 0
+	specs := map[syncd.Kind][]map[string]any{}
 	for _, d := range set.Resources {
-		if !in(d.Key) {
-			continue
-		}
-		switch d.Key.Kind {
-		case syncd.MakeConnection:
-			if app, _ := d.Spec["app"].(string); !apps[app] {
-				apps[app] = true
-				out["make"]++
-			}
-			secs, _ := d.Spec["sections"].(map[string]any)
-			out["make"] += len(secs)
-			if _, ok := d.Spec["common"]; ok {
-				out["make"]++
-			}
-			if _, ok := d.Spec["connectedSystemName"]; ok {
-				out["make"]++
-			}
-		case syncd.PatchworksConnector:
-			pw++
+		if in(d.Key) {
+			specs[d.Key.Kind] = append(specs[d.Key.Kind], d.Spec)
 		}
 	}
-	if len(apps) > 0 {
-		out["make"]++ // preflight
-	}
-	if pw > 0 {
-		out["patchworks"] = 1 + (pw+99)/100
+	out := map[string]int{}
+	for _, p := range registry.All() {
+		if n := p.EstimateRequests(specs[p.Kind()]); n > 0 {
+			out[p.Name()] = n
+		}
 	}
 	return out
 }

@@ -1,9 +1,30 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/syncd/syncd/internal/platform/registry"
 )
+
+// withShares is platformFlags as parsed with these quota shares (and every
+// other setting at its zero value).
+func withShares(mk, pw float64) platformFlags {
+	p := platformFlags{Platforms: kong.Plugins{settingsPlugin()}}
+	rv := reflect.ValueOf(p.Platforms[0]).Elem()
+	for i, s := range registry.Settings() {
+		switch s.Flag {
+		case "make-quota-share":
+			rv.Field(i).SetFloat(mk)
+		case "patchworks-quota-share":
+			rv.Field(i).SetFloat(pw)
+		}
+	}
+	return p
+}
 
 func TestQuotaShareFlags(t *testing.T) {
 	tests := []struct {
@@ -20,7 +41,7 @@ func TestQuotaShareFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := platformFlags{MakeShare: tt.make, PatchworksShare: tt.pw}.Validate()
+			err := withShares(tt.make, tt.pw).Validate()
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Validate() = %v, want nil", err)
@@ -28,7 +49,7 @@ func TestQuotaShareFlags(t *testing.T) {
 				t.Errorf("Validate() = %v, want an error naming %q", err, tt.wantErr)
 			}
 			if tt.wantErr == "" {
-				cfg := platformFlags{MakeShare: tt.make, PatchworksShare: tt.pw}.config(nil)
+				cfg := withShares(tt.make, tt.pw).config(nil)
 				if cfg.MakeQuotaShare != tt.make || cfg.PatchworksQuotaShare != tt.pw {
 					t.Errorf("engine config shares = %v, %v; want %v, %v", cfg.MakeQuotaShare, cfg.PatchworksQuotaShare, tt.make, tt.pw)
 				}

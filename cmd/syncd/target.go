@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -38,7 +39,7 @@ func (t targetFlag) scope(set *desired.Set) ([]syncd.Key, error) {
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("--target %s matches no manifest (resources are named KIND/metadata.name, e.g. %s/acme-crm)", pat, syncd.MakeConnection)
+			return nil, fmt.Errorf("--target %s matches no manifest (resources are named KIND/metadata.name, e.g. %s/acme-crm)", pat, registry.Kinds()[0])
 		}
 	}
 	keys := make([]syncd.Key, 0, len(in))
@@ -51,9 +52,10 @@ func (t targetFlag) scope(set *desired.Set) ([]syncd.Key, error) {
 
 // parseTarget splits KIND/NAME and checks both patterns.
 func parseTarget(pat string) (kindPat, namePat string, err error) {
+	kinds := registry.Kinds()
 	kindPat, namePat, ok := strings.Cut(pat, "/")
 	if !ok || kindPat == "" || namePat == "" || strings.Contains(namePat, "/") {
-		return "", "", fmt.Errorf("--target %q: want KIND/NAME, e.g. %s/acme-crm or %s/*", pat, syncd.MakeConnection, syncd.PatchworksConnector)
+		return "", "", fmt.Errorf("--target %q: want KIND/NAME, e.g. %s/acme-crm or %s/*", pat, kinds[0], kinds[len(kinds)-1])
 	}
 	kindPat = strings.ToLower(kindPat)
 	if _, err := path.Match(kindPat, ""); err != nil {
@@ -63,13 +65,13 @@ func parseTarget(pat string) (kindPat, namePat string, err error) {
 		return "", "", fmt.Errorf("--target %q: bad pattern in the name", pat)
 	}
 	known := false
-	for _, k := range syncd.Kinds {
+	for _, k := range kinds {
 		if m, _ := path.Match(kindPat, strings.ToLower(string(k))); m {
 			known = true
 		}
 	}
 	if !known {
-		return "", "", fmt.Errorf("--target %q: no kind matches %q (kinds: %s, %s)", pat, kindPat, syncd.MakeConnection, syncd.PatchworksConnector)
+		return "", "", fmt.Errorf("--target %q: no kind matches %q (kinds: %s)", pat, kindPat, syncd.KindList(kinds, ", "))
 	}
 	return kindPat, namePat, nil
 }

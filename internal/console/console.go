@@ -370,7 +370,7 @@ type resourceData struct {
 func (h *handler) resource(w http.ResponseWriter, r *http.Request) {
 	st := h.src.ConsoleStatus()
 	key := syncd.Key{Kind: syncd.Kind(r.PathValue("kind")), Name: r.PathValue("name")}
-	if !key.Kind.Valid() {
+	if _, ok := registry.For(key.Kind); !ok {
 		h.render(w, r, http.StatusNotFound, "notfound", page{Title: "Not found", Status: st})
 		return
 	}

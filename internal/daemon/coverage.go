@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -37,11 +38,8 @@ func (m *metrics) newCoverageMetrics() {
 
 // platformLabel is the platform name the request metrics use too.
 func platformLabel(k syncd.Kind) string {
-	switch k {
-	case syncd.MakeConnection:
-		return "make"
-	case syncd.PatchworksConnector:
-		return "patchworks"
+	if p, ok := registry.For(k); ok {
+		return p.Name()
 	}
 	return string(k)
 }
@@ -49,7 +47,8 @@ func platformLabel(k syncd.Kind) string {
 // observeCoverage sets the gauges from c and returns its status form.
 func (m *metrics) observeCoverage(c *planner.Coverage) *CoverageStatus {
 	st := &CoverageStatus{Managed: c.Managed, Unmanaged: len(c.Unmanaged), CoveragePercent: c.Percent(), ByPlatform: map[string]planner.PlatformCoverage{}}
-	for _, k := range syncd.Kinds {
+	for _, p := range registry.All() {
+		k := p.Kind()
 		pc := c.ByPlatform[k]
 		st.ByPlatform[platformLabel(k)] = pc
 		m.managed.WithLabelValues(platformLabel(k)).Set(float64(pc.Managed))

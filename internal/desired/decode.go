@@ -1,16 +1,12 @@
 package desired
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
-
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
-	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Limits that keep a hostile manifest (an alias bomb, say) from costing
@@ -48,49 +44,12 @@ type path struct {
 	inSpec bool
 }
 
-// plainKey reports whether k needs no quoting in a field path
-// ([A-Za-z0-9_$-]+). A loop, not a regexp: it runs for every key loaded.
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func (p path) key(k string) path {
-	f := k
-	if !plainKey(k) {
-		f = strconv.Quote(k)
-		if p.field != "" {
-			f = "[" + f + "]"
-		}
-	} else if p.field != "" {
-		f = "." + k
-	}
-	q := p
-	q.field = p.field + f
-	if p.inSpec {
-		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(k)
-	}
-	return q
-}
+// key and index are manifest.Path's (the platforms' decoders use the same).
+func (p path) key(k string) path { return pathOf(p.spec().Key(k)) }
 
 // index is a list element whose pointer token is tok (a variable's key, or
 // the index itself for plain lists).
-func (p path) index(i int, tok string) path {
-	q := p
-	q.field = fmt.Sprintf("%s[%d]", p.field, i)
-	if p.inSpec {
-		q.ptr = p.ptr + "/" + syncd.EscapePointerToken(tok)
-	}
-	return q
-}
+func (p path) index(i int, tok string) path { return pathOf(p.spec().Index(i, tok)) }
 
 // plainDecimal reports -?[1-9][0-9]* or 0: an integer every YAML schema
 // reads the same way (a leading zero may mean octal, so it is left to yaml).
@@ -435,9 +394,9 @@ func (d *docState) enum(n *yaml.Node, p path, allowed []string) (string, bool) {
 }
 
 // value decodes any YAML value into its canonical JSON form. Secret
-// references are resolved; with commonRules, entries whose key names a
-// secret are marked sensitive. No error here quotes a scalar value.
-func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any, bool) {
+// references are resolved; with secretKey, entries whose key it accepts
+// are marked sensitive (a platform's rule, such as Make common data's). No error here quotes a scalar value.
+func (d *docState) value(n *yaml.Node, p path, depth int, secretKey func(string) bool) (any, bool) {
 	n = deref(n)
 	if !d.spend(1, n, p) {
 		return nil, false
@@ -456,10 +415,10 @@ func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any
 		ok := true
 		for _, pr := range d.pairs(n, p, 0) {
 			cp := p.key(pr.name)
-			v, vok := d.value(pr.v, cp, depth+1, commonRules)
+			v, vok := d.value(pr.v, cp, depth+1, secretKey)
 			ok = ok && vok
 			m[pr.name] = v
-			if commonRules && makeplatform.SecretName(pr.name) {
+			if secretKey != nil && secretKey(pr.name) {
 				d.markSensitive(cp.ptr)
 			}
 		}
@@ -468,7 +427,7 @@ func (d *docState) value(n *yaml.Node, p path, depth int, commonRules bool) (any
 		s := make([]any, 0, len(n.Content))
 		ok := true
 		for i, c := range n.Content {
-			v, vok := d.value(c, p.index(i, strconv.Itoa(i)), depth+1, commonRules)
+			v, vok := d.value(c, p.index(i, strconv.Itoa(i)), depth+1, secretKey)
 			ok = ok && vok
 			s = append(s, v)
 		}

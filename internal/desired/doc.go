@@ -16,4 +16,12 @@
 // bounded by Limits (see files.go). WriteManifest is the reverse, used by import: it
 // renders a live object as a manifest with every secret replaced by an
 // ${env:} placeholder.
+//
+// This package holds what is common to every kind: the walk, confinement,
+// limits, YAML and JSONC parsing, metadata and policy, secret references,
+// errors and the schema's common part. What a kind's spec holds — its
+// decoding, its part of the schema, how an import writes it — is its
+// platform's manifest.Format (internal/platform/manifest), found through
+// the registry or Options.Platforms; the platform decodes through
+// manifest.Doc (spec.go), so every position and message stays the loader's.
 package desired

@@ -7,6 +7,9 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/manifest"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -50,10 +53,10 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	var kind syncd.Kind
 	if pr, ok := top.get("kind"); ok {
 		if t, _, ok := d.str(pr.v, path{field: "kind"}, false); ok {
-			if syncd.Kind(t.s).Valid() {
+			if _, ok := d.l.platform(syncd.Kind(t.s)); ok {
 				kind = syncd.Kind(t.s)
 			} else {
-				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, kindNames())
+				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, d.l.kindNames())
 			}
 		}
 	}
@@ -68,19 +71,14 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	if pr, ok := top.get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
-		switch kind {
-		case syncd.MakeConnection:
-			des.Spec, r.keyAt = d.makeSpec(pr, sp)
-		case syncd.PatchworksConnector:
-			des.Spec, r.keyAt = d.patchworksSpec(pr, sp)
-		}
+		des.Spec, r.keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, sp.spec())
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
 		r.nameAt, r.keyAt = nil, nil
 		return r.done(d)
 	}
 	if r.keyAt != nil {
-		for _, f := range []string{"/name", "/app", "/label"} {
+		for _, f := range d.l.format(kind).NaturalKeyPointers() {
 			if slices.Contains(d.sensitive, f) {
 				r.keySens = true
 			}
@@ -100,12 +98,53 @@ func (r *docResult) done(d *docState) *docResult {
 	return r
 }
 
-func kindNames() string {
-	s := make([]string, len(syncd.Kinds))
-	for i, k := range syncd.Kinds {
-		s[i] = string(k)
+// platformList is Options.Platforms, or the registry's (looked up once).
+func (l *loader) platformList() []platform.Platform {
+	if l.platforms == nil {
+		l.platforms = registry.All()
+	}
+	return l.platforms
+}
+
+// platform returns the platform of kind k.
+func (l *loader) platform(k syncd.Kind) (platform.Platform, bool) {
+	for _, p := range l.platformList() {
+		if p.Kind() == k {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+func (l *loader) kindNames() string {
+	var s []string
+	for _, p := range l.platformList() {
+		s = append(s, string(p.Kind()))
 	}
 	return strings.Join(s, " or ")
+}
+
+// format is kind's manifest format; kind is one the loader knows (the
+// document's kind was checked against its platforms).
+func (l *loader) format(kind syncd.Kind) manifest.Format {
+	p, _ := l.platform(kind)
+	return p
+}
+
+// includeParent and keyedList are the registry's answers for kind, for
+// edits; a kind it does not know has neither.
+func includeParent(kind syncd.Kind) string {
+	if p, ok := registry.For(kind); ok {
+		return p.IncludeParent()
+	}
+	return ""
+}
+
+func keyedList(kind syncd.Kind, field string) (keyField, noun string, ok bool) {
+	if p, ok := registry.For(kind); ok {
+		return p.KeyedList(field)
+	}
+	return "", "", false
 }
 
 // metadata fills des's name, externalId and labels and returns the name's
@@ -136,18 +175,20 @@ func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.
 	}
 	if pr, ok := f.get("externalId"); ok {
 		ep := p.key("externalId")
-		var t text
+		var t manifest.Text
 		var ok bool
-		if kind == syncd.PatchworksConnector {
-			t, _, ok = d.idString(pr.v, ep, false)
+		if kind != "" {
+			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.v, ep.spec())
 		} else {
-			t, _, ok = d.str(pr.v, ep, false)
+			var tt text
+			tt, _, ok = d.str(pr.v, ep, false)
+			t = textOf(tt)
 		}
 		if ok {
-			if t.s == "" {
+			if t.S == "" {
 				d.errorf(deref(pr.v), ep, "must not be empty (leave it out instead)")
 			}
-			des.ExternalID = t.s
+			des.ExternalID = t.S
 		}
 	}
 	if pr, ok := f.get("labels"); ok {

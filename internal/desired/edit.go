@@ -80,7 +80,7 @@ func EditResource(d *syncd.Desired, live map[string]any, edits []Edit) (map[stri
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		toks := syncd.SplitPointer(e.Pointer)
-		if d.Key.Kind == syncd.MakeConnection && len(toks) >= 2 && toks[0] == "sections" {
+		if inc := includeParent(d.Key.Kind); inc != "" && len(toks) >= 2 && toks[0] == inc {
 			if file, ok := sectionFileOf(spec, toks[1]); ok {
 				jp := filepath.Join(filepath.Dir(path), filepath.FromSlash(file))
 				old, ok := out[jp]
@@ -203,17 +203,17 @@ func (f *yamlFile) edit(spec *yaml.Node, kind syncd.Kind, toks []string, e Edit,
 			grand, parentK, parent = parent, k, v
 		case yaml.SequenceNode:
 			var item *yaml.Node
-			if kind == syncd.PatchworksConnector && i == 1 && toks[0] == "variables" {
+			if keyField, noun, keyed := keyedList(kind, toks[0]); keyed && i == 1 {
 				for _, it := range parent.Content {
-					if _, kv := mapGet(it, "key"); kv != nil && kv.Value == tok {
+					if _, kv := mapGet(it, keyField); kv != nil && kv.Value == tok {
 						item = it
 					}
 				}
 				if item == nil {
-					return fmt.Errorf("no variable %q in the manifest", tok)
+					return fmt.Errorf("no %s %q in the manifest", noun, tok)
 				}
 				if last {
-					return errors.New("cannot replace a whole variable")
+					return fmt.Errorf("cannot replace a whole %s", noun)
 				}
 			} else {
 				n, err := strconv.Atoi(tok)

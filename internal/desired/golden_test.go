@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -76,7 +77,7 @@ func render(set *Set, dir string) string {
 		}
 		fmt.Fprintf(&b, "policy: mode=%q protect=%v ignore=%q\n", d.Policy.Mode, d.Policy.Protect, d.Policy.Ignore)
 		fmt.Fprintf(&b, "sensitive: %q\n", d.Sensitive)
-		for _, s := range SectionNames {
+		for _, s := range makeplatform.Sections {
 			if raw, ok := d.RawSections[s]; ok {
 				fmt.Fprintf(&b, "raw section %s: %d bytes, %d comment lines\n", s, len(raw), strings.Count(raw, "//"))
 			}

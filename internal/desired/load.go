@@ -16,7 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	"github.com/syncd/syncd/internal/platform/registry"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -32,6 +32,10 @@ type Options struct {
 	Limits Limits
 	// KeepForReload keeps what Reload needs in the Set (a daemon's).
 	KeepForReload bool
+	// Platforms are the kinds a manifest may have, each with its manifest
+	// format; nil means the registry's (registry.All). Tests pass a
+	// platform of their own.
+	Platforms []platform.Platform
 }
 
 // File is one file Load read: a manifest, a $file include or a ${file:}
@@ -78,6 +82,7 @@ func Load(dir string, opts Options) (*Set, error) {
 		files:  map[string]File{},
 		rel:    map[string]string{},
 	}
+	l.platforms = opts.Platforms
 	l.budget = l.limits.TotalBytes
 	if l.getenv == nil {
 		l.getenv = os.LookupEnv
@@ -85,6 +90,7 @@ func Load(dir string, opts Options) (*Set, error) {
 	l.secretDirs = append(append([]string(nil), DefaultSecretDirs...), opts.SecretDirs...)
 	if opts.KeepForReload {
 		l.keep = newReloadState(dir, l.getenv, l.limits, l.secretDirs)
+		l.keep.platforms = opts.Platforms
 	}
 	l.walk()
 	l.closeAreas()
@@ -113,6 +119,8 @@ type loader struct {
 	// keep and current record, per manifest, what Reload needs.
 	keep    *reloadState
 	current string
+	// platforms are Options.Platforms (nil: the registry's).
+	platforms []platform.Platform
 }
 
 // docResult is one decoded document, kept with what the cross-document
@@ -372,7 +380,7 @@ func (l *loader) finish() (*Set, error) {
 			}
 		}
 		if r.keyAt != nil {
-			pl, ok := registry.For(r.d.Key.Kind)
+			pl, ok := l.platform(r.d.Key.Kind)
 			if !ok {
 				l.addError(r.file, r.keyAt, "kind", "no platform registered for kind %s", r.d.Key.Kind)
 				r.bad = true
@@ -380,15 +388,12 @@ func (l *loader) finish() (*Set, error) {
 			}
 			nk := string(r.d.Key.Kind) + "\x00" + pl.NaturalKey(r.d.Spec)
 			if first, ok := natural[nk]; ok {
-				what := "natural key"
-				if r.d.Key.Kind == syncd.MakeConnection {
-					what = "natural key (app + label)"
-				}
+				what := pl.NaturalKeyTerm()
 				shown := ""
 				if !r.keySens && !first.keySens {
 					shown = fmt.Sprintf(" %q", pl.NaturalKey(r.d.Spec))
 				}
-				l.addError(r.file, r.keyAt, naturalKeyField(r.d.Key.Kind), "duplicate %s %s%s: also used by %s at %s:%d",
+				l.addError(r.file, r.keyAt, pl.NaturalKeyField(), "duplicate %s %s%s: also used by %s at %s:%d",
 					r.d.Key.Kind, what, shown, first.d.Key.Name, first.file, first.keyAt.Line)
 				r.bad = true
 			} else {
@@ -429,11 +434,4 @@ func (l *loader) finish() (*Set, error) {
 		return set, set.Errors
 	}
 	return set, nil
-}
-
-func naturalKeyField(k syncd.Kind) string {
-	if k == syncd.MakeConnection {
-		return "spec.label"
-	}
-	return "spec.name"
 }

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -25,7 +26,8 @@ type reloadState struct {
 	getenv     func(string) (string, bool)
 	limits     Limits
 	secretDirs []string
-	order      []string // manifest display paths in walk order
+	platforms  []platform.Platform // Options.Platforms
+	order      []string            // manifest display paths in walk order
 	docs       map[string][]*docResult
 	errs       map[string]Errors
 	reads      map[string][]string
@@ -128,7 +130,7 @@ func Reload(prev *Set, changed []string) (*Set, error) {
 	l := reloadLoader(old, affected)
 	if l.manifests.root == nil {
 		// The directory itself is gone or unreadable: say so as Load does.
-		return Load(old.root, Options{Getenv: old.getenv, SecretDirs: old.secretDirs, Limits: old.limits, KeepForReload: true})
+		return Load(old.root, Options{Getenv: old.getenv, SecretDirs: old.secretDirs, Limits: old.limits, KeepForReload: true, Platforms: old.platforms})
 	}
 	defer l.closeAreas()
 	order := slices.Clone(old.order)
@@ -169,8 +171,10 @@ func reloadLoader(old *reloadState, affected map[string]bool) *loader {
 	l := &loader{
 		root: old.root, getenv: old.getenv, limits: old.limits, secretDirs: old.secretDirs,
 		files: map[string]File{}, rel: map[string]string{},
-		keep: newReloadState(old.root, old.getenv, old.limits, old.secretDirs),
+		keep:      newReloadState(old.root, old.getenv, old.limits, old.secretDirs),
+		platforms: old.platforms,
 	}
+	l.keep.platforms = old.platforms
 	l.manifests = newArea(old.root)
 	l.budget = l.limits.TotalBytes - old.totalBytes()
 	for m := range affected {
@@ -277,7 +281,7 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 		if r.keyAt == nil {
 			continue
 		}
-		nk, ok := naturalKeyOf(r.d)
+		nk, ok := old.naturalKeyOf(r.d)
 		if !ok || nks[nk] {
 			return nil, false
 		}
@@ -325,7 +329,7 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 	for m := range affected {
 		for _, r := range old.docs[m] {
 			if r.d != nil && r.keyAt != nil {
-				if nk, ok := naturalKeyOf(r.d); ok {
+				if nk, ok := old.naturalKeyOf(r.d); ok {
 					delete(natural, nk)
 				}
 			}
@@ -354,7 +358,7 @@ func reloadQuick(prev *Set, affected map[string]bool) (*Set, bool) {
 		}
 		for _, r := range loaded.docs[m] {
 			if r.d != nil && r.keyAt != nil {
-				if nk, ok := naturalKeyOf(r.d); ok {
+				if nk, ok := old.naturalKeyOf(r.d); ok {
 					natural[nk] = m
 				}
 			}
@@ -391,7 +395,7 @@ func (k *reloadState) naturalKeys() map[string]string {
 	for m, docs := range k.docs {
 		for _, r := range docs {
 			if r.d != nil && r.keyAt != nil {
-				if nk, ok := naturalKeyOf(r.d); ok {
+				if nk, ok := k.naturalKeyOf(r.d); ok {
 					natural[nk] = m
 				}
 			}
@@ -428,11 +432,17 @@ func (k *reloadState) totalBytes() int64 {
 }
 
 // naturalKeyOf is d's natural key with its kind, as finish compares them.
-func naturalKeyOf(d *syncd.Desired) (string, bool) {
-	pl, ok := registry.For(d.Key.Kind)
-	if !ok {
+// The platforms are the load's (Options.Platforms, or the registry's).
+func (k *reloadState) naturalKeyOf(d *syncd.Desired) (string, bool) {
+	pls := k.platforms
+	if pls == nil {
+		pls = registry.All()
+	}
+	i := slices.IndexFunc(pls, func(p platform.Platform) bool { return p.Kind() == d.Key.Kind })
+	if i < 0 {
 		return "", false
 	}
+	pl := pls[i]
 	return string(d.Key.Kind) + "\x00" + pl.NaturalKey(d.Spec), true
 }
 

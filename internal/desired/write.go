@@ -5,15 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
 
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
+	"github.com/syncd/syncd/internal/platform/manifest"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -47,67 +45,21 @@ func NameFor(naturalKey string) string {
 
 // Placeholder is a secret that WriteManifest wrote as ${env:Env} instead of
 // its value: the pointer into spec it stands for.
-type Placeholder struct {
-	Env     string
-	Pointer string
-}
+type Placeholder = manifest.Placeholder
 
 // Placeholders lists, sorted by pointer, the ${env:} placeholders that
-// WriteManifest writes for l under name: every Make common value whose key
-// names a secret, and every Patchworks variable marked secret (even when its
-// value reads back null, since secrets are write-only there).
+// WriteManifest writes for l under name: what its platform's format calls
+// secret (Make: every common value whose key names a secret; Patchworks:
+// every variable marked secret, even when its value reads back null, since
+// secrets are write-only there).
 func Placeholders(l syncd.Live, name string) []Placeholder {
-	var out []Placeholder
-	switch l.Kind {
-	case syncd.MakeConnection:
-		if c, ok := l.Spec["common"].(map[string]any); ok {
-			out = commonPlaceholders(c, name, "/common", nil, out)
-		}
-	case syncd.PatchworksConnector:
-		vars, _ := l.Spec["variables"].(map[string]any)
-		for _, k := range sortedKeys(vars) {
-			if v, ok := vars[k].(map[string]any); ok && v["secret"] == true {
-				out = append(out, Placeholder{Env: envFor(name, k), Pointer: syncd.Pointer("variables", k, "value")})
-			}
-		}
+	p, ok := registry.For(l.Kind)
+	if !ok {
+		return nil
 	}
+	out := p.Placeholders(l.Spec, name)
 	slices.SortFunc(out, func(a, b Placeholder) int { return strings.Compare(a.Pointer, b.Pointer) })
 	return out
-}
-
-func commonPlaceholders(m map[string]any, name, ptr string, trail []string, out []Placeholder) []Placeholder {
-	for _, k := range sortedKeys(m) {
-		p := ptr + "/" + syncd.EscapePointerToken(k)
-		t := append(slices.Clone(trail), k)
-		if makeplatform.SecretName(k) {
-			out = append(out, Placeholder{Env: envFor(name, t...), Pointer: p})
-			continue
-		}
-		if sub, ok := m[k].(map[string]any); ok {
-			out = commonPlaceholders(sub, name, p, t, out)
-		}
-	}
-	return out
-}
-
-// envFor names the variable for a secret: SYNCD_<NAME>_<FIELD>.
-func envFor(name string, field ...string) string {
-	return "SYNCD_" + envPart(name) + "_" + envPart(strings.Join(field, "_"))
-}
-
-func envPart(s string) string {
-	var b strings.Builder
-	under := false
-	for _, r := range strings.ToUpper(s) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			under = false
-		} else if !under {
-			b.WriteByte('_')
-			under = true
-		}
-	}
-	return strings.Trim(b.String(), "_")
 }
 
 // WriteOptions tune WriteManifestWith.
@@ -154,15 +106,11 @@ func WriteManifestWith(w io.Writer, l syncd.Live, name string, opts WriteOptions
 	for _, p := range ph {
 		secrets[p.Pointer] = p.Env
 	}
-	var spec *yaml.Node
-	switch l.Kind {
-	case syncd.MakeConnection:
-		spec = makeNode(l.Spec, secrets, opts.SectionFiles)
-	case syncd.PatchworksConnector:
-		spec = patchworksNode(l.Spec, secrets)
-	default:
+	pl, ok := registry.For(l.Kind)
+	if !ok {
 		return fmt.Errorf("import: unsupported kind %q", l.Kind)
 	}
+	spec := pl.WriteSpec(l.Spec, secrets, opts.SectionFiles)
 	meta := mapping("name", str(name))
 	if l.RemoteID != "" {
 		meta.Content = append(meta.Content, str("externalId"), str(l.RemoteID))
@@ -204,186 +152,20 @@ func WriteManifestWith(w io.Writer, l syncd.Live, name string, opts WriteOptions
 // withoutSecrets returns l without the values ph stands for, and says in
 // left what it removed (by key, never by value).
 func withoutSecrets(l syncd.Live, ph []Placeholder, left *[]string) syncd.Live {
-	spec := maps.Clone(l.Spec)
-	switch l.Kind {
-	case syncd.MakeConnection:
-		delete(spec, "common")
-		var keys []string
-		for _, p := range ph {
-			keys = append(keys, strings.TrimPrefix(p.Pointer, "/common/"))
-		}
-		*left = append(*left, "common is not managed: it holds secrets ("+strings.Join(keys, ", ")+
-			") and is written as a whole; import with --secrets-as-env to manage it through environment variables.")
-	case syncd.PatchworksConnector:
-		vars, _ := spec["variables"].(map[string]any)
-		vars = maps.Clone(vars)
-		var keys []string
-		for k, v := range vars {
-			if vm, ok := v.(map[string]any); ok && vm["secret"] == true {
-				delete(vars, k)
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		spec["variables"] = vars
-		if len(vars) == 0 {
-			delete(spec, "variables")
-		}
-		*left = append(*left, "Secret variables not managed (left as they are): "+strings.Join(keys, ", ")+
-			"; import with --secrets-as-env to manage them through environment variables.")
+	p, ok := registry.For(l.Kind)
+	if !ok {
+		return l
 	}
+	spec, note := p.WithoutSecrets(l.Spec, ph)
+	*left = append(*left, note)
 	l.Spec = spec
 	return l
 }
 
-func makeNode(spec map[string]any, secrets map[string]string, files map[string]string) *yaml.Node {
-	n := mapping()
-	for _, f := range []string{"app", "type", "label", "connectedSystemName"} {
-		if v, ok := spec[f]; ok {
-			n.Content = append(n.Content, str(f), valueNode(v, "/"+f, secrets))
-		}
-	}
-	if sections, ok := spec["sections"].(map[string]any); ok {
-		sn := mapping()
-		for _, s := range SectionNames {
-			v, ok := sections[s]
-			if !ok {
-				continue
-			}
-			if f, ok := files[s]; ok && v != nil {
-				sn.Content = append(sn.Content, str(s), mapping(FileKey, str(f)))
-				continue
-			}
-			if v == nil {
-				// A legacy empty section reads back as null (API-NOTES);
-				// Make treats it as the empty value of its shape.
-				v = map[string]any{}
-				if sectionShape[s] == "array" {
-					v = []any{}
-				}
-			}
-			sn.Content = append(sn.Content, str(s), valueNode(v, "/sections/"+s, secrets))
-		}
-		if len(sn.Content) > 0 {
-			n.Content = append(n.Content, str("sections"), sn)
-		}
-	}
-	if c, ok := spec["common"].(map[string]any); ok {
-		n.Content = append(n.Content, str("common"), valueNode(c, "/common", secrets))
-	}
-	return n
-}
-
-func patchworksNode(spec map[string]any, secrets map[string]string) *yaml.Node {
-	n := mapping()
-	for _, f := range patchworksFields {
-		v, ok := spec[f]
-		if !ok {
-			continue
-		}
-		if f != "variables" {
-			n.Content = append(n.Content, str(f), valueNode(v, "/"+f, secrets))
-			continue
-		}
-		vars, _ := v.(map[string]any)
-		list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		for _, k := range sortedKeys(vars) {
-			vm, _ := vars[k].(map[string]any)
-			vn := mapping("key", str(k))
-			base := syncd.Pointer("variables", k)
-			for _, vf := range variableFields[1:] {
-				fv, ok := vm[vf]
-				ptr := base + "/" + vf
-				if env, secret := secrets[ptr]; secret {
-					vn.Content = append(vn.Content, str(vf), str("${env:"+env+"}"))
-					continue
-				}
-				if !ok {
-					continue
-				}
-				if vf == "pivot" {
-					pm, _ := fv.(map[string]any)
-					pn := mapping()
-					for _, pf := range pivotFields {
-						if pv, ok := pm[pf]; ok {
-							pn.Content = append(pn.Content, str(pf), valueNode(pv, ptr+"/"+pf, secrets))
-						}
-					}
-					pn.Style = yaml.FlowStyle
-					vn.Content = append(vn.Content, str(vf), pn)
-					continue
-				}
-				vn.Content = append(vn.Content, str(vf), valueNode(fv, ptr, secrets))
-			}
-			list.Content = append(list.Content, vn)
-		}
-		n.Content = append(n.Content, str("variables"), list)
-	}
-	return n
-}
-
-// valueNode renders a canonical JSON value, replacing secrets by pointer.
-func valueNode(v any, ptr string, secrets map[string]string) *yaml.Node {
-	if env, ok := secrets[ptr]; ok {
-		return str("${env:" + env + "}")
-	}
-	switch x := v.(type) {
-	case nil:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
-	case bool:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(x)}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(int64(x), 10)}
-		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(x, 'g', -1, 64)}
-	case string:
-		return str(x)
-	case []any:
-		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		for i, e := range x {
-			n.Content = append(n.Content, valueNode(e, ptr+"/"+strconv.Itoa(i), secrets))
-		}
-		return n
-	case map[string]any:
-		n := mapping()
-		for _, k := range sortedKeys(x) {
-			n.Content = append(n.Content, str(k), valueNode(x[k], ptr+"/"+syncd.EscapePointerToken(k), secrets))
-		}
-		return n
-	}
-	// Not canonical: render its text rather than fail an import.
-	return str(fmt.Sprint(v))
-}
-
-func str(s string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	switch {
-	case strings.Contains(s, "\n"):
-		n.Style = yaml.LiteralStyle
-	case yaml11Bool[strings.ToLower(s)]:
-		// Plain in YAML 1.2, but YAML 1.1 readers (and people) take them
-		// for booleans.
-		n.Style = yaml.DoubleQuotedStyle
-	}
-	return n
-}
-
-var yaml11Bool = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true}
-
-func mapping(kv ...any) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(kv); i += 2 {
-		n.Content = append(n.Content, str(kv[i].(string)), kv[i+1].(*yaml.Node))
-	}
-	return n
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// The YAML writing helpers are the platforms' too (manifest).
+var (
+	valueNode  = manifest.ValueNode
+	str        = manifest.Str
+	mapping    = manifest.Mapping
+	sortedKeys = manifest.SortedKeys
+)

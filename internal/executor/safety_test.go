@@ -14,6 +14,7 @@ import (
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
@@ -196,7 +197,7 @@ func TestSavedPlanRefusedWhenStale(t *testing.T) {
 	if err := planner.WritePlanFile(&buf, saved, planner.PlanFileMeta{CreatedAt: time.Now(), ManifestsDigest: e.Load(t).Digest}); err != nil {
 		t.Fatal(err)
 	}
-	read, _, err := planner.ReadPlanFile(&buf)
+	read, _, err := planner.ReadPlanFile(&buf, registry.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

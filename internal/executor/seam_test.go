@@ -47,7 +47,10 @@ func (widgetRules) CreateFields(d map[string]any, emit func([]string, any)) {
 	}
 }
 func (widgetRules) Sensitive(ptr string, _ ...map[string]any) bool { return ptr == "/apiKey" }
-func (widgetRules) MaySensitive(ptr string) bool                   { return ptr == "" || ptr == "/apiKey" }
+func (widgetRules) Unmanaged(spec map[string]any) (string, string, string) {
+	return "", "Widgets", widgetRules{}.NaturalKey(spec)
+}
+func (widgetRules) MaySensitive(ptr string) bool { return ptr == "" || ptr == "/apiKey" }
 
 // widgets is a fake provider holding objects in memory.
 type widgets struct {

@@ -13,8 +13,8 @@ import (
 // Coverage is how many of the live objects a plan's listings showed are
 // declared by a manifest (as driftctl reports unmanaged resources). It is
 // computed from the snapshot the plan already read, so it costs no
-// request; it covers what was listed: every Patchworks connector, and the
-// connections of each Make app a manifest uses.
+// request; it covers what each platform listed. Each kind's rules name
+// and group its unmanaged objects (syncd.Rules.Unmanaged).
 type Coverage struct {
 	// Managed counts live objects a manifest is planned against.
 	Managed int
@@ -34,13 +34,16 @@ type PlatformCoverage struct {
 // Unmanaged is a live object no manifest declares.
 type Unmanaged struct {
 	Kind     syncd.Kind `json:"kind"`
-	Group    string     `json:"make_app,omitempty"` // the Make app; "" for Patchworks
+	Group    string     `json:"make_app,omitempty"` // the rules' group (a Make app); "" for none
 	RemoteID string     `json:"remote_id"`
-	// Name is what a person knows it by: the Make label, the Patchworks name.
+	// Name is what a person knows it by (the rules' Unmanaged).
 	Name string `json:"name"`
 	// Bound is the inventory resource still bound to it (its manifest is
 	// gone: --prune deletes it); "" when syncd never managed it.
 	Bound string `json:"bound,omitempty"`
+	// Heading is what its group is listed under (its rules' Unmanaged;
+	// the kind when it has none).
+	Heading string `json:"-"`
 }
 
 // Percent is Managed out of all listed objects, one decimal; 100 when
@@ -100,15 +103,9 @@ func CoverageOf(live []syncd.Live, bindings map[syncd.Key]syncd.Binding, p *Plan
 		}
 		pc.Unmanaged++
 		cov.ByPlatform[l.Kind] = pc
-		u := Unmanaged{Kind: l.Kind, RemoteID: l.RemoteID}
-		switch l.Kind {
-		case syncd.MakeConnection:
-			u.Group, _ = l.Spec["app"].(string)
-			u.Name, _ = l.Spec["label"].(string)
-		default:
-			if r, ok := rules[l.Kind]; ok {
-				u.Name = r.NaturalKey(l.Spec)
-			}
+		u := Unmanaged{Kind: l.Kind, RemoteID: l.RemoteID, Heading: string(l.Kind)}
+		if r, ok := rules[l.Kind]; ok {
+			u.Group, u.Heading, u.Name = r.Unmanaged(l.Spec)
 		}
 		if k, ok := bound[i]; ok {
 			u.Bound = k.String()
@@ -139,14 +136,9 @@ func CoverageLine(c *Coverage) string {
 // with a heading for each group.
 func unmanagedGroups(c *Coverage) (heads []string, groups [][]Unmanaged) {
 	for _, u := range c.Unmanaged {
-		head := string(u.Kind)
-		if u.Kind == syncd.MakeConnection {
-			head = "Make app " + u.Group
-			if u.Group == "" {
-				head = "Make (app unknown)"
-			}
-		} else if u.Kind == syncd.PatchworksConnector {
-			head = "Patchworks"
+		head := u.Heading
+		if head == "" {
+			head = string(u.Kind)
 		}
 		if len(heads) == 0 || heads[len(heads)-1] != head {
 			heads = append(heads, head)

@@ -34,7 +34,7 @@ func TestCoverageOf(t *testing.T) {
 			name:    "two of three: rounded, and down in whole percent",
 			live:    []syncd.Live{pw("1", "A"), pw("2", "B"), pw("3", "C")},
 			changes: []Change{{Key: key(syncd.PatchworksConnector, "a"), Action: ActionNoop, RemoteID: "1"}, {Key: key(syncd.PatchworksConnector, "b"), Action: ActionNoop, RemoteID: "2"}},
-			want: &Coverage{Managed: 2, Unmanaged: []Unmanaged{{Kind: syncd.PatchworksConnector, RemoteID: "3", Name: "C"}},
+			want: &Coverage{Managed: 2, Unmanaged: []Unmanaged{{Kind: syncd.PatchworksConnector, RemoteID: "3", Name: "C", Heading: "Patchworks"}},
 				ByPlatform: map[syncd.Kind]PlatformCoverage{syncd.PatchworksConnector: {Managed: 2, Unmanaged: 1}}},
 			percent: 66.7, whole: 66,
 		},
@@ -53,9 +53,9 @@ func TestCoverageOf(t *testing.T) {
 			want: &Coverage{
 				Managed: 2,
 				Unmanaged: []Unmanaged{
-					{Kind: syncd.MakeConnection, Group: "app-one", RemoteID: "c2", Name: "Two"},
-					{Kind: syncd.MakeConnection, Group: "app-two", RemoteID: "c3", Name: "Three"},
-					{Kind: syncd.PatchworksConnector, RemoteID: "8", Name: "Stray", Bound: "PatchworksConnector/gone"},
+					{Kind: syncd.MakeConnection, Group: "app-one", RemoteID: "c2", Name: "Two", Heading: "Make app app-one"},
+					{Kind: syncd.MakeConnection, Group: "app-two", RemoteID: "c3", Name: "Three", Heading: "Make app app-two"},
+					{Kind: syncd.PatchworksConnector, RemoteID: "8", Name: "Stray", Bound: "PatchworksConnector/gone", Heading: "Patchworks"},
 				},
 				ByPlatform: map[syncd.Kind]PlatformCoverage{
 					syncd.MakeConnection:      {Managed: 1, Unmanaged: 2},

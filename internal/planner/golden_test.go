@@ -23,7 +23,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var testHasher = syncd.NewHasher([]byte("golden-test-key"))
 
 // testRules are the registered platforms' rules, as the engine passes them.
-var testRules = registry.Rules()
+var (
+	testRules = registry.Rules()
+	testKinds = registry.Kinds()
+)
 
 // scenario is the JSON form of a planner Input used by the golden tests
 // (testdata/scenarios/<name>/input.json).
@@ -107,7 +110,7 @@ func loadScenario(t testing.TB, dir string) (Input, []string) {
 	if s.Scope != nil {
 		in.Scope = []syncd.Key{}
 		for _, k := range s.Scope {
-			key, err := syncd.ParseKey(k)
+			key, err := syncd.ParseKey(k, testKinds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +180,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			// A saved plan reads back as the plan it was written from.
-			back, meta, err := ReadPlanFile(strings.NewReader(out["planfile.json"]))
+			back, meta, err := ReadPlanFile(strings.NewReader(out["planfile.json"]), testKinds)
 			if err != nil {
 				t.Fatalf("ReadPlanFile: %v", err)
 			}

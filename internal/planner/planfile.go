@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,7 +97,7 @@ func WritePlanFile(w io.Writer, p *Plan, meta PlanFileMeta) error {
 		for _, fl := range c.Fields {
 			fc.Fields = append(fc.Fields, shown(fl))
 		}
-		if err := checkChange(fc); err != nil {
+		if err := checkChange(fc, nil); err != nil {
 			return fmt.Errorf("plan file: %s: %w", c.Key, err)
 		}
 		f.Changes = append(f.Changes, fc)
@@ -113,8 +114,9 @@ func WritePlanFile(w io.Writer, p *Plan, meta PlanFileMeta) error {
 // ReadPlanFile reads a file WritePlanFile wrote and checks it strictly:
 // unknown keys, a wrong version, a malformed change or summary, or a
 // sensitive field that carries a value are errors. The plan it returns has
-// only the saved (non-noop) changes.
-func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
+// only the saved (non-noop) changes. kinds are the kinds a change may have
+// (the platform registry's).
+func ReadPlanFile(r io.Reader, kinds []syncd.Kind) (*Plan, PlanFileMeta, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxPlanFile+1))
 	if err != nil {
 		return nil, PlanFileMeta{}, fmt.Errorf("plan file: read: %w", err)
@@ -154,7 +156,7 @@ func ReadPlanFile(r io.Reader) (*Plan, PlanFileMeta, error) {
 	p := &Plan{LoadFailed: f.LoadFailed, NoInventory: f.NoInventory, Targets: f.Targets, Changes: make([]Change, 0, len(f.Changes))}
 	for i, fc := range f.Changes {
 		key := syncd.Key{Kind: fc.Kind, Name: fc.Name}
-		if err := checkChange(fc); err != nil {
+		if err := checkChange(fc, kinds); err != nil {
 			return nil, PlanFileMeta{}, fmt.Errorf("plan file: change %d (%s): %w", i, key, err)
 		}
 		if i > 0 && p.Changes[i-1].Key.Compare(key) >= 0 {
@@ -194,9 +196,11 @@ func checkMeta(created time.Time, _ string) error {
 	return nil
 }
 
-func checkChange(fc planFileChange) error {
-	if !fc.Kind.Valid() {
-		return fmt.Errorf("kind %q is not one of %s, %s", fc.Kind, syncd.MakeConnection, syncd.PatchworksConnector)
+// checkChange checks one change; with kinds nil (a plan being written,
+// whose kinds the loader checked) any kind but "" is accepted.
+func checkChange(fc planFileChange, kinds []syncd.Kind) error {
+	if kinds == nil && fc.Kind == "" || kinds != nil && !slices.Contains(kinds, fc.Kind) {
+		return fmt.Errorf("kind %q is not one of %s", fc.Kind, syncd.KindList(kinds, ", "))
 	}
 	if fc.Name == "" {
 		return errors.New("name is empty")

@@ -251,7 +251,7 @@ func TestReadPlanFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ReadPlanFile(strings.NewReader(tt.file))
+			_, _, err := ReadPlanFile(strings.NewReader(tt.file), testKinds)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -274,7 +274,7 @@ func FuzzReadPlanFile(f *testing.F) {
 	f.Add(`{"syncd_plan_version": 1, "created_at": "2026-01-01T00:00:00Z", "manifests_digest": "x", "changes": [{}]}`)
 	f.Add("[1,2")
 	f.Fuzz(func(t *testing.T, data string) {
-		p, meta, err := ReadPlanFile(strings.NewReader(data))
+		p, meta, err := ReadPlanFile(strings.NewReader(data), testKinds)
 		if err != nil {
 			return
 		}
@@ -283,7 +283,7 @@ func FuzzReadPlanFile(f *testing.F) {
 		if err := WritePlanFile(&b, p, meta); err != nil {
 			t.Fatalf("re-write: %v", err)
 		}
-		p2, meta2, err := ReadPlanFile(&b)
+		p2, meta2, err := ReadPlanFile(&b, testKinds)
 		if err != nil {
 			t.Fatalf("re-read: %v", err)
 		}

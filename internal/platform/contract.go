@@ -1,10 +1,12 @@
 package platform
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/syncd/syncd/internal/platform/manifest"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -22,6 +24,10 @@ type Platform interface {
 	// planner receives them through its input.
 	syncd.Rules
 
+	// Format is the kind's manifest format: its spec's decoding, its part
+	// of the JSON Schema, and how an import writes it.
+	manifest.Format
+
 	// Name is the platform's name in request stats, metrics and errors
 	// ("make"); Title is its name for people ("Make").
 	Name() string
@@ -36,7 +42,73 @@ type Platform interface {
 	// Setup names the settings that configure the platform, for the error
 	// shown when a resource of its kind meets an unconfigured platform.
 	Setup() string
+	// Settings are the platform's settings, from which the CLI builds its
+	// flags (name, environment variable, default, help).
+	Settings() []Setting
+
+	// EstimateRequests is about how many requests a plan of these specs
+	// (of this kind) makes, preflight included, for the progress line's
+	// estimate; 0 for none.
+	EstimateRequests(specs []map[string]any) int
+
+	// CheckBind says why the live object l cannot be bound to d (a Make
+	// connection of another app than spec.app), nil when it can.
+	CheckBind(d *syncd.Desired, l syncd.Live) error
+
+	// ImportScopeHelp is the help of import's --app for this platform
+	// ("" when an import of it has no scope).
+	ImportScopeHelp() string
+	// CheckImportScope says what is wrong with an import's scope (--app),
+	// nil when nothing.
+	CheckImportScope(scope string) error
+	// Import reads every object of scope from p (this platform's provider)
+	// for `syncd import`, at most concurrency requests at a time, sorted by
+	// RemoteID, with the raw text of the parts an import writes as files
+	// of their own.
+	Import(ctx context.Context, p Provider, scope string, concurrency int) ([]Imported, error)
 }
+
+// Imported is a live object an import writes, and the parts of it kept as
+// the platform returned their text (Make's sections, comments included), in
+// the platform's order.
+type Imported struct {
+	Live syncd.Live
+	Raw  []RawPart
+}
+
+// RawPart is one part of an imported object, written as {$file: ...}.
+type RawPart struct {
+	Name string // the part (a Make section)
+	Text string
+}
+
+// Setting is one setting a platform declares: the CLI makes a flag of it,
+// read from its environment variable too, and Apply writes the parsed value
+// into a Config.
+type Setting struct {
+	Flag    string // the flag's name, without "--"
+	Env     string // its environment variable
+	Default string // "" when none
+	Help    string
+	Hidden  bool // a token: read from the environment, not shown in --help
+	Kind    SettingKind
+	// Rank places it among every platform's settings in --help: first
+	// where to reach each platform (0), then each one's pace (1), then each
+	// one's quota share (2); the registry's order within a rank.
+	Rank int
+	// Apply writes v (a string, an int or a float64, by Kind) into cfg.
+	Apply func(cfg *Config, v any)
+}
+
+// SettingKind is a setting's type.
+type SettingKind int
+
+const (
+	SettingString SettingKind = iota
+	SettingInt
+	// SettingShare is a float64 in (0, 1].
+	SettingShare
+)
 
 // Retry is the retry policy for idempotent requests; zero fields take the
 // transport's defaults.

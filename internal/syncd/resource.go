@@ -6,19 +6,10 @@ import (
 	"strings"
 )
 
-// Kind is a manifest kind.
+// Kind is a manifest kind. Each platform declares its own; which kinds are
+// supported is the platform registry's list (internal/platform/registry),
+// which the domain does not hold.
 type Kind string
-
-const (
-	MakeConnection      Kind = "MakeConnection"
-	PatchworksConnector Kind = "PatchworksConnector"
-)
-
-// Kinds lists every supported kind in a stable order.
-var Kinds = []Kind{MakeConnection, PatchworksConnector}
-
-// Valid reports whether k is a supported kind.
-func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // APIVersion is the only manifest apiVersion syncd accepts.
 const APIVersion = "syncd/v1"
@@ -39,21 +30,22 @@ func (k Key) Compare(o Key) int {
 	return strings.Compare(k.Name, o.Name)
 }
 
-// ParseKey parses "Kind/name".
-func ParseKey(s string) (Key, error) {
+// ParseKey parses "Kind/name" with Kind one of kinds (the registry's).
+func ParseKey(s string, kinds []Kind) (Key, error) {
 	kind, name, ok := strings.Cut(s, "/")
-	if !ok || name == "" || !Kind(kind).Valid() {
-		return Key{}, fmt.Errorf("resource %q: want KIND/NAME with KIND one of %s", s, kindList())
+	if !ok || name == "" || !slices.Contains(kinds, Kind(kind)) {
+		return Key{}, fmt.Errorf("resource %q: want KIND/NAME with KIND one of %s", s, KindList(kinds, ", "))
 	}
 	return Key{Kind: Kind(kind), Name: name}, nil
 }
 
-func kindList() string {
-	s := make([]string, len(Kinds))
-	for i, k := range Kinds {
+// KindList joins kinds with sep, for messages.
+func KindList(kinds []Kind, sep string) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
 		s[i] = string(k)
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, sep)
 }
 
 // Mode is a run mode or a per-resource policy override.

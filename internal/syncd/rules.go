@@ -39,6 +39,12 @@ type Rules interface {
 	// MaySensitive reports whether anything at or under ptr can be secret by
 	// these rules, so that walks over plain values are skipped.
 	MaySensitive(ptr string) bool
+
+	// Unmanaged names a live object no manifest declares, for coverage
+	// reports: the group it is sorted by ("" for none; the JSON plan's
+	// make_app), the heading its group is listed under, and what a person
+	// knows it by.
+	Unmanaged(spec map[string]any) (group, heading, name string)
 }
 
 // Unit is one part of a spec compared as one value.

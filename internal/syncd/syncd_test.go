@@ -131,12 +131,13 @@ func TestHasherIsKeyedAndHidesValues(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
-	k, err := ParseKey("MakeConnection/acme-oauth")
+	kinds := []Kind{MakeConnection, PatchworksConnector}
+	k, err := ParseKey("MakeConnection/acme-oauth", kinds)
 	if err != nil || k != (Key{MakeConnection, "acme-oauth"}) || k.String() != "MakeConnection/acme-oauth" {
 		t.Fatalf("ParseKey = %v, %v", k, err)
 	}
 	for _, bad := range []string{"", "acme", "Nope/x", "MakeConnection/"} {
-		if _, err := ParseKey(bad); err == nil {
+		if _, err := ParseKey(bad, kinds); err == nil {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
 	}

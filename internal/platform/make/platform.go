@@ -2,8 +2,10 @@ package make
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Platform is Make (platform.Platform): MakeConnection's rules and client.
@@ -21,6 +23,57 @@ func (Platform) Title() string { return "Make" }
 // Setup names Make's settings.
 func (Platform) Setup() string {
 	return "set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN"
+}
+
+// CheckBind refuses a connection of another app than spec.app.
+func (Platform) CheckBind(d *syncd.Desired, l syncd.Live) error {
+	app, _ := d.Spec["app"].(string)
+	if got, _ := l.Spec["app"].(string); got != app {
+		return fmt.Errorf("%s %s is not a connection of the app %s (spec.app of %s)", d.Key.Kind, l.RemoteID, app, d.Key)
+	}
+	return nil
+}
+
+// EstimateRequests: the preflight, one list per app, and per connection
+// each declared section, common data and, when declared, the connected
+// system name.
+func (Platform) EstimateRequests(specs []map[string]any) int {
+	n := 0
+	apps := map[string]bool{}
+	for _, spec := range specs {
+		if app, _ := spec["app"].(string); !apps[app] {
+			apps[app] = true
+			n++
+		}
+		secs, _ := spec["sections"].(map[string]any)
+		n += len(secs)
+		if _, ok := spec["common"]; ok {
+			n++
+		}
+		if _, ok := spec["connectedSystemName"]; ok {
+			n++
+		}
+	}
+	if len(apps) > 0 {
+		n++ // preflight
+	}
+	return n
+}
+
+// Settings are Make's flags.
+func (Platform) Settings() []platform.Setting {
+	return []platform.Setting{
+		{Flag: "make-url", Env: "SYNCD_MAKE_URL", Help: "Make base URL including /api/v2; the API token is read from SYNCD_MAKE_TOKEN.",
+			Apply: func(c *platform.Config, v any) { c.MakeURL = v.(string) }},
+		{Flag: "make-zone", Env: "SYNCD_MAKE_ZONE", Help: "Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url; token in SYNCD_MAKE_TOKEN.",
+			Apply: func(c *platform.Config, v any) { c.MakeZone = v.(string) }},
+		{Flag: "make-token", Env: "SYNCD_MAKE_TOKEN", Hidden: true, Help: "Make API token (prefer the environment).",
+			Apply: func(c *platform.Config, v any) { c.MakeToken = v.(string) }},
+		{Flag: "make-rpm", Env: "SYNCD_MAKE_RPM", Default: "60", Kind: platform.SettingInt, Rank: 1, Help: "Make requests per minute (60 is safe for the smallest plan).",
+			Apply: func(c *platform.Config, v any) { c.MakeRPM = v.(int) }},
+		{Flag: "make-quota-share", Env: "SYNCD_MAKE_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Make's per-minute limit syncd may use (0 < share <= 1); the rest is left to the organisation's scenarios.",
+			Apply: func(c *platform.Config, v any) { c.MakeQuotaShare = v.(float64) }},
+	}
 }
 
 // NewProvider builds the client when a URL or zone is set.

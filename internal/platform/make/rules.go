@@ -166,6 +166,17 @@ func (Rules) Sensitive(ptr string, specs ...map[string]any) bool {
 }
 
 // MaySensitive: only common data holds secrets by name.
+// Unmanaged lists a connection under its app, by label.
+func (Rules) Unmanaged(spec map[string]any) (group, heading, name string) {
+	group, _ = spec["app"].(string)
+	name, _ = spec["label"].(string)
+	heading = "Make app " + group
+	if group == "" {
+		heading = "Make (app unknown)"
+	}
+	return group, heading, name
+}
+
 func (Rules) MaySensitive(ptr string) bool {
 	return ptr == "" || ptr == "/common" || strings.HasPrefix(ptr, "/common/")
 }

@@ -1,9 +1,11 @@
 package patchworks
 
 import (
+	"context"
 	"errors"
 
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 // Platform is Patchworks (platform.Platform): PatchworksConnector's rules
@@ -23,6 +25,20 @@ func (Platform) Setup() string {
 	return "set SYNCD_PATCHWORKS_URL and SYNCD_PATCHWORKS_TOKEN"
 }
 
+// Settings are Patchworks' flags.
+func (Platform) Settings() []platform.Setting {
+	return []platform.Setting{
+		{Flag: "patchworks-url", Env: "SYNCD_PATCHWORKS_URL", Help: "Patchworks base URL (the part before /api/v1); the API key is read from SYNCD_PATCHWORKS_TOKEN.",
+			Apply: func(c *platform.Config, v any) { c.PatchworksURL = v.(string) }},
+		{Flag: "patchworks-token", Env: "SYNCD_PATCHWORKS_TOKEN", Hidden: true, Help: "Patchworks API key (prefer the environment).",
+			Apply: func(c *platform.Config, v any) { c.PatchworksToken = v.(string) }},
+		{Flag: "patchworks-rpm", Env: "SYNCD_PATCHWORKS_RPM", Default: "600", Kind: platform.SettingInt, Rank: 1, Help: "Patchworks requests per minute.",
+			Apply: func(c *platform.Config, v any) { c.PatchworksRPM = v.(int) }},
+		{Flag: "patchworks-quota-share", Env: "SYNCD_PATCHWORKS_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Patchworks' per-minute limit syncd may use (0 < share <= 1).",
+			Apply: func(c *platform.Config, v any) { c.PatchworksQuotaShare = v.(float64) }},
+	}
+}
+
 // NewProvider builds the client when a URL is set.
 func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 	if cfg.PatchworksURL == "" {
@@ -40,4 +56,34 @@ func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// EstimateRequests: the preflight and the connector list's pages of 100.
+func (Platform) EstimateRequests(specs []map[string]any) int {
+	if len(specs) == 0 {
+		return 0
+	}
+	return 1 + (len(specs)+99)/100
+}
+
+// CheckBind: any connector may be bound.
+func (Platform) CheckBind(*syncd.Desired, syncd.Live) error { return nil }
+
+// ImportScopeHelp: there is no scope.
+func (Platform) ImportScopeHelp() string { return "" }
+
+// CheckImportScope: an import reads every connector; there is no scope.
+func (Platform) CheckImportScope(string) error { return nil }
+
+// Import reads every connector with its variables (ListAll).
+func (Platform) Import(ctx context.Context, p platform.Provider, scope string, _ int) ([]platform.Imported, error) {
+	live, err := p.ListAll(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]platform.Imported, len(live))
+	for i, l := range live {
+		out[i] = platform.Imported{Live: l}
+	}
+	return out, nil
 }

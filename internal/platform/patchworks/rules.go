@@ -133,6 +133,11 @@ func secretVar(spec map[string]any, key string) bool {
 }
 
 // MaySensitive: only variables hold secrets by flag.
+// Unmanaged lists a connector under Patchworks, by name.
+func (r Rules) Unmanaged(spec map[string]any) (group, heading, name string) {
+	return "", "Patchworks", r.NaturalKey(spec)
+}
+
 func (Rules) MaySensitive(ptr string) bool {
 	return ptr == "" || ptr == "/variables" || strings.HasPrefix(ptr, "/variables/")
 }

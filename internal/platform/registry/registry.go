@@ -6,6 +6,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/syncd/syncd/internal/platform"
 	makeplatform "github.com/syncd/syncd/internal/platform/make"
@@ -19,6 +20,26 @@ func All() []platform.Platform {
 		makeplatform.Platform{},
 		patchworks.Platform{},
 	}
+}
+
+// Kinds lists every registered kind, in the registry's order.
+func Kinds() []syncd.Kind {
+	var out []syncd.Kind
+	for _, p := range All() {
+		out = append(out, p.Kind())
+	}
+	return out
+}
+
+// Settings are every platform's settings in the order --help lists them:
+// by rank, then in the registry's order.
+func Settings() []platform.Setting {
+	var out []platform.Setting
+	for _, p := range All() {
+		out = append(out, p.Settings()...)
+	}
+	slices.SortStableFunc(out, func(a, b platform.Setting) int { return a.Rank - b.Rank })
+	return out
 }
 
 // For returns the platform of kind k.

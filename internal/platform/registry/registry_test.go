@@ -9,20 +9,25 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// TestEveryKindHasOnePlatform checks that the registry and the domain's
-// kinds agree, one platform per kind, with distinct names.
+// TestEveryKindHasOnePlatform checks that the registry lists one platform
+// per kind, with distinct names, and that Kinds is its list.
 func TestEveryKindHasOnePlatform(t *testing.T) {
 	var kinds []syncd.Kind
 	names := map[string]bool{}
+	seen := map[syncd.Kind]bool{}
 	for _, p := range All() {
 		kinds = append(kinds, p.Kind())
 		if names[p.Name()] {
 			t.Errorf("platform name %q registered twice", p.Name())
 		}
 		names[p.Name()] = true
+		if seen[p.Kind()] {
+			t.Errorf("kind %s registered twice", p.Kind())
+		}
+		seen[p.Kind()] = true
 	}
-	if diff := cmp.Diff(syncd.Kinds, kinds); diff != "" {
-		t.Errorf("registered kinds (-domain +registry):\n%s", diff)
+	if diff := cmp.Diff(kinds, Kinds()); diff != "" {
+		t.Errorf("Kinds() (-registry +Kinds):\n%s", diff)
 	}
 	if _, ok := For("Nope"); ok {
 		t.Error("For found a platform for an unknown kind")

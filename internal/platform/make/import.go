@@ -1,7 +1,8 @@
-package main
+package make
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,12 +11,53 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/syncd/syncd/internal/platform"
-	makeplatform "github.com/syncd/syncd/internal/platform/make"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// importedObject is a live object to import and, for Make, the raw text
-// of each section as Make returned it (comments and layout included).
+// ImportScopeHelp: --app names the app.
+func (Platform) ImportScopeHelp() string {
+	return "Make SDK app whose connections to import (required for MakeConnection)."
+}
+
+// CheckImportScope: an import reads one app's connections.
+func (Platform) CheckImportScope(app string) error {
+	if app == "" {
+		return errors.New("--app is required for MakeConnection")
+	}
+	return nil
+}
+
+// Import reads every connection of app faithfully: each section's raw text
+// as Make returned it, so that its comments survive in the imported files.
+func (Platform) Import(ctx context.Context, p platform.Provider, app string, concurrency int) ([]platform.Imported, error) {
+	c, ok := p.(*Client)
+	if !ok {
+		// Another provider (a test's) has no raw text: its listing.
+		live, err := p.ListAll(ctx, app)
+		out := make([]platform.Imported, len(live))
+		for i, l := range live {
+			out[i] = platform.Imported{Live: l}
+		}
+		return out, err
+	}
+	objs, err := importMake(ctx, c, app, concurrency)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]platform.Imported, len(objs))
+	for i, o := range objs {
+		out[i] = platform.Imported{Live: o.live}
+		for _, s := range Sections {
+			if raw, ok := o.raw[s]; ok {
+				out[i].Raw = append(out[i].Raw, platform.RawPart{Name: s, Text: raw})
+			}
+		}
+	}
+	return out, nil
+}
+
+// importedObject is a live object to import and the raw text of each
+// section as Make returned it (comments and layout included).
 type importedObject struct {
 	live syncd.Live
 	raw  map[string]string
@@ -25,7 +67,7 @@ type importedObject struct {
 // common data and its connected system name, keeping each section's raw
 // text: the same requests as the provider's ListAll (a list, then per
 // connection one GET, one per section and one for common).
-func importMake(ctx context.Context, c *makeplatform.Client, app string, concurrency int) ([]importedObject, error) {
+func importMake(ctx context.Context, c *Client, app string, concurrency int) ([]importedObject, error) {
 	conns, err := c.ListConnections(ctx, app)
 	if platform.IsNotFound(err) {
 		// The provider words this error (app, URL, what to check); ask it
@@ -77,7 +119,7 @@ func importMake(ctx context.Context, c *makeplatform.Client, app string, concurr
 			}
 			return err
 		})
-		for _, s := range makeplatform.Sections {
+		for _, s := range Sections {
 			run("section "+s, func() error {
 				raw, v, err := c.GetSection(gctx, conn.Name, s)
 				if err == nil {
