@@ -132,17 +132,70 @@ var auditColumns = []string{
 // writeRows appends rows in one transaction. Locking the chain head orders
 // concurrent writers (other syncd processes too), and the keys already
 // stored are skipped, which makes a replay from the spool exactly-once.
+//
+// The statements are pipelined: BEGIN, the chain head's lock and the
+// duplicate check go in one round trip, the rows by COPY, and the new head
+// with COMMIT in one more, so a batch costs the round trips of a bare COPY
+// in a transaction.
 func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	// A connection released inside a transaction is closed by the pool,
+	// never reused; the ROLLBACK returns it clean when it can.
+	defer conn.Release()
+	open := true
+	defer func() {
+		if open {
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // the pool closes a connection left in a transaction
+		}
+	}()
 
+	var keys []string
+	if dedupe {
+		keys = make([]string, 0, len(rows))
+		for i := range rows {
+			if !rows[i].fresh {
+				keys = append(keys, rows[i].Key)
+			}
+		}
+	}
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.Queue("SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1 FOR UPDATE")
+	if dedupe {
+		first.Queue("SELECT event_key FROM audit_events WHERE event_key = ANY($1)", keys)
+	}
 	var id int64
 	var head string
 	var keyedFrom *int64
-	if err := tx.QueryRow(ctx, "SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&id, &head, &keyedFrom); err != nil {
+	seen := make(map[string]bool, len(rows))
+	err = func() error {
+		br := conn.SendBatch(ctx, first)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if err := br.QueryRow().Scan(&id, &head, &keyedFrom); err != nil {
+			return err
+		}
+		if dedupe {
+			krows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			stored, err := pgx.CollectRows(krows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			for _, k := range stored {
+				seen[k] = true
+			}
+		}
+		return br.Close()
+	}()
+	if err != nil {
 		return err
 	}
 	key := s.opts.ChainKey
@@ -150,26 +203,6 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		return errChainKeyed
 	}
 	startKeying := keyedFrom == nil && len(key) > 0
-	seen := make(map[string]bool, len(rows))
-	if dedupe {
-		keys := make([]string, 0, len(rows))
-		for i := range rows {
-			if !rows[i].fresh {
-				keys = append(keys, rows[i].Key)
-			}
-		}
-		krows, err := tx.Query(ctx, "SELECT event_key FROM audit_events WHERE event_key = ANY($1)", keys)
-		if err != nil {
-			return err
-		}
-		stored, err := pgx.CollectRows(krows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, k := range stored {
-			seen[k] = true
-		}
-	}
 
 	type chained struct {
 		r          *row
@@ -188,6 +221,7 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		todo = append(todo, chained{r, id, head, h})
 		head = h
 	}
+	last := &pgx.Batch{}
 	if len(todo) > 0 {
 		// pgx encodes each row as soon as it has it, so one values slice
 		// serves every row.
@@ -206,19 +240,35 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 			vals[14], vals[15], vals[16] = r.Key, c.prev, c.hash
 			return vals, nil
 		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src); err != nil {
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head); err != nil {
-			return err
-		}
+		last.Queue("UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head)
 		if startKeying {
-			if _, err := tx.Exec(ctx, "UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", todo[0].id); err != nil {
-				return err
-			}
+			last.Queue("UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", todo[0].id)
 		}
 	}
-	return tx.Commit(ctx)
+	last.Queue("COMMIT")
+	br := conn.SendBatch(ctx, last)
+	defer br.Close()
+	for range last.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return err
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	open = false
+	// COMMIT of a transaction that failed reports ROLLBACK.
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 // isDuplicateKey reports a unique violation of the idempotency key.
