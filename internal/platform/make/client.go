@@ -359,8 +359,8 @@ func ParseJSONC(text []byte) (any, error) {
 	}
 	// Most bodies are plain JSON: decoded directly they give the same value
 	// without the JSONC parser's copy and tree. Anything else (comments,
-	// trailing commas, bad UTF-8 that hujson refuses and encoding/json
-	// would replace) takes the full path and its errors.
+	// trailing commas) takes the full path and its errors, and so does
+	// text that is not UTF-8, which stays the JSONC parser's to judge.
 	if utf8.Valid(text) {
 		var v any
 		if json.Unmarshal(text, &v) == nil {
