@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -49,5 +50,34 @@ func TestCanonicalChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppendSimpleJSON: what the shortcut writes is byte for byte what
+// encoding/json writes, and everything it declines is left to it.
+func TestAppendSimpleJSON(t *testing.T) {
+	values := []any{nil, true, false, "", "plain text 123", "a<b", "x>y", "a&b", `q"uote`, `back\slash`,
+		"tab\there", "nl\n", "\x7f", "é", "\u2028", "\xff", 1.5, map[string]any{"a": "b"}}
+	for _, v := range values {
+		var buf bytes.Buffer
+		ok := appendSimpleJSON(&buf, v)
+		if !ok {
+			if buf.Len() != 0 {
+				t.Errorf("%#v: declined but wrote %q", v, buf.String())
+			}
+			continue
+		}
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+			t.Errorf("%#v (-encoding/json +shortcut):\n%s", v, diff)
+		}
+	}
+	for _, v := range []any{"a<b", "\xff", "nl\n", "\x7f", 1.5} {
+		if appendSimpleJSON(&bytes.Buffer{}, v) {
+			t.Errorf("%#v taken by the shortcut, which must leave it to encoding/json", v)
+		}
 	}
 }

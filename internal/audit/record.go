@@ -423,6 +423,9 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 	enc := json.NewEncoder(&buf) // escapes exactly like json.Marshal
 	plain := true
 	value := func(v any) error {
+		if appendSimpleJSON(&buf, v) {
+			return nil
+		}
 		if err := enc.Encode(v); err != nil {
 			return err
 		}
@@ -470,6 +473,37 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		return b, nil
 	}
 	return canonicalJSON(b)
+}
+
+// appendSimpleJSON writes v as encoding/json would when that needs no
+// escaping at all (null, a boolean, a string of printable ASCII without
+// the characters it escapes) and reports whether it did: most values of a
+// change are such, and the encoder costs more than the value.
+func appendSimpleJSON(buf *bytes.Buffer, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		buf.WriteString("null")
+		return true
+	case bool:
+		if v {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+		return true
+	case string:
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+				return false
+			}
+		}
+		buf.WriteByte('"')
+		buf.WriteString(v)
+		buf.WriteByte('"')
+		return true
+	}
+	return false
 }
 
 // isPlainJSON reports whether v holds only what encoding/json decodes into,
