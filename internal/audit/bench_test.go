@@ -49,19 +49,14 @@ func BenchmarkRecorder(b *testing.B) {
 	// database fifty times a second alongside the writes measured.
 	s := openStore(b, migratedDB(b), audit.Options{FlushInterval: time.Second})
 	ctx := context.Background()
-	batches := make([][]syncd.Event, 0, 64)
 	iter := 0
 	b.ResetTimer()
 	for b.Loop() {
+		// Each batch is made when needed, as BenchmarkRawCopy does: batches
+		// made ahead would be heap the collector scans during the writes.
 		b.StopTimer()
-		if len(batches) == 0 {
-			for range 64 {
-				batches = append(batches, benchEvents(iter))
-				iter++
-			}
-		}
-		evs := batches[len(batches)-1]
-		batches = batches[:len(batches)-1]
+		evs := benchEvents(iter)
+		iter++
 		b.StartTimer()
 		if err := s.Record(ctx, evs...); err != nil {
 			b.Fatal(err)
