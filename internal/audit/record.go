@@ -204,48 +204,51 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 	}
 	startKeying := keyedFrom == nil && len(key) > 0
 
-	type chained struct {
-		r          *row
-		id         int64
-		prev, hash string
-	}
-	todo := make([]chained, 0, len(rows))
+	todo := make([]*row, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if seen[r.Key] {
 			continue
 		}
 		seen[r.Key] = true
-		id++
-		h := rowHash(key, head, id, r)
-		todo = append(todo, chained{r, id, head, h})
-		head = h
+		todo = append(todo, r)
 	}
 	last := &pgx.Batch{}
 	if len(todo) > 0 {
-		// pgx encodes each row as soon as it has it, so one values slice
-		// serves every row.
+		first := id + 1
+		// pgx asks for the rows in order, one at a time, while it sends
+		// those before: each row is chained to the one before it here, so
+		// that hashing overlaps the database's work. pgx encodes each row as
+		// soon as it has it, so one values slice serves every row.
 		vals := make([]any, len(auditColumns))
 		src := pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
-			c := todo[i]
-			r := c.r
+			r := todo[i]
+			rid := first + int64(i)
+			prev := head
+			head = rowHash(key, prev, rid, r)
 			var changes any
 			if r.Changes != nil {
 				changes = r.Changes
 			}
 			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
-				c.id, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID)
+				rid, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID)
 			vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] =
 				null(r.Action), changes, null(r.Outcome), null(r.Error), null(r.ManifestRevision), null(r.Mode), null(r.Actor)
-			vals[14], vals[15], vals[16] = r.Key, c.prev, c.hash
+			vals[14], vals[15], vals[16] = r.Key, prev, head
 			return vals, nil
 		})
-		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src); err != nil {
+		// CopyFrom returns once pgx's encoder is done: head is the last row's.
+		n, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src)
+		if err != nil {
 			return err
 		}
+		if n != int64(len(todo)) {
+			return fmt.Errorf("audit: copied %d rows of %d", n, len(todo))
+		}
+		id = first + int64(len(todo)) - 1
 		last.Queue("UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head)
 		if startKeying {
-			last.Queue("UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", todo[0].id)
+			last.Queue("UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", first)
 		}
 	}
 	last.Queue("COMMIT")
