@@ -81,3 +81,37 @@ func TestAppendSimpleJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesArena: changes encoded one after the other into one arena are
+// each what they are alone, including around values that take the slow
+// path (which gives its bytes back to the arena) and a failed encoding.
+func TestChangesArena(t *testing.T) {
+	batches := [][]syncd.FieldChange{
+		{{Path: "/label", Before: "a", After: "b"}},
+		{{Path: "/x", Before: 3, After: map[string]int{"z": 1, "a": 2}}},
+		{{Path: "/n", Before: "a\x00b", After: nil}},
+		{{Path: "/bad", Before: func() {}, After: nil}},
+		nil,
+		{{Path: "/s", Before: "<tag>", After: true, Sensitive: true}},
+		{{Path: "/last", Before: nil, After: "plain"}},
+	}
+	a := newChangesArena(2) // small: the arena grows on the way
+	var got [][]byte
+	for _, ch := range batches {
+		b, err := a.canonicalChanges(ch)
+		if err != nil {
+			got = append(got, []byte("error"))
+			continue
+		}
+		got = append(got, b)
+	}
+	for i, ch := range batches {
+		want, err := canonicalChanges(ch)
+		if err != nil {
+			want = []byte("error")
+		}
+		if diff := cmp.Diff(string(want), string(got[i])); diff != "" {
+			t.Errorf("batch %d (-alone +in the arena):\n%s", i, diff)
+		}
+	}
+}

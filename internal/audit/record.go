@@ -349,6 +349,7 @@ func (s *Store) writeEach(ctx context.Context, rows []row) error {
 // prepare validates and cleans events into rows.
 func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 	rows := make([]row, len(events))
+	arena := newChangesArena(len(events))
 	for i := range events {
 		e := &events[i]
 		if !slices.Contains(EventTypes, e.Type) {
@@ -362,7 +363,7 @@ func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 		if at.IsZero() {
 			at = s.opts.Now()
 		}
-		changes, err := canonicalChanges(e.Changes)
+		changes, err := arena.canonicalChanges(e.Changes)
 		if err != nil {
 			return nil, fmt.Errorf("audit: record: event %d (%s %s/%s): %w", i, e.Type, e.Kind, e.Name, err)
 		}
@@ -418,15 +419,40 @@ func redact(fc syncd.FieldChange) syncd.FieldChange {
 // recomputes from the jsonb column (canonicalJSON of what jsonb returns):
 // objects with sorted keys, numbers as float64 prints them.
 func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
+	return newChangesArena(1).canonicalChanges(changes)
+}
+
+// changesArena encodes the changes of many events into one growing buffer,
+// each event's a slice of it: one allocation per batch instead of a few
+// per event. A slice keeps the bytes it was given when the buffer grows
+// (the old array stays theirs); nothing is ever read back out of the
+// buffer, so nothing is moved inside it.
+type changesArena struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newChangesArena(events int) *changesArena {
+	a := &changesArena{}
+	a.buf.Grow(160 * events)
+	a.enc = json.NewEncoder(&a.buf) // escapes exactly like json.Marshal
+	return a
+}
+
+func (a *changesArena) canonicalChanges(changes []syncd.FieldChange) (_ json.RawMessage, err error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	buf.Grow(64 * len(changes))
-	enc := json.NewEncoder(&buf) // escapes exactly like json.Marshal
+	start := a.buf.Len()
+	defer func() {
+		if err != nil {
+			a.buf.Truncate(start) // nothing refers to what was written
+		}
+	}()
+	buf, enc := &a.buf, a.enc
 	plain := true
 	value := func(v any) error {
-		if appendSimpleJSON(&buf, v) {
+		if appendSimpleJSON(buf, v) {
 			return nil
 		}
 		if err := enc.Encode(v); err != nil {
@@ -464,7 +490,7 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		buf.WriteByte('}')
 	}
 	buf.WriteByte(']')
-	b := buf.Bytes()
+	b := buf.Bytes()[start:buf.Len():buf.Len()] // capped: an append to it copies
 	nul := bytes.Contains(b, []byte(`\u0000`))
 	if nul {
 		// jsonb refuses the NUL character.
@@ -475,7 +501,9 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		// canonically (map keys sorted): no round trip needed.
 		return b, nil
 	}
-	return canonicalJSON(b)
+	out, err := canonicalJSON(b)
+	a.buf.Truncate(start) // out is a new slice: the arena's bytes are free again
+	return out, err
 }
 
 // appendSimpleJSON writes v as encoding/json would when that needs no
