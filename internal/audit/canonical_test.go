@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -49,5 +50,68 @@ func TestCanonicalChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppendSimpleJSON: what the shortcut writes is byte for byte what
+// encoding/json writes, and everything it declines is left to it.
+func TestAppendSimpleJSON(t *testing.T) {
+	values := []any{nil, true, false, "", "plain text 123", "a<b", "x>y", "a&b", `q"uote`, `back\slash`,
+		"tab\there", "nl\n", "\x7f", "é", "\u2028", "\xff", 1.5, map[string]any{"a": "b"}}
+	for _, v := range values {
+		var buf bytes.Buffer
+		ok := appendSimpleJSON(&buf, v)
+		if !ok {
+			if buf.Len() != 0 {
+				t.Errorf("%#v: declined but wrote %q", v, buf.String())
+			}
+			continue
+		}
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+			t.Errorf("%#v (-encoding/json +shortcut):\n%s", v, diff)
+		}
+	}
+	for _, v := range []any{"a<b", "\xff", "nl\n", "\x7f", 1.5} {
+		if appendSimpleJSON(&bytes.Buffer{}, v) {
+			t.Errorf("%#v taken by the shortcut, which must leave it to encoding/json", v)
+		}
+	}
+}
+
+// TestChangesArena: changes encoded one after the other into one arena are
+// each what they are alone, including around values that take the slow
+// path (which gives its bytes back to the arena) and a failed encoding.
+func TestChangesArena(t *testing.T) {
+	batches := [][]syncd.FieldChange{
+		{{Path: "/label", Before: "a", After: "b"}},
+		{{Path: "/x", Before: 3, After: map[string]int{"z": 1, "a": 2}}},
+		{{Path: "/n", Before: "a\x00b", After: nil}},
+		{{Path: "/bad", Before: func() {}, After: nil}},
+		nil,
+		{{Path: "/s", Before: "<tag>", After: true, Sensitive: true}},
+		{{Path: "/last", Before: nil, After: "plain"}},
+	}
+	a := newChangesArena(2) // small: the arena grows on the way
+	var got [][]byte
+	for _, ch := range batches {
+		b, err := a.canonicalChanges(ch)
+		if err != nil {
+			got = append(got, []byte("error"))
+			continue
+		}
+		got = append(got, b)
+	}
+	for i, ch := range batches {
+		want, err := canonicalChanges(ch)
+		if err != nil {
+			want = []byte("error")
+		}
+		if diff := cmp.Diff(string(want), string(got[i])); diff != "" {
+			t.Errorf("batch %d (-alone +in the arena):\n%s", i, diff)
+		}
 	}
 }

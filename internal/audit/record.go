@@ -130,17 +130,70 @@ var auditColumns = []string{
 // writeRows appends rows in one transaction. Locking the chain head orders
 // concurrent writers (other syncd processes too), and the keys already
 // stored are skipped, which makes a replay from the spool exactly-once.
+//
+// The statements are pipelined: BEGIN, the chain head's lock and the
+// duplicate check go in one round trip, the rows by COPY, and the new head
+// with COMMIT in one more, so a batch costs the round trips of a bare COPY
+// in a transaction.
 func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	// A connection released inside a transaction is closed by the pool,
+	// never reused; the ROLLBACK returns it clean when it can.
+	defer conn.Release()
+	open := true
+	defer func() {
+		if open {
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // the pool closes a connection left in a transaction
+		}
+	}()
 
+	var keys []string
+	if dedupe {
+		keys = make([]string, 0, len(rows))
+		for i := range rows {
+			if !rows[i].fresh {
+				keys = append(keys, rows[i].Key)
+			}
+		}
+	}
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.Queue("SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1 FOR UPDATE")
+	if dedupe {
+		first.Queue("SELECT event_key FROM audit_events WHERE event_key = ANY($1)", keys)
+	}
 	var id int64
 	var head string
 	var keyedFrom *int64
-	if err := tx.QueryRow(ctx, "SELECT last_id, row_hash, keyed_from FROM audit_chain WHERE id = 1 FOR UPDATE").Scan(&id, &head, &keyedFrom); err != nil {
+	seen := make(map[string]bool, len(rows))
+	err = func() error {
+		br := conn.SendBatch(ctx, first)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if err := br.QueryRow().Scan(&id, &head, &keyedFrom); err != nil {
+			return err
+		}
+		if dedupe {
+			krows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			stored, err := pgx.CollectRows(krows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			for _, k := range stored {
+				seen[k] = true
+			}
+		}
+		return br.Close()
+	}()
+	if err != nil {
 		return err
 	}
 	key := s.opts.ChainKey
@@ -148,75 +201,75 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 		return errChainKeyed
 	}
 	startKeying := keyedFrom == nil && len(key) > 0
-	seen := make(map[string]bool, len(rows))
-	if dedupe {
-		keys := make([]string, 0, len(rows))
-		for i := range rows {
-			if !rows[i].fresh {
-				keys = append(keys, rows[i].Key)
-			}
-		}
-		krows, err := tx.Query(ctx, "SELECT event_key FROM audit_events WHERE event_key = ANY($1)", keys)
-		if err != nil {
-			return err
-		}
-		stored, err := pgx.CollectRows(krows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, k := range stored {
-			seen[k] = true
-		}
-	}
 
-	type chained struct {
-		r          *row
-		id         int64
-		prev, hash string
-	}
-	todo := make([]chained, 0, len(rows))
+	todo := make([]*row, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if seen[r.Key] {
 			continue
 		}
 		seen[r.Key] = true
-		id++
-		h := rowHash(key, head, id, r)
-		todo = append(todo, chained{r, id, head, h})
-		head = h
+		todo = append(todo, r)
 	}
+	last := &pgx.Batch{}
 	if len(todo) > 0 {
-		// pgx encodes each row as soon as it has it, so one values slice
-		// serves every row.
+		first := id + 1
+		// pgx asks for the rows in order, one at a time, while it sends
+		// those before: each row is chained to the one before it here, so
+		// that hashing overlaps the database's work. pgx encodes each row as
+		// soon as it has it, so one values slice serves every row.
 		vals := make([]any, len(auditColumns))
 		src := pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
-			c := todo[i]
-			r := c.r
+			r := todo[i]
+			rid := first + int64(i)
+			prev := head
+			head = rowHash(key, prev, rid, r)
 			var changes any
 			if r.Changes != nil {
 				changes = r.Changes
 			}
 			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
-				c.id, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID)
+				rid, r.OccurredAt, null(r.RunID), r.Type, null(r.Kind), null(r.Name), null(r.RemoteID)
 			vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] =
 				null(r.Action), changes, null(r.Outcome), null(r.Error), null(r.ManifestRevision), null(r.Mode), null(r.Actor)
-			vals[14], vals[15], vals[16] = r.Key, c.prev, c.hash
+			vals[14], vals[15], vals[16] = r.Key, prev, head
 			return vals, nil
 		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src); err != nil {
+		// CopyFrom returns once pgx's encoder is done: head is the last row's.
+		n, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head); err != nil {
-			return err
+		if n != int64(len(todo)) {
+			return fmt.Errorf("audit: copied %d rows of %d", n, len(todo))
 		}
+		id = first + int64(len(todo)) - 1
+		last.Queue("UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head)
 		if startKeying {
-			if _, err := tx.Exec(ctx, "UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", todo[0].id); err != nil {
-				return err
-			}
+			last.Queue("UPDATE audit_chain SET keyed_from = $1 WHERE id = 1", first)
 		}
 	}
-	return tx.Commit(ctx)
+	last.Queue("COMMIT")
+	br := conn.SendBatch(ctx, last)
+	defer br.Close()
+	for range last.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return err
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	open = false
+	// COMMIT of a transaction that failed reports ROLLBACK.
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 // isDuplicateKey reports a unique violation of the idempotency key.
@@ -294,6 +347,7 @@ func (s *Store) writeEach(ctx context.Context, rows []row) error {
 // prepare validates and cleans events into rows.
 func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 	rows := make([]row, len(events))
+	arena := newChangesArena(len(events))
 	for i := range events {
 		e := &events[i]
 		if !slices.Contains(EventTypes, e.Type) {
@@ -307,7 +361,7 @@ func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 		if at.IsZero() {
 			at = s.opts.Now()
 		}
-		changes, err := canonicalChanges(e.Changes)
+		changes, err := arena.canonicalChanges(e.Changes)
 		if err != nil {
 			return nil, fmt.Errorf("audit: record: event %d (%s %s/%s): %w", i, e.Type, e.Kind, e.Name, err)
 		}
@@ -363,14 +417,42 @@ func redact(fc syncd.FieldChange) syncd.FieldChange {
 // recomputes from the jsonb column (canonicalJSON of what jsonb returns):
 // objects with sorted keys, numbers as float64 prints them.
 func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
+	return newChangesArena(1).canonicalChanges(changes)
+}
+
+// changesArena encodes the changes of many events into one growing buffer,
+// each event's a slice of it: one allocation per batch instead of a few
+// per event. A slice keeps the bytes it was given when the buffer grows
+// (the old array stays theirs); nothing is ever read back out of the
+// buffer, so nothing is moved inside it.
+type changesArena struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newChangesArena(events int) *changesArena {
+	a := &changesArena{}
+	a.buf.Grow(160 * events)
+	a.enc = json.NewEncoder(&a.buf) // escapes exactly like json.Marshal
+	return a
+}
+
+func (a *changesArena) canonicalChanges(changes []syncd.FieldChange) (_ json.RawMessage, err error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	buf.Grow(64 * len(changes))
-	enc := json.NewEncoder(&buf) // escapes exactly like json.Marshal
+	start := a.buf.Len()
+	defer func() {
+		if err != nil {
+			a.buf.Truncate(start) // nothing refers to what was written
+		}
+	}()
+	buf, enc := &a.buf, a.enc
 	plain := true
 	value := func(v any) error {
+		if appendSimpleJSON(buf, v) {
+			return nil
+		}
 		if err := enc.Encode(v); err != nil {
 			return err
 		}
@@ -406,7 +488,7 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		buf.WriteByte('}')
 	}
 	buf.WriteByte(']')
-	b := buf.Bytes()
+	b := buf.Bytes()[start:buf.Len():buf.Len()] // capped: an append to it copies
 	nul := bytes.Contains(b, []byte(`\u0000`))
 	if nul {
 		// jsonb refuses the NUL character.
@@ -417,7 +499,40 @@ func canonicalChanges(changes []syncd.FieldChange) (json.RawMessage, error) {
 		// canonically (map keys sorted): no round trip needed.
 		return b, nil
 	}
-	return canonicalJSON(b)
+	out, err := canonicalJSON(b)
+	a.buf.Truncate(start) // out is a new slice: the arena's bytes are free again
+	return out, err
+}
+
+// appendSimpleJSON writes v as encoding/json would when that needs no
+// escaping at all (null, a boolean, a string of printable ASCII without
+// the characters it escapes) and reports whether it did: most values of a
+// change are such, and the encoder costs more than the value.
+func appendSimpleJSON(buf *bytes.Buffer, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		buf.WriteString("null")
+		return true
+	case bool:
+		if v {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+		return true
+	case string:
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+				return false
+			}
+		}
+		buf.WriteByte('"')
+		buf.WriteString(v)
+		buf.WriteByte('"')
+		return true
+	}
+	return false
 }
 
 // isPlainJSON reports whether v holds only what encoding/json decodes into,

@@ -60,6 +60,13 @@ func (r *Report) AtLeast(scenario, name string, v float64, unit string, limit fl
 		Target: ">= " + num(limit), Pass: &pass, Note: note})
 }
 
+// Within adds a figure whose target is lo <= v <= hi.
+func (r *Report) Within(scenario, name string, v float64, unit string, lo, hi float64, note string) {
+	pass := v >= lo && v <= hi
+	r.Figures = append(r.Figures, Figure{Scenario: scenario, Name: name, Value: v, Unit: unit,
+		Target: num(lo) + " to " + num(hi), Pass: &pass, Note: note})
+}
+
 // Equal adds a figure whose target is v == want.
 func (r *Report) Equal(scenario, name string, v float64, unit string, want float64, note string) {
 	pass := v == want

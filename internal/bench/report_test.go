@@ -33,11 +33,14 @@ func TestReportVerdicts(t *testing.T) {
 	r.AtLeast("s", "rate", 30000, "events/s", 20000, "")
 	r.Equal("s", "requests", 4, "", 4, "")
 	r.Info("s", "wall", 3.5, "s", "context")
+	r.Within("s", "linear", 1.1, "", 0.8, 1.2, "")
+	r.Within("s", "too low", 0.79, "", 0.8, 1.2, "")
+	r.Within("s", "too high", 1.21, "", 0.8, 1.2, "")
 	var got []string
 	for _, f := range r.Figures {
 		got = append(got, f.Name+" "+verdict(f))
 	}
-	want := []string{"ratio FAIL", "rate PASS", "requests PASS", "wall "}
+	want := []string{"ratio FAIL", "rate PASS", "requests PASS", "wall ", "linear PASS", "too low FAIL", "too high FAIL"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("-want +got:\n%s", diff)
 	}
@@ -48,5 +51,8 @@ func TestReportVerdicts(t *testing.T) {
 	r.WriteMarkdown(&b)
 	if !strings.Contains(b.String(), "| s | ratio | 1.2 | <= 1.1 | FAIL |") {
 		t.Errorf("markdown row missing:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "| s | linear | 1.1 | 0.8 to 1.2 | PASS |") {
+		t.Errorf("markdown row of a range missing:\n%s", b.String())
 	}
 }

@@ -143,8 +143,30 @@ func (f fields) get(name string) (pair, bool) {
 // pairs lists a mapping's entries, expanding YAML merge keys (<<) the way
 // YAML 1.1 defines them: explicit keys win over merged ones.
 func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
-	var out []pair
-	seen := map[string]bool{}
+	out := make([]pair, 0, len(n.Content)/2)
+	// Most mappings have a handful of keys: a scan of out finds a repeated
+	// one faster than a map, which only larger ones get.
+	var seenMap map[string]bool
+	if len(n.Content)/2 > 16 {
+		seenMap = make(map[string]bool, len(n.Content)/2)
+	}
+	seen := func(name string) bool {
+		if seenMap != nil {
+			return seenMap[name]
+		}
+		for i := range out {
+			if out[i].name == name {
+				return true
+			}
+		}
+		return false
+	}
+	add := func(pr pair) {
+		if seenMap != nil {
+			seenMap[pr.name] = true
+		}
+		out = append(out, pr)
+	}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
@@ -161,12 +183,11 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 			continue
 		}
 		name := k.Value
-		if seen[name] {
+		if seen(name) {
 			d.errorf(k, p.key(name), "duplicate key %q", name)
 			continue
 		}
-		seen[name] = true
-		out = append(out, pair{name: name, k: k, v: v})
+		add(pair{name: name, k: k, v: v})
 	}
 	if depth > maxDepth {
 		if len(merges) > 0 {
@@ -197,9 +218,14 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 				return out
 			}
 			for _, pr := range d.pairs(s, p, depth+1) {
-				if !seen[pr.name] {
-					seen[pr.name] = true
-					out = append(out, pr)
+				if !seen(pr.name) {
+					if seenMap == nil && len(out) >= 16 {
+						seenMap = make(map[string]bool, 2*len(out))
+						for _, o := range out {
+							seenMap[o.name] = true
+						}
+					}
+					add(pr)
 				}
 			}
 		}

@@ -55,6 +55,10 @@ type area struct {
 	real  string   // abs with its symlinks resolved
 	root  *os.Root // nil until opened; openErr says why it could not be
 	err   error
+	// dirs caches roots opened (through root) on the directories files are
+	// read from, so that opening a file there is one openat, not a walk
+	// from the top of the area per file. A nil entry: could not be opened.
+	dirs map[string]*os.Root
 }
 
 func newArea(dir string) *area {
@@ -74,9 +78,44 @@ func newArea(dir string) *area {
 }
 
 func (a *area) close() {
+	for _, r := range a.dirs {
+		if r != nil {
+			r.Close()
+		}
+	}
+	a.dirs = nil
 	if a.root != nil {
 		a.root.Close()
 	}
+}
+
+// open opens name (slash-separated, relative to the area) for reading
+// without blocking. A file in a subdirectory is opened through a root on
+// that directory, itself opened through the area's root: still confined to
+// the area, and cheaper per file. When that fails for any reason (a link
+// leading out of the subdirectory but not out of the area, say) the area's
+// root decides, as it would have alone.
+func (a *area) open(name string) (*os.File, error) {
+	const flags = os.O_RDONLY | syscall.O_NONBLOCK
+	i := strings.LastIndexByte(name, '/')
+	if i <= 0 {
+		return a.root.OpenFile(name, flags, 0)
+	}
+	dir, base := name[:i], name[i+1:]
+	sub, ok := a.dirs[dir]
+	if !ok {
+		sub, _ = a.root.OpenRoot(dir)
+		if a.dirs == nil {
+			a.dirs = map[string]*os.Root{}
+		}
+		a.dirs[dir] = sub
+	}
+	if sub != nil {
+		if f, err := sub.OpenFile(base, flags, 0); err == nil {
+			return f, nil
+		}
+	}
+	return a.root.OpenFile(name, flags, 0)
 }
 
 // relOf returns p (absolute, or relative to the working directory) relative
@@ -190,7 +229,7 @@ func (a *area) read(rel string, limit int64, knob string, budget *int64, seen bo
 			return nil, &notRegular{st.Mode()}
 		}
 	}
-	f, err := a.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := a.open(name)
 	if err != nil {
 		return fail(err)
 	}
@@ -211,7 +250,7 @@ func (a *area) read(rel string, limit int64, knob string, budget *int64, seen bo
 	// The size can grow while we read (or lie: /proc); read at most one byte
 	// more than allowed, so that no input grows memory past the limit.
 	max := min(limit, *budget)
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := readUpTo(f, st.Size(), max+1)
 	if err != nil {
 		return nil, err
 	}
@@ -223,4 +262,27 @@ func (a *area) read(rel string, limit int64, knob string, budget *int64, seen bo
 	}
 	*budget -= int64(len(data))
 	return data, nil
+}
+
+// readUpTo reads r to its end or to limit bytes, whichever comes first, into
+// one buffer sized for the expected length plus the byte that shows the
+// file grew: two reads for a file whose size held, where io.ReadAll would
+// grow its buffer from 512 bytes.
+func readUpTo(r io.Reader, expected, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(limit, max(expected, 0)+1))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow: the file is longer than it said
+		}
+		end := min(int64(cap(buf)), limit)
+		n, err := r.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }

@@ -176,6 +176,8 @@ func TestSecurityManifestSymlinks(t *testing.T) {
 			[]wantErr{{File: "gone.yaml", Msg: "cannot read"}}},
 		{"other names are ignored", map[string]string{"notes.txt": "@shadow"}, nil},
 		{"links inside are followed", map[string]string{"alias.yaml": "real/m.yml", "again": "real"}, nil},
+		// Read through the area's root, not only the subdirectory's.
+		{"links from a subdirectory to another are followed", map[string]string{"sub/alias.yaml": "../real/m.yml"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +187,7 @@ func TestSecurityManifestSymlinks(t *testing.T) {
 			if tt.want == nil {
 				// alias.yaml is the same manifest again: a duplicate name,
 				// which proves it was read through the link.
-				if _, ok := tt.links["alias.yaml"]; ok {
+				if _, ok := tt.links["alias.yaml"]; ok || tt.links["sub/alias.yaml"] != "" {
 					if err == nil || !strings.Contains(err.Error(), "duplicate MakeConnection name") {
 						t.Fatalf("err = %v, want the linked manifest read (a duplicate)", err)
 					}

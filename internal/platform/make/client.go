@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tailscale/hujson"
 
@@ -355,6 +356,16 @@ func EmptySection(section string) any {
 func ParseJSONC(text []byte) (any, error) {
 	if len(strings.TrimSpace(string(text))) == 0 {
 		return nil, nil
+	}
+	// Most bodies are plain JSON: decoded directly they give the same value
+	// without the JSONC parser's copy and tree. Anything else (comments,
+	// trailing commas) takes the full path and its errors, and so does
+	// text that is not UTF-8, which stays the JSONC parser's to judge.
+	if utf8.Valid(text) {
+		var v any
+		if json.Unmarshal(text, &v) == nil {
+			return v, nil
+		}
 	}
 	std, err := hujson.Standardize(append([]byte(nil), text...))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -273,33 +274,24 @@ func sortLive(l []syncd.Live) {
 // asynchronously, so a list can still show a deleted one).
 func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.concurrency)
 	names := make([]string, 0, len(objects))
 	for name := range objects {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	type job struct {
+		name, what string
+		o          *object
+		f          func() error
+	}
+	var jobs []job
 	for _, name := range names {
 		o := objects[name]
 		if o.want == nil {
 			continue
 		}
 		o.sections = map[string]any{}
-		run := func(what string, f func() error) {
-			g.Go(func() error {
-				err := f()
-				if platform.IsNotFound(err) {
-					o.mu.Lock()
-					o.gone = true
-					o.mu.Unlock()
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("make: get %s of connection %s: %w", what, name, err)
-				}
-				return nil
-			})
-		}
+		run := func(what string, f func() error) { jobs = append(jobs, job{name, what, o, f}) }
 		if o.want.csn && !o.csnRead {
 			run("connection", func() error {
 				conn, err := c.GetConnection(gctx, name)
@@ -338,6 +330,33 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 				return err
 			})
 		}
+	}
+	// A fixed set of workers takes the reads in order: a goroutine per
+	// read would grow a fresh stack through net/http every time.
+	var next atomic.Int64
+	for range min(c.concurrency, len(jobs)) {
+		g.Go(func() error {
+			for {
+				if err := gctx.Err(); err != nil {
+					return err // the caller's, or another read failed first
+				}
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return nil
+				}
+				j := jobs[i]
+				err := j.f()
+				if platform.IsNotFound(err) {
+					j.o.mu.Lock()
+					j.o.gone = true
+					j.o.mu.Unlock()
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("make: get %s of connection %s: %w", j.what, j.name, err)
+				}
+			}
+		})
 	}
 	return g.Wait()
 }
