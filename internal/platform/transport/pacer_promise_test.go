@@ -1,6 +1,9 @@
 package transport
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -61,5 +64,36 @@ func TestWindowIsTheServersMinute(t *testing.T) {
 		if got := c.ETA(5); got != tt.want {
 			t.Errorf("window %v: ETA(5) = %v, want %v", tt.window, got, tt.want)
 		}
+	}
+}
+
+// TestAdvertisedLimitIsAdopted: a server's X-RateLimit-Limit replaces the
+// configured limit (the client takes its share of it), but a zero, negative
+// or unreadable one is ignored: it cannot stop the client.
+func TestAdvertisedLimitIsAdopted(t *testing.T) {
+	tests := []struct {
+		header    string
+		wantShare int
+		wantLimit int
+	}{
+		{"30", 15, 30},
+		{"0", 50, 100},
+		{"-5", 50, 100},
+		{"lots", 50, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-RateLimit-Limit", tt.header)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, func(cfg *Config) { cfg.RequestsPerMinute, cfg.QuotaShare = 100, 0.5 })
+			if r := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"}); r.Status != 200 {
+				t.Fatalf("status %d %v", r.Status, r.Err)
+			}
+			if share, limit := c.Allowance(); share != tt.wantShare || limit != tt.wantLimit {
+				t.Errorf("Allowance() = %d of %d, want %d of %d", share, limit, tt.wantShare, tt.wantLimit)
+			}
+		})
 	}
 }
