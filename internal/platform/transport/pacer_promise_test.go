@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -95,5 +96,95 @@ func TestAdvertisedLimitIsAdopted(t *testing.T) {
 				t.Errorf("Allowance() = %d of %d, want %d of %d", share, limit, tt.wantShare, tt.wantLimit)
 			}
 		})
+	}
+}
+
+// TestUnansweredRequestsCountAgainstRemaining: the server may not have
+// counted requests still in flight when it says how many remain, so the
+// pacer deducts them: with 5 remaining and 2 of its own unanswered, only 3
+// more go before the server's reset.
+func TestUnansweredRequestsCountAgainstRemaining(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := newPacer(100, 1, time.Minute, func() time.Time { return now })
+	answer := func(remaining string) http.Header {
+		return http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {remaining}, "X-Ratelimit-Reset": {"30"}}
+	}
+	mustReserve := func(what string) {
+		t.Helper()
+		if d, ch := p.reserve(); d != 0 || ch != nil {
+			t.Fatalf("%s: held back (%v)", what, d)
+		}
+	}
+	mustReserve("first request")
+	p.done(http.StatusOK, answer("10"))
+	for i := range 3 {
+		mustReserve(fmt.Sprintf("request %d of the burst", i+1))
+	}
+	p.done(http.StatusOK, answer("5")) // two of the burst still unanswered
+	sent := 0
+	for {
+		d, ch := p.reserve()
+		if d != 0 || ch != nil {
+			if d != 30*time.Second {
+				t.Errorf("held back for %v, want until the server's reset (30s)", d)
+			}
+			break
+		}
+		if sent++; sent > 10 {
+			break
+		}
+	}
+	if sent != 3 {
+		t.Errorf("%d more requests went before the reset, want 3 (5 remaining less 2 unanswered)", sent)
+	}
+}
+
+// TestRetryAfterOn429HoldsEveryone: a 429 that names no reset but a
+// Retry-After stops every sender until then, even when the request that
+// was told gives up instead of waiting (no attempts left).
+func TestRetryAfterOn429HoldsEveryone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "100")
+		w.Header().Set("X-RateLimit-Remaining", "5")
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Retry.MaxAttempts = 1 })
+	if r := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"}); r.Status != 429 {
+		t.Fatalf("first: %d", r.Status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r := c.Do(ctx, Request{Method: http.MethodGet, Path: "/y"}); r.Status != 0 || !r.Canceled {
+		t.Errorf("second: status %d canceled %v, want it held back until the Retry-After", r.Status, r.Canceled)
+	}
+	if n := c.Stats().Total(); n != 1 {
+		t.Errorf("%d requests sent, want 1", n)
+	}
+}
+
+// TestETACountsRequestsInFlight: requests sent but not yet answered use
+// their slots: with the whole allowance in flight, the next request waits
+// a window, and one allowance goes per window after that.
+func TestETACountsRequestsInFlight(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := newPacer(3, 1, time.Minute, func() time.Time { return now })
+	p.reserve()
+	p.done(http.StatusOK, http.Header{}) // contact: the rest may go together
+	now = now.Add(2 * time.Minute)
+	for i := range 3 {
+		if d, ch := p.reserve(); d != 0 || ch != nil {
+			t.Fatalf("request %d held back", i+1)
+		}
+	}
+	if got := p.eta(1); got != time.Minute {
+		t.Errorf("eta(1) with the allowance in flight = %v, want a window (1m)", got)
+	}
+	if got := p.eta(3); got != time.Minute {
+		t.Errorf("eta(3) with the allowance in flight = %v, want a window (1m)", got)
+	}
+	if got := p.eta(4); got != 2*time.Minute {
+		t.Errorf("eta(4) with the allowance in flight = %v, want two windows (2m)", got)
 	}
 }
