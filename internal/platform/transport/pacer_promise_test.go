@@ -188,3 +188,91 @@ func TestETACountsRequestsInFlight(t *testing.T) {
 		t.Errorf("eta(4) with the allowance in flight = %v, want two windows (2m)", got)
 	}
 }
+
+// TestETAWithinWhatTheServerSaysRemains: while the server's window lasts,
+// sends up to what it says remain go now and the rest wait for its reset.
+func TestETAWithinWhatTheServerSaysRemains(t *testing.T) {
+	tests := []struct {
+		name    string
+		srvLeft int
+		n       int
+		want    time.Duration
+	}{
+		{"covered by what remains", 2, 2, 0},
+		{"one more than remains", 2, 3, 40 * time.Second},
+		{"nothing remains", 0, 1, 40 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+			p := newPacer(20, 1, time.Minute, func() time.Time { return now })
+			p.srvKnown, p.srvRemaining, p.srvReset = true, tt.srvLeft, now.Add(40*time.Second)
+			if got := p.eta(tt.n); got != tt.want {
+				t.Errorf("eta(%d) with %d remaining = %v, want %v", tt.n, tt.srvLeft, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestServersRemainingHoldsEveryone: X-RateLimit-Remaining 0 on a
+// success stops every sender until the server's reset; the same answer
+// for a window that has already ended (its reset is now or past) says
+// nothing about the next one, so the next request goes.
+func TestServersRemainingHoldsEveryone(t *testing.T) {
+	tests := []struct {
+		name     string
+		reset    string
+		wantHeld bool
+	}{
+		{"reset in an hour", "3600", true},
+		{"reset now", "0", false},
+		{"reset in the past", "1500000000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-RateLimit-Limit", "100")
+				w.Header().Set("X-RateLimit-Remaining", "0")
+				w.Header().Set("X-RateLimit-Reset", tt.reset)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, nil)
+			if r := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"}); r.Status != 200 {
+				t.Fatalf("first: %d %v", r.Status, r.Err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			r := c.Do(ctx, Request{Method: http.MethodGet, Path: "/y"})
+			if held := r.Status == 0; held != tt.wantHeld {
+				t.Errorf("second: status %d (err %v), want held back %v", r.Status, r.Err, tt.wantHeld)
+			}
+		})
+	}
+}
+
+// TestParseResetReadsBothForms: X-RateLimit-Reset is a Unix time when above
+// 10^9 and seconds from now otherwise (as documented on parseReset);
+// anything unreadable is no reset at all.
+func TestParseResetReadsBothForms(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"", time.Time{}, false},
+		{"soon", time.Time{}, false},
+		{"-5", time.Time{}, false},
+		{"0", now, true},
+		{" 30 ", now.Add(30 * time.Second), true},
+		{"1000000000", now.Add(1_000_000_000 * time.Second), true},
+		{"1000000001", time.Unix(1_000_000_001, 0), true},
+		{"1767272400", time.Unix(1_767_272_400, 0), true},
+	}
+	for _, tt := range tests {
+		got, ok := parseReset(tt.in, now)
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("parseReset(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
