@@ -102,3 +102,23 @@ func TestSlotBeyondTheDeadlineIsADeadlineError(t *testing.T) {
 		t.Errorf("second: canceled %v err %v (ctx %v), want a deadline error before the deadline", r.Canceled, r.Err, ctx.Err())
 	}
 }
+
+// TestZeroConfigMeansTheDefaults: a Config that sets only what is required
+// sends requests: a zero timeout, concurrency or retry policy is the
+// default, not "none".
+func TestZeroConfigMeansTheDefaults(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c, err := New(Config{Platform: "p", BaseURL: srv.URL, RequestsPerMinute: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r := c.Do(ctx, Request{Method: http.MethodGet, Path: "/x"}); r.Status != 200 {
+		t.Errorf("status %d err %v timeout %v, want 200", r.Status, r.Err, r.Timeout)
+	}
+	if c.cfg.Timeout != DefaultTimeout || c.cfg.MaxConcurrency != DefaultMaxConcurrency {
+		t.Errorf("timeout %v, concurrency %d; want %v, %d", c.cfg.Timeout, c.cfg.MaxConcurrency, DefaultTimeout, DefaultMaxConcurrency)
+	}
+}
