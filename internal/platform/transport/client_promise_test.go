@@ -2,9 +2,12 @@ package transport
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,5 +123,28 @@ func TestZeroConfigMeansTheDefaults(t *testing.T) {
 	}
 	if c.cfg.Timeout != DefaultTimeout || c.cfg.MaxConcurrency != DefaultMaxConcurrency {
 		t.Errorf("timeout %v, concurrency %d; want %v, %d", c.cfg.Timeout, c.cfg.MaxConcurrency, DefaultTimeout, DefaultMaxConcurrency)
+	}
+}
+
+// TestErrorBodyLosesTheBareToken: a server that echoes only the token of
+// the Authorization header (without its scheme) must not carry it, in any
+// encoding, into the error body syncd reads.
+func TestErrorBodyLosesTheBareToken(t *testing.T) {
+	const token = "very-secret-token-123"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"message":"token `+tok+` is invalid ("`+base64.StdEncoding.EncodeToString([]byte(tok))+`")"}`)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	resp := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"})
+	if resp.Status != http.StatusUnauthorized {
+		t.Fatalf("status %d", resp.Status)
+	}
+	for _, enc := range Encodings(token) {
+		if strings.Contains(string(resp.Body), enc) {
+			t.Fatalf("body keeps %q: %s", enc, resp.Body)
+		}
 	}
 }
