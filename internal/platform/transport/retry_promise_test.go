@@ -2,9 +2,11 @@ package transport
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,5 +96,38 @@ func TestRequestURIIsThePathAndQuery(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("request URIs = %q, want %q", got, want)
+	}
+}
+
+// TestEveryAttemptSendsTheWholeBody: a request's body reaches the server
+// whole, on the first attempt and on every retry; a request without a body
+// sends none.
+func TestEveryAttemptSendsTheWholeBody(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	var lengths []int64
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		bodies, lengths = append(bodies, string(b)), append(lengths, r.ContentLength)
+		if n++; n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	if r := c.Do(context.Background(), Request{Method: http.MethodPut, Path: "/x", Body: []byte(`{"a":1}`), ContentType: "application/json"}); r.Status != 200 {
+		t.Fatalf("put: status %d %v", r.Status, r.Err)
+	}
+	if r := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/x"}); r.Status != 200 {
+		t.Fatalf("get: status %d %v", r.Status, r.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	wantBodies, wantLengths := []string{`{"a":1}`, `{"a":1}`, ""}, []int64{7, 7, 0}
+	if !slices.Equal(bodies, wantBodies) || !slices.Equal(lengths, wantLengths) {
+		t.Errorf("bodies %q (lengths %v), want %q (%v)", bodies, lengths, wantBodies, wantLengths)
 	}
 }
