@@ -56,7 +56,7 @@ type Options struct {
 	CheckpointDir string
 }
 
-// Store is the audit store. Its methods are safe for concurrent use.
+// Store is the audit log. Its methods are safe for concurrent use.
 type Store struct {
 	db   *pgstore.DB
 	pool *pgxpool.Pool // db's pool
