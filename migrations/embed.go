@@ -1,5 +1,5 @@
 // Package migrations holds syncd's SQL migrations, embedded into the binary
-// and applied in order by internal/audit (with jackc/tern: files are named
+// and applied in order by internal/pgstore (with jackc/tern: files are named
 // NNN_name.sql and pass through text/template, so a literal "{{" must be
 // written {{"{{"}}). A migration is never edited once released; a change is
 // a new file.

@@ -19,6 +19,7 @@ import (
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/stack"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/watch"
 )
@@ -65,7 +66,7 @@ type inventoryJSON struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
-func writeInventoryJSON(w io.Writer, entries []audit.InventoryEntry) error {
+func writeInventoryJSON(w io.Writer, entries []state.InventoryEntry) error {
 	out := make([]inventoryJSON, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, inventoryJSON{Kind: e.Key.Kind, Name: e.Key.Name, RemoteID: e.RemoteID, HashedSecrets: e.Hashes,
@@ -76,7 +77,7 @@ func writeInventoryJSON(w io.Writer, entries []audit.InventoryEntry) error {
 	return enc.Encode(out)
 }
 
-func writeInventoryText(w io.Writer, entries []audit.InventoryEntry) error {
+func writeInventoryText(w io.Writer, entries []state.InventoryEntry) error {
 	if len(entries) == 0 {
 		_, err := fmt.Fprintln(w, "The inventory is empty: syncd has created or adopted nothing yet.")
 		return err
@@ -109,7 +110,7 @@ func (c *inventoryForgetCmd) Run(ctx context.Context, g *Globals) error {
 	defer release()
 	b, err := store.Forget(ctx, key, inventoryEvent(""))
 	if err != nil {
-		if errors.Is(err, audit.ErrNotBound) {
+		if errors.Is(err, state.ErrNotBound) {
 			return fmt.Errorf("%s is not in the inventory (see `syncd inventory list`)", key)
 		}
 		return err
@@ -168,11 +169,11 @@ func (c *inventoryBindCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	for k, b := range bindings {
 		if k.Kind == key.Kind && b.RemoteID == c.RemoteID {
-			return fmt.Errorf("%s %s is bound to %s: %w (run `syncd inventory forget %s` first)", key.Kind, c.RemoteID, k, audit.ErrAlreadyBound, k)
+			return fmt.Errorf("%s %s is bound to %s: %w (run `syncd inventory forget %s` first)", key.Kind, c.RemoteID, k, state.ErrAlreadyBound, k)
 		}
 	}
 	if b, ok := bindings[key]; ok {
-		return fmt.Errorf("%s is bound to %s: %w (run `syncd inventory forget %s` first)", key, b.RemoteID, audit.ErrAlreadyBound, key)
+		return fmt.Errorf("%s is bound to %s: %w (run `syncd inventory forget %s` first)", key, b.RemoteID, state.ErrAlreadyBound, key)
 	}
 	if err := checkRemote(ctx, providers, d, c.RemoteID); err != nil {
 		return err
@@ -207,25 +208,26 @@ func checkRemote(ctx context.Context, providers map[syncd.Kind]platform.Provider
 	return fmt.Errorf("%s %s: no such live object", d.Key.Kind, remoteID)
 }
 
-// openInventoryWriter opens the audit store for a change of the
-// inventory, holding the apply lock so that no apply writes it meanwhile.
-func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag, sf spoolFlag, lockTimeout time.Duration) (*audit.Store, func(), error) {
+// openInventoryWriter opens the state store (and the audit log that
+// records its changes) for a change of the inventory, holding the apply
+// lock so that no apply writes it meanwhile.
+func openInventoryWriter(ctx context.Context, log *slog.Logger, db databaseFlag, sf spoolFlag, lockTimeout time.Duration) (*state.Store, func(), error) {
 	url, err := db.requireDatabase()
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := audit.Open(ctx, url, audit.Options{SpoolDir: sf.SpoolDir, Logger: log, Migrate: true})
+	admin, err := stack.OpenAdmin(ctx, url, audit.Options{SpoolDir: sf.SpoolDir, Logger: log, Migrate: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit store: %w", err)
 	}
 	unlock, err := pglock.AcquireApplyLock(ctx, url, lockTimeout)
 	if err != nil {
-		store.Close()
+		admin.Discard()
 		return nil, nil, err
 	}
-	return store, func() {
+	return admin.State, func() {
 		unlock()
-		(&stack.Stack{Store: store}).Close()
+		admin.Close()
 	}, nil
 }
 

@@ -7,8 +7,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/stack"
+	"github.com/syncd/syncd/internal/state"
 )
 
 // migrateCmd applies the embedded database migrations and creates the HMAC
@@ -24,7 +25,7 @@ func (c *migrateCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Prepare(ctx, url); err != nil {
+	if err := state.Prepare(ctx, url); err != nil {
 		return err
 	}
 	fmt.Fprintln(writerOr(c.out), "migrations applied")
@@ -36,7 +37,7 @@ func (d databaseFlag) requireDatabase() (string, error) {
 	if d.DatabaseURL == "" {
 		return "", errors.New("no database: set SYNCD_DATABASE_URL (or DATABASE_URL, or --database-url)")
 	}
-	if err := audit.CheckDatabaseURL(d.DatabaseURL); err != nil {
+	if err := pgstore.CheckDatabaseURL(d.DatabaseURL); err != nil {
 		return "", err
 	}
 	return d.DatabaseURL, nil

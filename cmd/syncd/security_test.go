@@ -346,7 +346,7 @@ func TestPendingIntentWithSecretNaturalKeyIsRecovered(t *testing.T) {
 	if !syncd.NaturalKeyHashed(nk) || strings.Contains(nk, secretName) {
 		t.Fatalf("journal key %q", nk)
 	}
-	id, err := e.Store.BeginIntent(ctx, syncd.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
+	id, err := e.State.BeginIntent(ctx, syncd.Intent{Key: d.Key, NaturalKey: nk, Action: "create"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -73,7 +74,7 @@ func BenchmarkRecorder(b *testing.B) {
 // with.
 func BenchmarkRawCopy(b *testing.B) {
 	dsn := migratedDB(b)
-	if err := audit.MigrateURL(context.Background(), dsn); err != nil {
+	if err := pgstore.MigrateURL(context.Background(), dsn); err != nil {
 		b.Fatal(err)
 	}
 	conn := connect(b, dsn)

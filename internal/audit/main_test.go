@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/pgtest"
 )
 
@@ -81,5 +82,5 @@ func mustExec(t testing.TB, conn *pgx.Conn, sql string, args ...any) {
 // a template migrated once per test process.
 func migratedDB(t testing.TB) string {
 	t.Helper()
-	return pgtest.DatabaseFrom(t, "audit-migrated", audit.MigrateURL)
+	return pgtest.DatabaseFrom(t, "audit-migrated", pgstore.MigrateURL)
 }

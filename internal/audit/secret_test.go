@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/pgtest"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -21,6 +22,7 @@ func TestNoSecretInDatabase(t *testing.T) {
 	dsn := migratedDB(t)
 	spool := t.TempDir()
 	s := openStore(t, dsn, audit.Options{SpoolDir: spool})
+	st := state.New(s.DB(), s, nil)
 	ctx := context.Background()
 	h := syncd.NewHasher([]byte("hmac key from config"))
 	key := syncd.Key{Kind: syncd.MakeConnection, Name: "acme"}
@@ -38,12 +40,12 @@ func TestNoSecretInDatabase(t *testing.T) {
 	if err := s.Record(ctx, evs...); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Bind(ctx, syncd.Binding{Key: key, RemoteID: "conn-1", Hashes: map[string]string{
+	if err := st.Bind(ctx, syncd.Binding{Key: key, RemoteID: "conn-1", Hashes: map[string]string{
 		"/common/clientSecret": h.Hash(secret),
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Bind(ctx, syncd.Binding{Key: key, RemoteID: "conn-1", Hashes: map[string]string{"/common/x": secret}}); err == nil {
+	if err := st.Bind(ctx, syncd.Binding{Key: key, RemoteID: "conn-1", Hashes: map[string]string{"/common/x": secret}}); err == nil {
 		t.Error("Bind accepted a raw value as a hash")
 	}
 	if _, err := s.ScanDrift(ctx, audit.DriftScan{Scanned: []syncd.Key{key}, Drifted: map[syncd.Key]audit.DriftObservation{

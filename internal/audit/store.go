@@ -3,19 +3,24 @@ package audit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/syncd/syncd/internal/pgstore"
 )
 
 // ErrUnavailable marks an operation that failed because the database could
-// not be reached. Record never returns it: it spools instead.
-var ErrUnavailable = errors.New("database unavailable")
+// not be reached (it is pgstore.ErrUnavailable). Record never returns it:
+// it spools instead.
+var ErrUnavailable = pgstore.ErrUnavailable
+
+// ErrSchemaBehind marks a database whose schema is older than this syncd's
+// migrations (it is pgstore.ErrSchemaBehind): a ReadOnly Open stops there.
+var ErrSchemaBehind = pgstore.ErrSchemaBehind
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
@@ -51,9 +56,10 @@ type Options struct {
 	CheckpointDir string
 }
 
-// Store is the audit store. Its methods are safe for concurrent use.
+// Store is the audit log. Its methods are safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	db   *pgstore.DB
+	pool *pgxpool.Pool // db's pool
 	// driftMu orders ObserveDrift calls and their drift spool (the spool
 	// directory itself is exclusive to one process).
 	driftMu sync.Mutex
@@ -71,10 +77,7 @@ type Store struct {
 	spool    *spool
 	readOnly bool
 
-	drainMu  sync.Mutex // one drainer at a time
-	healthy  atomic.Bool
-	checked  atomic.Bool // healthy has been set once
-	migrated atomic.Bool
+	drainMu sync.Mutex // one drainer at a time
 
 	kick chan struct{}
 	stop chan struct{}
@@ -104,52 +107,29 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := CheckDatabaseURL(dsn); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+	log := opts.Logger.With("component", "audit")
+	dbOpts := pgstore.Options{ReadOnly: opts.ReadOnly, Migrate: opts.Migrate && !opts.ReadOnly, Logger: log}
+	if !opts.ReadOnly {
+		dbOpts.SpoolDir = opts.SpoolDir
 	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	db, err := pgstore.Open(ctx, dsn, dbOpts)
 	if err != nil {
-		// pgx's parse errors may quote the URL, password included.
-		return nil, errors.New("audit: invalid database URL (want postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME or key=value pairs)")
+		return nil, err
 	}
 	if opts.ReadOnly {
-		// Queries only: PostgreSQL itself refuses any write in the session.
-		cfg.ConnConfig.RuntimeParams[readOnlyParam] = "on"
+		return &Store{db: db, pool: db.Pool(), opts: opts, log: log, readOnly: true}, nil
 	}
-	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
-	if opts.ReadOnly {
-		// A reader has no spool to fall back on: a database it cannot
-		// reach is the answer.
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := pool.Ping(pctx)
-		cancel()
-		if err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("audit: the database at %s is unreachable: %w (%v)", endpoint(cfg), ErrUnavailable, err)
-		}
-		s := &Store{pool: pool, opts: opts, log: opts.Logger.With("component", "audit"), readOnly: true}
-		s.setHealthy(true)
-		if err := checkSchema(ctx, pool); err != nil {
-			pool.Close()
-			return nil, err
-		}
-		return s, nil
-	}
+	pool := db.Pool()
 	sp, err := openSpool(opts.SpoolDir)
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
 	s := &Store{
+		db:    db,
 		pool:  pool,
 		opts:  opts,
-		log:   opts.Logger.With("component", "audit"),
+		log:   log,
 		spool: sp,
 		kick:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
@@ -159,8 +139,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.spooling {
 		s.log.Info("audit spool holds events from an earlier run", "events", sp.depth())
 	}
-	s.ping(ctx)
-	if opts.Migrate && s.healthy.Load() {
+	s.db.Ping(ctx)
+	if opts.Migrate && s.db.Healthy() {
 		if err := s.Migrate(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
 			pool.Close()
 			sp.close()
@@ -186,22 +166,29 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	if s.readOnly {
-		s.pool.Close()
+		s.db.Close()
 		return nil
 	}
 	close(s.stop)
 	<-s.done
-	if s.SpoolDepth() > 0 && s.healthy.Load() {
+	if s.SpoolDepth() > 0 && s.db.Healthy() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.drain(ctx)
 		cancel()
 	}
-	s.pool.Close()
+	s.db.Close()
 	return s.spool.close()
 }
 
 // Healthy reports whether the database answered the last attempt to use it.
-func (s *Store) Healthy() bool { return s.healthy.Load() }
+func (s *Store) Healthy() bool { return s.db.Healthy() }
+
+// DB is the store's connection to the database, for the state store that
+// shares it (its pool and its health). Close closes it.
+func (s *Store) DB() *pgstore.DB { return s.db }
+
+// Migrate applies every pending migration through the store's pool.
+func (s *Store) Migrate(ctx context.Context) error { return s.db.Migrate(ctx) }
 
 // SpoolDepth is the number of events waiting in the spool.
 func (s *Store) SpoolDepth() int {
@@ -253,7 +240,7 @@ func (s *Store) loop() {
 			}
 			continue
 		}
-		s.ping(ctx)
+		s.db.Ping(ctx)
 	}
 }
 
@@ -263,73 +250,14 @@ func (s *Store) isSpooling() bool {
 	return s.spooling
 }
 
-func (s *Store) ping(parent context.Context) {
-	ctx, cancel := context.WithTimeout(parent, 5*time.Second)
-	defer cancel()
-	err := s.pool.Ping(ctx)
-	if err != nil && parent.Err() != nil {
-		return // the store is closing: that says nothing about the database
-	}
-	s.setHealthy(err == nil)
-	if err == nil && s.opts.Migrate && !s.migrated.Load() {
-		if err := s.Migrate(ctx); err != nil {
-			s.log.Error("audit migrations failed", "err", err)
-		}
-	}
-}
-
-func (s *Store) setHealthy(ok bool) {
-	first := !s.checked.Swap(true)
-	was := s.healthy.Swap(ok)
-	switch {
-	case ok && !was && !first:
-		s.log.Info("audit database reachable again")
-	case !ok && (was || first) && s.readOnly:
-		s.log.Warn("audit database unreachable")
-	case !ok && (was || first):
-		s.log.Warn("audit database unreachable; events go to the spool", "spool", s.opts.SpoolDir)
-	}
-}
+func (s *Store) setHealthy(ok bool) { s.db.SetHealthy(ok) }
 
 // ensureSchema migrates once when the store was asked to.
-func (s *Store) ensureSchema(ctx context.Context) error {
-	if !s.opts.Migrate || s.migrated.Load() {
-		return nil
-	}
-	return s.Migrate(ctx)
-}
+func (s *Store) ensureSchema(ctx context.Context) error { return s.db.EnsureSchema(ctx) }
 
 // unavailable wraps err, marking it ErrUnavailable when it means the
 // database could not be reached.
-func (s *Store) unavailable(op string, err error) error {
-	if isUnavailable(err) {
-		s.setHealthy(false)
-		return fmt.Errorf("audit: %s: %w: %w", op, ErrUnavailable, err)
-	}
-	return fmt.Errorf("audit: %s: %w", op, err)
-}
-
-// isUnavailable tells a database that cannot be used now (refused or lost
-// connections, shutdown, resource limits, missing schema) from one that
-// answered. Errors that are not a server's answer count as unavailability.
-func isUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrUnavailable) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return true
-	}
-	switch pgErr.Code[:2] {
-	case "08", "53", "57", "58", "40", "55", "XX":
-		return true
-	}
-	// Undefined table or column: not migrated yet.
-	return pgErr.Code == "42P01" || pgErr.Code == "42703"
-}
+func (s *Store) unavailable(op string, err error) error { return s.db.Unavailable(op, err) }
 
 // isPermanent reports the server's verdict on the rows themselves (a data
 // exception or a violated constraint): writing the same rows again would

@@ -17,64 +17,6 @@ import (
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-func TestInventory(t *testing.T) {
-	s := openStore(t, migratedDB(t), audit.Options{})
-	ctx := context.Background()
-	h := syncd.NewHasher([]byte("k"))
-	a := syncd.Binding{Key: keyA, RemoteID: "conn-a", Hashes: map[string]string{"/common/token": h.Hash("x")}}
-	b := syncd.Binding{Key: keyB, RemoteID: "17", Hashes: map[string]string{}}
-	for _, bd := range []syncd.Binding{a, b, {Key: keyA, RemoteID: "conn-a2", Hashes: a.Hashes}} {
-		if err := s.Bind(ctx, bd); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Unbind(ctx, keyB); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Bindings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.RemoteID = "conn-a2"
-	if diff := cmp.Diff(map[syncd.Key]syncd.Binding{keyA: a}, got); diff != "" {
-		t.Errorf("bindings (-want +got)\n%s", diff)
-	}
-	if n, err := s.InventoryCount(ctx); err != nil || n != 1 {
-		t.Errorf("InventoryCount = %d, %v; want 1", n, err)
-	}
-}
-
-func TestIntents(t *testing.T) {
-	clk := newClock()
-	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
-	ctx := context.Background()
-	var ids []int64
-	for _, k := range []syncd.Key{keyA, keyB, {Kind: syncd.MakeConnection, Name: "c"}} {
-		id, err := s.BeginIntent(ctx, syncd.Intent{Key: k, NaturalKey: "app/" + k.Name, Action: "create"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := s.FinishIntent(ctx, ids[0], syncd.IntentSucceeded, "conn-1", ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.FinishIntent(ctx, ids[2], syncd.IntentFailed, "", "422 invalid"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.FinishIntent(ctx, 999999, syncd.IntentFailed, "", ""); err == nil {
-		t.Error("finished an intent that does not exist")
-	}
-	got, err := s.PendingIntents(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []syncd.Intent{{ID: ids[1], Key: keyB, NaturalKey: "app/b", Action: "create", State: "pending", CreatedAt: clk.Now(), UpdatedAt: clk.Now()}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("pending (-want +got)\n%s", diff)
-	}
-}
-
 func TestRuns(t *testing.T) {
 	clk := newClock()
 	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
@@ -160,8 +102,6 @@ func TestNeedsDatabase(t *testing.T) {
 		t.Fatalf("Record with the database down: %v", err)
 	}
 	calls := map[string]error{}
-	_, calls["BeginIntent"] = s.BeginIntent(ctx, syncd.Intent{Key: keyA, Action: "create"})
-	_, calls["Bindings"] = s.Bindings(ctx)
 	_, calls["ScanDrift"] = s.ScanDrift(ctx, audit.DriftScan{})
 	calls["StartRun"] = s.StartRun(ctx, syncd.RunRecord{Run: syncd.Run{ID: "r"}})
 	calls["Flush"] = s.Flush(ctx)

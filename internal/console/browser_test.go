@@ -364,7 +364,7 @@ func waitFor(t *testing.T, what string, cond func() bool, last ...func() string)
 
 func remoteOf(t *testing.T, te *testenv.Env, key syncd.Key) string {
 	t.Helper()
-	b, err := te.Store.Bindings(context.Background())
+	b, err := te.State.Bindings(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func TestStatusAndMetricsCountUnmanaged(t *testing.T) {
 	env.Write(t, "s.yaml", testenv.PatchworksDoc("shop", "Shop"))
 	applyAll(t, env)
 	// beta leaves git and the inventory: its connection stays, unmanaged.
-	if err := env.Store.Unbind(t.Context(), syncd.Key{Kind: syncd.MakeConnection, Name: "beta"}); err != nil {
+	if err := env.State.Unbind(t.Context(), syncd.Key{Kind: syncd.MakeConnection, Name: "beta"}); err != nil {
 		t.Fatal(err)
 	}
 	env.Remove(t, "b.yaml")

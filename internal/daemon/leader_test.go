@@ -14,6 +14,7 @@ import (
 	"github.com/syncd/syncd/internal/daemon"
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/stack"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -51,7 +52,7 @@ func TestTwoReplicasOneApplier(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return daemon.Options{
 			Mode: syncd.ModeApply, DatabaseURL: env.DB, LeaderInterval: 100 * time.Millisecond, Store: st,
-			Runner: stack.Wire(st, env.Providers, env.Hasher, stack.Settings{TestConnectors: true, Actor: actor}).Runner,
+			Runner: stack.Wire(st, state.New(st.DB(), st, nil), env.Providers, env.Hasher, stack.Settings{TestConnectors: true, Actor: actor}).Runner,
 		}
 	}
 	a := startDaemon(t, env, replica("replica-a"))
@@ -184,7 +185,7 @@ func TestTakeoverWaitsForTheStepInFlight(t *testing.T) {
 	replica := func(actor string) daemon.Options {
 		return daemon.Options{
 			Mode: syncd.ModeApply, DatabaseURL: env.DB, LeaderInterval: 50 * time.Millisecond,
-			Runner: stack.Wire(env.Store, env.Providers, env.Hasher, stack.Settings{TestConnectors: true, Actor: actor}).Runner,
+			Runner: stack.Wire(env.Store, env.State, env.Providers, env.Hasher, stack.Settings{TestConnectors: true, Actor: actor}).Runner,
 		}
 	}
 	a := startDaemon(t, env, replica("replica-a"))

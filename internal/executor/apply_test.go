@@ -202,7 +202,7 @@ func TestCrashAtEveryWriteNeverDuplicates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds := deadStore{ct: ct, Recorder: e.Store, Inventory: e.Store, Journal: e.Store}
+			ds := deadStore{ct: ct, Recorder: e.Store, Inventory: e.State, Journal: e.State}
 			crashing := &executor.Executor{Providers: providers, Rules: registry.Rules(), Recorder: ds, Inventory: ds, Journal: ds, Hasher: e.Hasher, Concurrency: 2}
 			plan := e.Plan(t, false)
 			desired := map[syncd.Key]*syncd.Desired{}
@@ -282,7 +282,7 @@ func TestPartlyFailedCreateIsOwned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := stack.Wire(e.Store, providers, e.Hasher, stack.Settings{}).Runner
+	r := stack.Wire(e.Store, e.State, providers, e.Hasher, stack.Settings{}).Runner
 	res, err := r.Once(context.Background(), reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t)})
 	if err != nil || res.Report.Failed != 1 {
 		t.Fatalf("first apply: %v %+v", err, res.Report)

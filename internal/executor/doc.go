@@ -10,5 +10,6 @@
 // change "not effective" (change_failed, never counted as applied).
 //
 // It declares the small interfaces it needs (Recorder, Inventory, Journal,
-// DriftResolver); the audit store satisfies them without being imported.
+// DriftResolver); the audit log (Recorder, DriftResolver) and the state
+// store (Inventory, Journal) satisfy them without being imported.
 package executor

@@ -61,7 +61,7 @@ func TestPruneDeletesOnlyOwnedObjects(t *testing.T) {
 	// An object syncd does not own, with no manifest: never deleted.
 	e.Write(t, "other.yaml", testenv.PatchworksDoc("unowned", "Unowned"))
 	applied(t, e)
-	if err := e.Store.Unbind(context.Background(), syncd.Key{Kind: syncd.PatchworksConnector, Name: "unowned"}); err != nil {
+	if err := e.State.Unbind(context.Background(), syncd.Key{Kind: syncd.PatchworksConnector, Name: "unowned"}); err != nil {
 		t.Fatal(err)
 	}
 	e.Remove(t, "other.yaml")
@@ -261,7 +261,7 @@ func TestRenamedManifestTakesOverItsObject(t *testing.T) {
 	if len(after) != 1 || after[0].Name != before[0].Name {
 		t.Fatalf("objects before %v, after %v", before, after)
 	}
-	b, err := e.Store.Bindings(context.Background())
+	b, err := e.State.Bindings(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,17 +15,17 @@ import (
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
-// Books is what a run needs of the audit store (audit.Store satisfies
-// it): the run's record and events, the inventory to plan against, the
-// drift lifecycle and the signed head of the audit chain.
+// Books is what a run needs of the audit log (audit.Store satisfies it):
+// the run's record and events, the drift lifecycle and the signed head of
+// the audit chain.
 type Books interface {
 	executor.Recorder
 	StartRun(ctx context.Context, r syncd.RunRecord) error
 	FinishRun(ctx context.Context, r syncd.RunRecord) error
-	Bindings(ctx context.Context) (map[syncd.Key]syncd.Binding, error)
 	// ObserveDrift feeds the drift lifecycle and returns the events it
 	// recorded; spooled says the scan waits for the database.
 	ObserveDrift(ctx context.Context, scan audit.DriftScan) (events []syncd.Event, spooled bool, err error)
@@ -34,11 +34,18 @@ type Books interface {
 	WriteCheckpoint(ctx context.Context) (cp audit.Checkpoint, ok bool, err error)
 }
 
+// Inventory is what a run reads of the state store (state.Store
+// satisfies it): the inventory to plan against.
+type Inventory interface {
+	Bindings(ctx context.Context) (map[syncd.Key]syncd.Binding, error)
+}
+
 // Runner carries out reconciles.
 type Runner struct {
 	Engine   *engine.Engine
 	Executor *executor.Executor
 	Store    Books
+	State    Inventory
 	Logger   *slog.Logger
 	Actor    string
 	Now      func() time.Time
@@ -190,13 +197,13 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run syncd.Run, req 
 		}
 	}
 	prune := req.Prune
-	bindings, err := r.Store.Bindings(ctx)
+	bindings, err := r.State.Bindings(ctx)
 	switch {
 	case err == nil:
 		r.mu.Lock()
 		r.lastBindings = bindings
 		r.mu.Unlock()
-	case errors.Is(err, audit.ErrUnavailable) && r.cachedBindings() != nil:
+	case errors.Is(err, state.ErrUnavailable) && r.cachedBindings() != nil:
 		// PostgreSQL is down: plan from the inventory last read, so that
 		// drift is still reverted (events spool). No prune, and creates
 		// are refused by the executor until intents can be journalled.
@@ -277,7 +284,7 @@ func (r *Runner) once(ctx context.Context, log *slog.Logger, run syncd.Run, req 
 	res.Executed = true
 	r.countAttempts(context.WithoutCancel(ctx), run, execPlan, res.Report)
 	// Keep the cached inventory current for a later outage.
-	if b, err := r.Store.Bindings(context.WithoutCancel(ctx)); err == nil {
+	if b, err := r.State.Bindings(context.WithoutCancel(ctx)); err == nil {
 		r.mu.Lock()
 		r.lastBindings = b
 		r.mu.Unlock()

@@ -57,12 +57,12 @@ func crashedApply(t *testing.T, e *testenv.Env) string {
 		providers[k] = p
 	}
 	providers[syncd.MakeConnection] = crash
-	r := stack.Wire(e.Store, providers, e.Hasher, stack.Settings{Actor: "test"}).Runner
+	r := stack.Wire(e.Store, e.State, providers, e.Hasher, stack.Settings{Actor: "test"}).Runner
 	_, _ = r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: e.Load(t)})
 	if crash.created == "" {
 		t.Fatal("the crashing apply never created anything")
 	}
-	pending, err := e.Store.PendingIntents(context.Background())
+	pending, err := e.State.PendingIntents(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestRecoveryWhenNaturalKeyChanged(t *testing.T) {
 	if conns[0].Name != created || conns[0].Label != "Alpha renamed" {
 		t.Errorf("connection %s labelled %q, want %s labelled %q", conns[0].Name, conns[0].Label, created, "Alpha renamed")
 	}
-	bindings, err := e.Store.Bindings(ctx)
+	bindings, err := e.State.Bindings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestRecoveryWhenNaturalKeyChanged(t *testing.T) {
 	if rows := recoveredRows(t, e, key); len(rows) != 1 || rows[0].Event.RemoteID != created {
 		t.Errorf("recovered audit rows %+v, want one for %s", rows, created)
 	}
-	if pending, err := e.Store.PendingIntents(ctx); err != nil || len(pending) != 0 {
+	if pending, err := e.State.PendingIntents(ctx); err != nil || len(pending) != 0 {
 		t.Errorf("pending intents after the rerun: %+v, %v", pending, err)
 	}
 }
@@ -143,7 +143,7 @@ func TestRecoveryMidReplace(t *testing.T) {
 	if res, err := e.Reconcile(t, ctx, syncd.ModeApply, false); err != nil || !res.Report.OK() {
 		t.Fatalf("first apply: %v %+v", err, res)
 	}
-	bindings, err := e.Store.Bindings(ctx)
+	bindings, err := e.State.Bindings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestRecoveryMidReplace(t *testing.T) {
 	if len(conns) != 1 || conns[0].Name != created || conns[0].Type != "basic" {
 		t.Fatalf("connections after the rerun %+v, want only %s of type basic", conns, created)
 	}
-	bindings, err = e.Store.Bindings(ctx)
+	bindings, err = e.State.Bindings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -96,8 +97,8 @@ func (c *connectors) Delete(_ context.Context, id string) error {
 func (c *connectors) ListAll(context.Context, string) ([]syncd.Live, error) { return nil, nil }
 func (c *connectors) Stats() platform.Stats                                 { return platform.Stats{Platform: "patchworks"} }
 
-// books is a fake of the audit store: reconcile.Books, executor.Inventory
-// and executor.Journal.
+// books is a fake of the audit log and the state store: reconcile.Books
+// and reconcile.Inventory, executor.Inventory and executor.Journal.
 type books struct {
 	mu       sync.Mutex
 	events   []syncd.Event
@@ -255,6 +256,7 @@ func newRunner(p *connectors, b *books) *reconcile.Runner {
 		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
 			Recorder: b, Inventory: b, Journal: b},
 		Store: b,
+		State: b,
 		Actor: "seam",
 	}
 }
@@ -473,7 +475,7 @@ func TestFailedRecordsTheRunOnly(t *testing.T) {
 // that never read it plans nothing and says why.
 func TestOnceWithoutTheInventory(t *testing.T) {
 	ctx := context.Background()
-	down := fmt.Errorf("read inventory: %w", audit.ErrUnavailable)
+	down := fmt.Errorf("read inventory: %w", state.ErrUnavailable)
 	p := &connectors{objects: map[string]map[string]any{"7": liveShop(t, "UTC")}}
 	b := newBooks()
 	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
@@ -494,7 +496,7 @@ func TestOnceWithoutTheInventory(t *testing.T) {
 	fresh := newBooks()
 	fresh.bindingsErr = down
 	_, err = newRunner(p, fresh).Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: load(t, nil), Prune: true})
-	if !errors.Is(err, audit.ErrUnavailable) || !strings.Contains(err.Error(), "read inventory") {
+	if !errors.Is(err, state.ErrUnavailable) || !strings.Contains(err.Error(), "read inventory") {
 		t.Errorf("never read the inventory: %v, want a read inventory error", err)
 	}
 	if len(p.deletes) != 0 || p.creates != 0 {

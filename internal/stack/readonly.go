@@ -7,7 +7,9 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -22,7 +24,7 @@ type PlanConfig struct {
 	// DatabaseURL is where the inventory is read; "" plans without one
 	// (the plan says so, planner.NoInventoryNote).
 	DatabaseURL string
-	// CheckURL checks DatabaseURL's form first (audit.CheckDatabaseURL),
+	// CheckURL checks DatabaseURL's form first (pgstore.CheckDatabaseURL),
 	// so that a malformed URL is named before anything connects.
 	CheckURL bool
 	// HMACKey keys the hashes of secrets (SYNCD_HMAC_KEY); nil takes the
@@ -53,11 +55,11 @@ func OpenPlanner(ctx context.Context, c PlanConfig) (*Planner, error) {
 	p := &Planner{Bindings: map[syncd.Key]syncd.Binding{}, NoInventory: c.DatabaseURL == ""}
 	if !p.NoInventory {
 		if c.CheckURL {
-			if err := audit.CheckDatabaseURL(c.DatabaseURL); err != nil {
+			if err := pgstore.CheckDatabaseURL(c.DatabaseURL); err != nil {
 				return nil, err
 			}
 		}
-		inv, kept, err := audit.ReadInventory(ctx, c.DatabaseURL)
+		inv, kept, err := state.ReadInventory(ctx, c.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("read inventory: %w", err)
 		}
@@ -77,20 +79,24 @@ func OpenPlanner(ctx context.Context, c PlanConfig) (*Planner, error) {
 	return p, nil
 }
 
-// Reader is the read-only audit store of `syncd audit`, `audit verify`,
-// `audit checkpoint`, `drift` and `inventory list`: queries only, no
-// spool, no background loop, read-only sessions, and no method that
-// writes or migrates.
-type Reader struct{ store *audit.Store }
+// Reader is the read-only audit log and state store of `syncd audit`,
+// `audit verify`, `audit checkpoint`, `drift` and `inventory list`:
+// queries only, no spool, no background loop, read-only sessions, and no
+// method that writes or migrates.
+type Reader struct {
+	store *audit.Store
+	state *state.Store
+}
 
-// OpenReader opens the audit store for queries only; it fails with
-// audit.ErrSchemaBehind when the database lacks migrations.
+// OpenReader opens the audit log, and the state store on its connection,
+// for queries only; it fails with audit.ErrSchemaBehind when the database
+// lacks migrations.
 func OpenReader(ctx context.Context, databaseURL string, log *slog.Logger) (*Reader, error) {
 	s, err := audit.Open(ctx, databaseURL, audit.Options{ReadOnly: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{store: s}, nil
+	return &Reader{store: s, state: state.New(s.DB(), nil, nil)}, nil
 }
 
 // Close closes the store.
@@ -120,6 +126,6 @@ func (r *Reader) StuckResources(ctx context.Context) ([]audit.StuckResource, err
 }
 
 // Inventory lists the inventory.
-func (r *Reader) Inventory(ctx context.Context) ([]audit.InventoryEntry, error) {
-	return r.store.Inventory(ctx)
+func (r *Reader) Inventory(ctx context.Context) ([]state.InventoryEntry, error) {
+	return r.state.Inventory(ctx)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -20,7 +21,7 @@ type Config struct {
 	// Platforms says how to reach the platforms; every configured one of
 	// the registry gets a client.
 	Platforms platform.Config
-	// DatabaseURL is the audit and inventory database.
+	// DatabaseURL is the database of the audit log and the state store.
 	DatabaseURL string
 	// Store configures the audit store. Its ChainKey is filled in from
 	// ChainKey.
@@ -51,7 +52,8 @@ type Settings struct {
 // Stack is a writing syncd: everything `syncd run` and `syncd apply` need,
 // wired together.
 type Stack struct {
-	Store     *audit.Store
+	Store     *audit.Store // the audit log; it owns the connection
+	State     *state.Store // inventory, intents and the HMAC key, on Store's connection
 	Providers map[syncd.Kind]platform.Provider
 	Hasher    syncd.Hasher
 	Engine    *engine.Engine
@@ -59,8 +61,9 @@ type Stack struct {
 	Runner    *reconcile.Runner
 }
 
-// Open builds the writing stack: the platform clients, the audit store
-// (migrated), the hasher, the engine, the executor and the runner.
+// Open builds the writing stack: the platform clients, the audit log
+// (migrated) and the state store on its connection, the hasher, the
+// engine, the executor and the runner.
 func Open(ctx context.Context, c Config) (*Stack, error) {
 	providers, err := engine.Providers(c.Platforms)
 	if err != nil {
@@ -85,30 +88,33 @@ func Open(ctx context.Context, c Config) (*Stack, error) {
 			c.OnMigrateError(err)
 		}
 	}
-	hasher, err := hasherFrom(ctx, c.HMACKey, store)
+	st := state.New(store.DB(), store, opts.Now)
+	hasher, err := hasherFrom(ctx, c.HMACKey, st)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return Wire(store, providers, hasher, c.Runner), nil
+	return Wire(store, st, providers, hasher, c.Runner), nil
 }
 
-// Wire assembles the engine, the executor and the runner over a store,
-// the platform clients and a hasher; the store is the executor's
-// recorder, inventory, intent journal and drift resolver, and the
-// runner's books. Tests that swap a provider for a faulty one wire here.
-func Wire(store *audit.Store, providers map[syncd.Kind]platform.Provider, hasher syncd.Hasher, s Settings) *Stack {
+// Wire assembles the engine, the executor and the runner over the audit
+// log, the state store, the platform clients and a hasher: the audit log
+// is the executor's recorder and drift resolver and the runner's books;
+// the state store is the executor's inventory and intent journal and the
+// inventory the runner plans against. Tests that swap a provider for a
+// faulty one wire here.
+func Wire(store *audit.Store, st *state.Store, providers map[syncd.Kind]platform.Provider, hasher syncd.Hasher, s Settings) *Stack {
 	eng := &engine.Engine{Providers: providers, Hasher: hasher, Logger: s.Logger}
 	x := &executor.Executor{
-		Providers: providers, Rules: registry.Rules(), Recorder: store, Inventory: store, Journal: store, Drift: store,
+		Providers: providers, Rules: registry.Rules(), Recorder: store, Inventory: st, Journal: st, Drift: store,
 		Hasher: hasher, Concurrency: s.Concurrency, TestConnectors: s.TestConnectors, Logger: s.Logger,
 	}
-	r := &reconcile.Runner{Engine: eng, Executor: x, Store: store, Logger: s.Logger, Actor: s.Actor}
-	return &Stack{Store: store, Providers: providers, Hasher: hasher, Engine: eng, Executor: x, Runner: r}
+	r := &reconcile.Runner{Engine: eng, Executor: x, Store: store, State: st, Logger: s.Logger, Actor: s.Actor}
+	return &Stack{Store: store, State: st, Providers: providers, Hasher: hasher, Engine: eng, Executor: x, Runner: r}
 }
 
 // Close flushes the spooled events (for at most 30 seconds) and closes
-// the store.
+// the audit log, and with it the connection the state store shares.
 func (s *Stack) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -119,13 +125,39 @@ func (s *Stack) Close() {
 // hasherFrom prefers key and otherwise uses the key kept in the database
 // (generated on first use), so that every replica and every CLI run
 // against one database hashes alike.
-func hasherFrom(ctx context.Context, key []byte, store *audit.Store) (syncd.Hasher, error) {
+func hasherFrom(ctx context.Context, key []byte, st *state.Store) (syncd.Hasher, error) {
 	if key != nil {
 		return syncd.NewHasher(key), nil
 	}
-	kept, err := store.HMACKey(ctx)
+	kept, err := st.HMACKey(ctx)
 	if err != nil {
 		return syncd.Hasher{}, fmt.Errorf("hmac key: set SYNCD_HMAC_KEY or make the database reachable: %w", err)
 	}
 	return syncd.NewHasher(kept), nil
 }
+
+// Admin is the writing assembly of `syncd inventory forget` and `syncd
+// inventory bind`: the state store, on the audit log's connection, whose
+// changes the audit log records. It has no platform clients and no runner.
+type Admin struct {
+	State *state.Store
+	store *audit.Store
+}
+
+// OpenAdmin opens the audit log (migrating it when opts asks) and the state
+// store over it.
+func OpenAdmin(ctx context.Context, databaseURL string, opts audit.Options) (*Admin, error) {
+	store, err := audit.Open(ctx, databaseURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{State: state.New(store.DB(), store, opts.Now), store: store}, nil
+}
+
+// Close flushes the spooled events and closes the audit log, as
+// Stack.Close does.
+func (a *Admin) Close() { (&Stack{Store: a.store}).Close() }
+
+// Discard closes the audit log without waiting for the spool beyond its
+// own last short attempt, after a failure before any write.
+func (a *Admin) Discard() { _ = a.store.Close() }

@@ -12,9 +12,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/stack"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -51,8 +53,8 @@ func TestReadOnlyAssembliesHaveNoWrites(t *testing.T) {
 	// inventory as read; no store.
 	pt := reflect.TypeFor[stack.Planner]()
 	for i := range pt.NumField() {
-		if f := pt.Field(i); f.Type == reflect.TypeFor[*audit.Store]() {
-			t.Errorf("Planner.%s is an audit store: the planner must not be able to write", f.Name)
+		if f := pt.Field(i); f.Type == reflect.TypeFor[*audit.Store]() || f.Type == reflect.TypeFor[*state.Store]() {
+			t.Errorf("Planner.%s is a store: the planner must not be able to write", f.Name)
 		}
 	}
 }
@@ -80,18 +82,19 @@ func TestOpenMigratesAndWires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if st.Runner.Engine != st.Engine || st.Runner.Executor != st.Executor || st.Runner.Store != st.Store || st.Executor.Recorder != st.Store {
+	if st.Runner.Engine != st.Engine || st.Runner.Executor != st.Executor || st.Runner.Store != st.Store || st.Executor.Recorder != st.Store ||
+		st.Runner.State != st.State || st.Executor.Inventory != st.State || st.Executor.Journal != st.State {
 		t.Error("the runner, engine and executor are not wired to one another and to the store")
 	}
 	if len(st.Providers) != 2 || st.Runner.Actor != "tester" {
 		t.Errorf("providers %v, actor %q", st.Providers, st.Runner.Actor)
 	}
-	key, err := st.Store.HMACKey(ctx)
+	key, err := st.State.HMACKey(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := syncd.Key{Kind: syncd.PatchworksConnector, Name: "shop"}
-	if err := st.Store.Bind(ctx, syncd.Binding{Key: k, RemoteID: "7"}); err != nil {
+	if err := st.State.Bind(ctx, syncd.Binding{Key: k, RemoteID: "7"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := st.Hasher.Hash("x"), syncd.NewHasher(key).Hash("x"); got != want {
@@ -136,7 +139,7 @@ func TestOpenMigratesAndWires(t *testing.T) {
 func TestPlannerCreatesNoKey(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Database(t)
-	if err := audit.MigrateURL(ctx, db); err != nil {
+	if err := pgstore.MigrateURL(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

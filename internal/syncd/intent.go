@@ -12,7 +12,7 @@ const (
 // Intent is an entry of the write-ahead journal of creates: journalled
 // before a create (or the create of a replace) is sent, finished when its
 // outcome is known, and resolved by natural key after a crash. The executor
-// writes it through its Journal; the audit store keeps it. One type for both,
+// writes it through its Journal; the state store keeps it. One type for both,
 // so that no adapter sits between them.
 type Intent struct {
 	ID         int64

@@ -164,7 +164,7 @@ func (e *Env) Reconcile(t testing.TB, ctx context.Context, mode syncd.Mode, prun
 func (e *Env) Plan(t testing.TB, prune bool) *planner.Plan {
 	t.Helper()
 	ctx := context.Background()
-	b, err := e.Store.Bindings(ctx)
+	b, err := e.State.Bindings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package audit
+package state
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/syncd/syncd/internal/pgstore"
 )
 
 // hmacKeyName is the syncd_settings row holding the generated HMAC key.
@@ -35,4 +37,21 @@ func hmacKey(ctx context.Context, conn *pgx.Conn) ([]byte, error) {
 		return nil, fmt.Errorf("audit: read hmac key: %w", err)
 	}
 	return key, nil
+}
+
+// Prepare applies every pending migration on dsn and creates the HMAC key
+// when there is none (`syncd migrate`): what the read-only commands, which
+// create nothing, need to find. A plan saved against a database without a
+// key would otherwise hash with another key than the apply that follows.
+func Prepare(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("audit: migrate: %w: %w", ErrUnavailable, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := pgstore.Migrate(ctx, conn); err != nil {
+		return err
+	}
+	_, err = hmacKey(ctx, conn)
+	return err
 }

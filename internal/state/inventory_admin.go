@@ -1,4 +1,4 @@
-package audit
+package state
 
 import (
 	"context"
@@ -54,7 +54,7 @@ FROM inventory ORDER BY kind, name`)
 // gives the run, actor and revision; the rest is filled in). It returns the
 // binding it removed; ErrNotBound when there was none.
 func (s *Store) Forget(ctx context.Context, key syncd.Key, ev syncd.Event) (syncd.Binding, error) {
-	if s.readOnly {
+	if s.db.ReadOnly() {
 		return syncd.Binding{}, errors.New("audit: forget: the store is read-only")
 	}
 	var b syncd.Binding
@@ -77,7 +77,7 @@ func (s *Store) Forget(ctx context.Context, key syncd.Key, ev syncd.Event) (sync
 	ev.Changes = []syncd.FieldChange{{Path: "/remote_id", Before: b.RemoteID, After: nil}}
 	// The row is gone: the event is durable even if the database went
 	// away just now (Record spools).
-	return b, s.Record(ctx, ev)
+	return b, s.rec.Record(ctx, ev)
 }
 
 // BindRemote binds key to remoteID, as `syncd inventory bind` asks, and
@@ -86,7 +86,7 @@ func (s *Store) Forget(ctx context.Context, key syncd.Key, ev syncd.Event) (sync
 // a resource bound already (forget it first). No hash is recorded: the
 // write-only values of the object are unknown until syncd writes them.
 func (s *Store) BindRemote(ctx context.Context, key syncd.Key, remoteID string, ev syncd.Event) error {
-	if s.readOnly {
+	if s.db.ReadOnly() {
 		return errors.New("audit: bind: the store is read-only")
 	}
 	if key.Name == "" || remoteID == "" {
@@ -115,7 +115,7 @@ func (s *Store) BindRemote(ctx context.Context, key syncd.Key, remoteID string, 
 		}
 		_, err = tx.Exec(ctx, `
 INSERT INTO inventory (kind, name, remote_id, hashes, created_at, updated_at) VALUES ($1, $2, $3, '{}', $4, $4)`,
-			string(key.Kind), clean(key.Name), clean(remoteID), s.opts.Now())
+			string(key.Kind), clean(key.Name), clean(remoteID), s.now())
 		return err
 	})
 	if err != nil {
@@ -126,5 +126,5 @@ INSERT INTO inventory (kind, name, remote_id, hashes, created_at, updated_at) VA
 	}
 	ev.Type, ev.Kind, ev.Name, ev.RemoteID, ev.Action, ev.Outcome = syncd.EventChangeApplied, key.Kind, key.Name, remoteID, "bind", "ok"
 	ev.Changes = []syncd.FieldChange{{Path: "/remote_id", Before: nil, After: remoteID}}
-	return s.Record(ctx, ev)
+	return s.rec.Record(ctx, ev)
 }

@@ -1,4 +1,4 @@
-package audit_test
+package pgstore_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/pgtest"
 )
 
@@ -45,13 +45,13 @@ func TestMigrate(t *testing.T) {
 		apply func(t *testing.T, dsn string)
 	}{
 		{"from empty", func(t *testing.T, dsn string) {
-			if err := audit.MigrateURL(context.Background(), dsn); err != nil {
+			if err := pgstore.MigrateURL(context.Background(), dsn); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"twice", func(t *testing.T, dsn string) {
 			for range 2 {
-				if err := audit.MigrateURL(context.Background(), dsn); err != nil {
+				if err := pgstore.MigrateURL(context.Background(), dsn); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -59,7 +59,7 @@ func TestMigrate(t *testing.T) {
 		{"two migrators at once", func(t *testing.T, dsn string) {
 			var g errgroup.Group
 			for range 2 {
-				g.Go(func() error { return audit.MigrateURL(context.Background(), dsn) })
+				g.Go(func() error { return pgstore.MigrateURL(context.Background(), dsn) })
 			}
 			if err := g.Wait(); err != nil {
 				t.Fatal(err)

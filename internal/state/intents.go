@@ -1,4 +1,4 @@
-package audit
+package state
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func (s *Store) BeginIntent(ctx context.Context, in syncd.Intent) (int64, error)
 	}
 	at := in.CreatedAt
 	if at.IsZero() {
-		at = s.opts.Now()
+		at = s.now()
 	}
 	var id int64
 	err := s.pool.QueryRow(ctx, `
@@ -46,7 +46,7 @@ func (s *Store) FinishIntent(ctx context.Context, id int64, state, remoteID, err
 	}
 	tag, err := s.pool.Exec(ctx, `
 UPDATE intents SET state = $2, remote_id = COALESCE($3, remote_id), error = $4, updated_at = $5 WHERE id = $1`,
-		id, state, null(clean(remoteID)), null(clean(errText)), s.opts.Now())
+		id, state, null(clean(remoteID)), null(clean(errText)), s.now())
 	if err != nil {
 		return s.unavailable(fmt.Sprintf("finish intent %d", id), err)
 	}

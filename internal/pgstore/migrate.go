@@ -1,4 +1,4 @@
-package audit
+package pgstore
 
 import (
 	"context"
@@ -40,33 +40,16 @@ func MigrateURL(ctx context.Context, dsn string) error {
 	return Migrate(ctx, conn)
 }
 
-// Prepare applies every pending migration on dsn and creates the HMAC key
-// when there is none (`syncd migrate`): what the read-only commands, which
-// create nothing, need to find. A plan saved against a database without a
-// key would otherwise hash with another key than the apply that follows.
-func Prepare(ctx context.Context, dsn string) error {
-	conn, err := pgx.Connect(ctx, dsn)
+// Migrate applies every pending migration through the pool.
+func (db *DB) Migrate(ctx context.Context) error {
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("audit: migrate: %w: %w", ErrUnavailable, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := Migrate(ctx, conn); err != nil {
-		return err
-	}
-	_, err = hmacKey(ctx, conn)
-	return err
-}
-
-// Migrate applies every pending migration through the store's pool.
-func (s *Store) Migrate(ctx context.Context) error {
-	c, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return s.unavailable("migrate", err)
+		return db.Unavailable("migrate", err)
 	}
 	defer c.Release()
 	if err := Migrate(ctx, c.Conn()); err != nil {
 		return err
 	}
-	s.migrated.Store(true)
+	db.migrated.Store(true)
 	return nil
 }

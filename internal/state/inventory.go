@@ -1,4 +1,4 @@
-package audit
+package state
 
 import (
 	"context"
@@ -61,7 +61,7 @@ INSERT INTO inventory (kind, name, remote_id, hashes, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $5)
 ON CONFLICT (kind, name) DO UPDATE SET
     remote_id = EXCLUDED.remote_id, hashes = EXCLUDED.hashes, updated_at = EXCLUDED.updated_at`,
-		string(b.Key.Kind), clean(b.Key.Name), clean(b.RemoteID), json.RawMessage(hj), s.opts.Now())
+		string(b.Key.Kind), clean(b.Key.Name), clean(b.RemoteID), json.RawMessage(hj), s.now())
 	if err != nil {
 		return s.unavailable("bind "+b.Key.String(), err)
 	}

@@ -1,75 +1,16 @@
-package audit
+package state
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/syncd"
-	"github.com/syncd/syncd/migrations"
 )
-
-// ErrSchemaBehind marks a database whose schema is older than this syncd's
-// migrations: read-only commands never migrate, so they stop and say
-// `syncd migrate`.
-var ErrSchemaBehind = errors.New("database schema is behind")
-
-// readOnlyParam makes every transaction of a session read-only, so that a
-// read-only command cannot write even by mistake (PostgreSQL refuses).
-const readOnlyParam = "default_transaction_read_only"
-
-// LatestMigration is the number of the newest embedded migration.
-func LatestMigration() int {
-	entries, err := fs.ReadDir(migrations.FS, ".")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		if v, err := strconv.Atoi(prefix); err == nil {
-			n = max(n, v)
-		}
-	}
-	return n
-}
-
-type queryRower interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// checkSchema fails with ErrSchemaBehind, naming `syncd migrate`, when the
-// database lacks migrations this syncd has. It only reads. A newer schema
-// (a newer syncd migrated it) is accepted: migrations only add.
-func checkSchema(ctx context.Context, q queryRower) error {
-	want := LatestMigration()
-	var exists bool
-	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, versionTable).Scan(&exists); err != nil {
-		return fmt.Errorf("audit: read schema version: %w", err)
-	}
-	var have *int32
-	if exists {
-		if err := q.QueryRow(ctx, `SELECT max(version) FROM `+versionTable).Scan(&have); err != nil {
-			return fmt.Errorf("audit: read schema version: %w", err)
-		}
-	}
-	switch {
-	case have == nil:
-		return fmt.Errorf("audit: %w: the database has no syncd tables (migration 0 of %d); run `syncd migrate` first, with a role that may create tables", ErrSchemaBehind, want)
-	case int(*have) < want:
-		return fmt.Errorf("audit: %w: it is at migration %d, this syncd needs %d; run `syncd migrate` with a role that may change tables", ErrSchemaBehind, *have, want)
-	}
-	return nil
-}
 
 // ReadInventory connects to dsn just long enough to read the inventory and
 // the HMAC key, for `syncd plan`. It only reads, in a read-only session: it
@@ -82,7 +23,7 @@ func ReadInventory(ctx context.Context, dsn string) (map[syncd.Key]syncd.Binding
 		// pgx's parse errors may quote the URL, password included.
 		return nil, nil, errors.New("audit: invalid database URL")
 	}
-	cfg.RuntimeParams[readOnlyParam] = "on"
+	pgstore.ReadOnlySession(cfg)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit: %w: %w", ErrUnavailable, err)
@@ -93,7 +34,7 @@ func ReadInventory(ctx context.Context, dsn string) (map[syncd.Key]syncd.Binding
 		return nil, nil, fmt.Errorf("audit: read inventory: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
-	if err := checkSchema(ctx, tx); err != nil {
+	if err := pgstore.CheckSchema(ctx, tx); err != nil {
 		return nil, nil, err
 	}
 	var key []byte

@@ -1,4 +1,4 @@
-package audit_test
+package state_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/syncd/syncd/internal/audit"
+	"github.com/syncd/syncd/internal/state"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
 // TestBindRemoteAndForget: a remote id is bound to one resource at most,
 // even when two binds race; forget removes the binding; both are audited.
 func TestBindRemoteAndForget(t *testing.T) {
-	s := openStore(t, migratedDB(t), audit.Options{})
+	log, s := openStores(t, migratedDB(t), audit.Options{})
 	ctx := context.Background()
 	other := syncd.Key{Kind: keyA.Kind, Name: "other"}
 
@@ -29,7 +30,7 @@ func TestBindRemoteAndForget(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case !errors.Is(err, audit.ErrAlreadyBound):
+		case !errors.Is(err, state.ErrAlreadyBound):
 			t.Fatalf("bind: %v", err)
 		}
 	}
@@ -40,7 +41,7 @@ func TestBindRemoteAndForget(t *testing.T) {
 	if errs[0] != nil {
 		winner = other
 	}
-	if err := s.BindRemote(ctx, winner, "conn-y", syncd.Event{}); !errors.Is(err, audit.ErrAlreadyBound) {
+	if err := s.BindRemote(ctx, winner, "conn-y", syncd.Event{}); !errors.Is(err, state.ErrAlreadyBound) {
 		t.Errorf("rebinding a bound resource: %v, want ErrAlreadyBound", err)
 	}
 	entries, err := s.Inventory(ctx)
@@ -52,13 +53,13 @@ func TestBindRemoteAndForget(t *testing.T) {
 	if err != nil || b.RemoteID != "conn-x" {
 		t.Fatalf("forget: %+v, %v", b, err)
 	}
-	if _, err := s.Forget(ctx, winner, syncd.Event{}); !errors.Is(err, audit.ErrNotBound) {
+	if _, err := s.Forget(ctx, winner, syncd.Event{}); !errors.Is(err, state.ErrNotBound) {
 		t.Errorf("forget twice: %v, want ErrNotBound", err)
 	}
-	if err := s.Flush(ctx); err != nil {
+	if err := log.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	events, err := s.Events(ctx, audit.Filter{Key: &winner})
+	events, err := log.Events(ctx, audit.Filter{Key: &winner})
 	if err != nil {
 		t.Fatal(err)
 	}

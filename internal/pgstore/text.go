@@ -1,0 +1,12 @@
+package pgstore
+
+import "strings"
+
+// Text makes s storable as text: valid UTF-8, no NUL.
+func Text(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}
