@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -391,13 +391,7 @@ func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // clean makes s storable as text: valid UTF-8, no NUL.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	}
-	return s
-}
+func clean(s string) string { return pgstore.Text(s) }
 
 // redact enforces the Sensitive contract on changes that claim it, in case a
 // producer forgot: a sensitive change is stored only as Redacted.
@@ -631,9 +625,4 @@ func appendField(buf []byte, s string, ok bool) []byte {
 }
 
 // null stores an empty string as SQL NULL.
-func null(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+func null(s string) any { return pgstore.Null(s) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/syncd/syncd/internal/pgstore"
 	"github.com/syncd/syncd/internal/syncd"
 )
 
@@ -110,9 +111,4 @@ func jsonOrNull(v any) (any, error) {
 	return json.RawMessage(b), nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
+func deref(s *string) string { return pgstore.Deref(s) }

@@ -10,3 +10,19 @@ func Text(s string) string {
 	}
 	return s
 }
+
+// Null stores an empty string as SQL NULL.
+func Null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Deref reads a nullable text column: NULL is "".
+func Deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

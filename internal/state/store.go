@@ -50,16 +50,6 @@ func (s *Store) unavailable(op string, err error) error { return s.db.Unavailabl
 func clean(s string) string { return pgstore.Text(s) }
 
 // null stores an empty string as SQL NULL.
-func null(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+func null(s string) any { return pgstore.Null(s) }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
+func deref(s *string) string { return pgstore.Deref(s) }
