@@ -32,6 +32,10 @@ type Books interface {
 	// WriteCheckpoint writes the signed head of the audit chain; ok is
 	// false when no checkpoint is configured.
 	WriteCheckpoint(ctx context.Context) (cp audit.Checkpoint, ok bool, err error)
+	// ChangeAttempts and SetChangeAttempts keep the failure history that
+	// makes a resource stuck (StuckAfter) across processes; nil forgets.
+	ChangeAttempts(ctx context.Context) (map[syncd.Key]audit.ChangeAttempts, error)
+	SetChangeAttempts(ctx context.Context, k syncd.Key, a *audit.ChangeAttempts) error
 }
 
 // Runner carries out reconciles.
@@ -46,6 +50,7 @@ type Runner struct {
 	mu           sync.Mutex
 	lastBindings map[syncd.Key]syncd.Binding // the inventory as last read
 	attempts     map[syncd.Key]*attempts     // failed attempts in a row, per resource
+	unsaved      map[syncd.Key]bool          // attempts not yet written to Store
 }
 
 func (r *Runner) cachedBindings() map[syncd.Key]syncd.Binding {
