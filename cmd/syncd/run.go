@@ -135,7 +135,9 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 		prune = false
 	}
 	res, err := st.Runner.Once(ctx, reconcile.Request{
-		Trigger: "once", Mode: mode, Set: set, Prune: prune, Manual: true, Scope: scope, Targets: c.Target,
+		// Not Manual: run --once is what cron runs, so it holds stuck
+		// resources back as the daemon does; syncd apply retries them.
+		Trigger: "once", Mode: mode, Set: set, Prune: prune, Scope: scope, Targets: c.Target,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})

@@ -79,10 +79,10 @@ type Request struct {
 	// Plan, when set, restricts execution to the changes of a saved plan;
 	// see ApplySaved.
 	Saved *SavedPlan
-	// Manual marks a run a person asked for (syncd apply, syncd run
-	// --once): it retries stuck resources too. The daemon's own runs
-	// leave a stuck resource alone until its manifest or live state
-	// changes (see StuckAfter).
+	// Manual marks a run a person asked for (syncd apply): it retries
+	// stuck resources too. The daemon's own runs and syncd run --once
+	// (cron's) leave a stuck resource alone until its manifest or live
+	// state changes (see StuckAfter).
 	Manual bool
 }
 
