@@ -275,12 +275,11 @@ func (r *Runner) flushAttempts(ctx context.Context, run syncd.Run) bool {
 		pending[k] = r.attempts[k].stored()
 	}
 	r.mu.Unlock()
-	ok := true
 	for _, k := range slices.SortedFunc(maps.Keys(pending), syncd.Key.Compare) {
 		if err := r.Store.SetChangeAttempts(ctx, k, pending[k]); err != nil {
-			r.log().Warn("write the failure history of a change: kept in memory", "run_id", run.ID, "resource", k.String(), "error", err)
-			ok = false
-			continue
+			// The rest would most likely fail alike: tried again next run.
+			r.log().Warn("write the failure history of changes: kept in memory", "run_id", run.ID, "resource", k.String(), "error", err)
+			return false
 		}
 		r.mu.Lock()
 		if now := r.attempts[k].stored(); now == nil && pending[k] == nil || now != nil && pending[k] != nil && *now == *pending[k] {
@@ -289,5 +288,5 @@ func (r *Runner) flushAttempts(ctx context.Context, run syncd.Run) bool {
 		}
 		r.mu.Unlock()
 	}
-	return ok
+	return true
 }
