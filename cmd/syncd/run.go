@@ -38,7 +38,7 @@ type runCmd struct {
 	MaxDelete        int    `name:"max-delete" help:"Refuse plans deleting more objects than this (default max(5, 10% of the inventory))."`
 	AllowMassDelete  bool   `name:"allow-mass-delete" help:"Allow more deletes than --max-delete."`
 	NoTestConnectors bool   `name:"no-test-connectors" help:"Do not probe Patchworks connectors after writing them."`
-	Once             bool   `name:"once" help:"Run one full reconcile exactly as the daemon does (run record, audit, drift opened/resolved, spool), then exit: for cron."`
+	Once             bool   `name:"once" help:"Run one full reconcile exactly as the daemon does (run record, audit, drift opened/resolved, spool, stuck resources held back), then exit: for cron."`
 	DetailedExitcode bool   `name:"detailed-exitcode" help:"With --once: exit 2 when drift or changes remain, 0 when in sync, 1 on error."`
 	HTTPMaxConns     int    `name:"http-max-conns" env:"SYNCD_HTTP_MAX_CONNS" help:"Cap on concurrent HTTP connections (default 64; always leaves 256 file descriptors for scans). Listening beyond loopback needs SYNCD_HTTP_TOKEN, a bearer token for everything but /healthz and /readyz."`
 
@@ -135,7 +135,9 @@ func (c *runCmd) once(ctx context.Context, log *slog.Logger, lo desired.Options)
 		prune = false
 	}
 	res, err := st.Runner.Once(ctx, reconcile.Request{
-		Trigger: "once", Mode: mode, Set: set, Prune: prune, Manual: true, Scope: scope, Targets: c.Target,
+		// Not Manual: run --once is what cron runs, so it holds stuck
+		// resources back as the daemon does; syncd apply retries them.
+		Trigger: "once", Mode: mode, Set: set, Prune: prune, Scope: scope, Targets: c.Target,
 		MaxDelete: c.MaxDelete, AllowMassDelete: c.AllowMassDelete,
 		Revision: watch.Revision(c.Manifests),
 	})

@@ -142,3 +142,55 @@ func TestTransientFailuresNeverMakeStuck(t *testing.T) {
 		t.Fatalf("not stuck after %d not-effective writes: %+v", reconcile.StuckAfter, got)
 	}
 }
+
+// TestStuckCountSurvivesARestart: two not-effective writes before a
+// restart and one after make three in a row: the restarted daemon (a new
+// runner, nothing in memory) writes once, records the stuck event and
+// then holds the resource back, and lists it on /v1/status.
+func TestStuckCountSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.Options{})
+	env.Write(t, "pw/x.yaml", testenv.PatchworksDoc("pw-x", "Shop X"))
+	applyAll(t, env)
+	db := pool(t, env)
+	id := connectorID(t, remoteID(t, db, syncd.PatchworksConnector, "pw-x"))
+	if err := env.Emu.EditConnector(id, map[string]any{"timezone": "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	env.Emu.UpdateKnobs(func(k *emulator.Knobs) { k.IgnoreFields = []string{"patchworks/timezone"} })
+	puts := func() int { return env.Emu.Counts().Patchworks.ByRoute["PUT /api/v1/connectors/{id}"] }
+	before := puts()
+	set := env.Load(t)
+	for i := 0; i < reconcile.StuckAfter-1; i++ {
+		res, err := env.Runner.Once(ctx, reconcile.Request{Trigger: "schedule", Mode: syncd.ModeApply, Set: set})
+		if err != nil || res.Report.Failed != 1 {
+			t.Fatalf("run %d before the restart: %+v, %v", i+1, res.Report, err)
+		}
+	}
+
+	restarted := &reconcile.Runner{Engine: env.Runner.Engine, Executor: env.Runner.Executor, Store: env.Runner.Store, Actor: env.Runner.Actor}
+	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeApply, Schedule: "@every 1s", Runner: restarted})
+	waitFor(t, "the stuck event and five more scheduled scans", func() bool {
+		return count(t, db, `select count(*) from runs r where r.trigger = 'schedule' and r.finished_at is not null
+  and r.started_at > (select max(occurred_at) from audit_events where outcome = 'stuck' and resource_name = 'pw-x')`) >= 5
+	})
+	if n := puts() - before; n != reconcile.StuckAfter {
+		t.Errorf("%d writes in all, want %d: the restarted daemon did not carry the count on", n, reconcile.StuckAfter)
+	}
+	if n := count(t, db, `select count(*) from audit_events where event_type = 'change_failed' and outcome = 'stuck' and resource_name = 'pw-x'`); n != 1 {
+		t.Errorf("%d stuck events, want 1", n)
+	}
+	_, body := d.get(t, "/v1/status")
+	var st struct {
+		Stuck []reconcile.Stuck `json:"stuck"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Stuck) != 1 || st.Stuck[0].Resource != "PatchworksConnector/pw-x" || st.Stuck[0].Attempts != reconcile.StuckAfter {
+		t.Errorf("/v1/status stuck = %+v", st.Stuck)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -32,6 +32,10 @@ type Books interface {
 	// WriteCheckpoint writes the signed head of the audit chain; ok is
 	// false when no checkpoint is configured.
 	WriteCheckpoint(ctx context.Context) (cp audit.Checkpoint, ok bool, err error)
+	// ChangeAttempts and SetChangeAttempts keep the failure history that
+	// makes a resource stuck (StuckAfter) across processes; nil forgets.
+	ChangeAttempts(ctx context.Context) (map[syncd.Key]audit.ChangeAttempts, error)
+	SetChangeAttempts(ctx context.Context, k syncd.Key, a *audit.ChangeAttempts) error
 }
 
 // Inventory is what a run reads of the state store (state.Store
@@ -53,6 +57,7 @@ type Runner struct {
 	mu           sync.Mutex
 	lastBindings map[syncd.Key]syncd.Binding // the inventory as last read
 	attempts     map[syncd.Key]*attempts     // failed attempts in a row, per resource
+	unsaved      map[syncd.Key]bool          // attempts not yet written to Store
 }
 
 func (r *Runner) cachedBindings() map[syncd.Key]syncd.Binding {
@@ -81,10 +86,10 @@ type Request struct {
 	// Plan, when set, restricts execution to the changes of a saved plan;
 	// see ApplySaved.
 	Saved *SavedPlan
-	// Manual marks a run a person asked for (syncd apply, syncd run
-	// --once): it retries stuck resources too. The daemon's own runs
-	// leave a stuck resource alone until its manifest or live state
-	// changes (see StuckAfter).
+	// Manual marks a run a person asked for (syncd apply): it retries
+	// stuck resources too. The daemon's own runs and syncd run --once
+	// (cron's) leave a stuck resource alone until its manifest or live
+	// state changes (see StuckAfter).
 	Manual bool
 }
 

@@ -37,6 +37,10 @@ type connectors struct {
 	creates int
 	updates []string
 	deletes []string
+	// drop lists the spec keys an update answers as a success and does not
+	// keep (a write that is not effective); updateErr makes updates fail.
+	drop      []string
+	updateErr error
 }
 
 func (c *connectors) Kind() syncd.Kind { return syncd.PatchworksConnector }
@@ -82,7 +86,14 @@ func (c *connectors) Update(_ context.Context, id string, d *syncd.Desired, _ []
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.updates = append(c.updates, id)
-	c.objects[id] = maps.Clone(d.Spec)
+	if c.updateErr != nil {
+		return c.updateErr
+	}
+	spec := maps.Clone(d.Spec)
+	for _, k := range c.drop {
+		spec[k] = c.objects[id][k]
+	}
+	c.objects[id] = spec
 	return nil
 }
 
@@ -109,10 +120,15 @@ type books struct {
 	finished map[int64]string // intent id -> state
 	// bindingsErr makes Bindings fail (the database down).
 	bindingsErr error
+	// attempts is the failure history towards stuck, as the store keeps it
+	// across processes; attemptsErr makes reading and writing it fail.
+	attempts    map[syncd.Key]audit.ChangeAttempts
+	attemptsErr error
 }
 
 func newBooks() *books {
-	return &books{bindings: map[syncd.Key]syncd.Binding{}, finished: map[int64]string{}}
+	return &books{bindings: map[syncd.Key]syncd.Binding{}, finished: map[int64]string{},
+		attempts: map[syncd.Key]audit.ChangeAttempts{}}
 }
 
 func (b *books) Record(_ context.Context, evs ...syncd.Event) error {
@@ -151,6 +167,27 @@ func (b *books) ObserveDrift(_ context.Context, scan audit.DriftScan) ([]syncd.E
 	}
 	b.events = append(b.events, evs...)
 	return evs, false, nil
+}
+func (b *books) ChangeAttempts(context.Context) (map[syncd.Key]audit.ChangeAttempts, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.attemptsErr != nil {
+		return nil, b.attemptsErr
+	}
+	return maps.Clone(b.attempts), nil
+}
+func (b *books) SetChangeAttempts(_ context.Context, k syncd.Key, a *audit.ChangeAttempts) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.attemptsErr != nil {
+		return b.attemptsErr
+	}
+	if a == nil {
+		delete(b.attempts, k)
+	} else {
+		b.attempts[k] = *a
+	}
+	return nil
 }
 func (b *books) WriteCheckpoint(context.Context) (audit.Checkpoint, bool, error) {
 	return audit.Checkpoint{}, false, nil

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
+	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/syncd"
@@ -45,9 +47,34 @@ type Stuck struct {
 
 // attempts is the failure history of one resource's change.
 type attempts struct {
-	sig   string // the change's desired and live state
-	n     int
-	stuck *Stuck
+	sig    string // the change's desired and live state
+	n      int
+	remote string // the last attempt's remote id, action and error
+	action string
+	err    string
+	stuck  *Stuck
+}
+
+// stored is a as the books keep it; nil a is none.
+func (a *attempts) stored() *audit.ChangeAttempts {
+	if a == nil {
+		return nil
+	}
+	out := &audit.ChangeAttempts{Signature: a.sig, Attempts: a.n, RemoteID: a.remote, Action: a.action, Error: a.err}
+	if a.stuck != nil {
+		out.StuckSince = a.stuck.Since
+	}
+	return out
+}
+
+// loaded is the history the books keep for k.
+func loaded(k syncd.Key, c audit.ChangeAttempts) *attempts {
+	a := &attempts{sig: c.Signature, n: c.Attempts, remote: c.RemoteID, action: c.Action, err: c.Error}
+	if !c.StuckSince.IsZero() {
+		a.stuck = &Stuck{Key: k, Resource: k.String(), RemoteID: c.RemoteID, Action: c.Action,
+			Attempts: c.Attempts, Since: c.StuckSince, Error: c.Error}
+	}
+	return a
 }
 
 // signature identifies a change by its desired state and the live state
@@ -89,8 +116,10 @@ func (r *Runner) Stuck() []Stuck {
 // run is manual. A resource whose manifest or live state moved, or that
 // needs no change any more, is released (and its history forgotten).
 func (r *Runner) holdStuck(ctx context.Context, run syncd.Run, req Request, p *planner.Plan) map[syncd.Key]bool {
+	r.syncAttempts(ctx, run)
 	r.mu.Lock()
 	var released []Stuck
+	var forgotten []syncd.Key
 	hold := map[syncd.Key]bool{}
 	planned := map[syncd.Key]bool{}
 	for _, c := range p.Changes {
@@ -107,6 +136,7 @@ func (r *Runner) holdStuck(ctx context.Context, run syncd.Run, req Request, p *p
 				released = append(released, *a.stuck)
 			}
 			delete(r.attempts, c.Key)
+			forgotten = append(forgotten, c.Key)
 		case a.stuck != nil && !req.Manual:
 			hold[c.Key] = true
 		}
@@ -118,10 +148,12 @@ func (r *Runner) holdStuck(ctx context.Context, run syncd.Run, req Request, p *p
 					released = append(released, *a.stuck)
 				}
 				delete(r.attempts, k)
+				forgotten = append(forgotten, k)
 			}
 		}
 	}
 	r.mu.Unlock()
+	r.saveAttempts(ctx, run, forgotten)
 	for _, s := range released {
 		r.log().Info("resource no longer stuck: its manifest or live state changed", "run_id", run.ID, "resource", s.Resource)
 		if err := r.record(ctx, run, syncd.EventChangePlanned, s.Key, s.RemoteID, s.Action, nil, OutcomeUnstuck,
@@ -140,6 +172,7 @@ func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Pl
 		byKey[c.Key] = c
 	}
 	var newly []Stuck
+	var changed []syncd.Key
 	r.mu.Lock()
 	if r.attempts == nil {
 		r.attempts = map[syncd.Key]*attempts{}
@@ -151,7 +184,10 @@ func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Pl
 		}
 		switch res.Outcome {
 		case executor.OutcomeApplied:
-			delete(r.attempts, res.Key)
+			if r.attempts[res.Key] != nil {
+				delete(r.attempts, res.Key)
+				changed = append(changed, res.Key)
+			}
 		case executor.OutcomeFailed:
 			if !res.Persistent {
 				// An outage, a timeout, a rate limit: not the change's fault.
@@ -165,13 +201,14 @@ func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Pl
 				r.attempts[res.Key] = a
 			}
 			a.n++
+			a.remote, a.action, a.err = res.RemoteID, string(c.Action), ""
+			if res.Err != nil {
+				a.err = res.Err.Error()
+			}
+			changed = append(changed, res.Key)
 			if a.n >= StuckAfter && a.stuck == nil {
-				msg := ""
-				if res.Err != nil {
-					msg = res.Err.Error()
-				}
 				a.stuck = &Stuck{Key: res.Key, Resource: res.Key.String(), RemoteID: res.RemoteID, Action: string(c.Action),
-					Attempts: a.n, Since: r.now().UTC(), Error: msg}
+					Attempts: a.n, Since: r.now().UTC(), Error: a.err}
 				newly = append(newly, *a.stuck)
 			} else if a.stuck != nil {
 				a.stuck.Attempts = a.n
@@ -179,6 +216,7 @@ func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Pl
 		}
 	}
 	r.mu.Unlock()
+	r.saveAttempts(ctx, run, changed)
 	for _, s := range newly {
 		why := fmt.Sprintf("stuck: %d attempts in a row failed or were not effective with the same desired and live state; "+
 			"not retried until the manifest or the live object changes, or on a manual apply. Last error: %s", s.Attempts, s.Error)
@@ -187,4 +225,68 @@ func (r *Runner) countAttempts(ctx context.Context, run syncd.Run, p *planner.Pl
 			r.log().Warn("record stuck", "run_id", run.ID, "error", err)
 		}
 	}
+}
+
+// syncAttempts makes the runner's failure history the books': the count
+// carries on from other processes (syncd run --once from cron, each run a
+// process of its own) and from before a restart. Writes that failed before
+// are retried first; while the database cannot be read or written, the
+// runner counts on in memory.
+func (r *Runner) syncAttempts(ctx context.Context, run syncd.Run) {
+	if !r.flushAttempts(ctx, run) {
+		return
+	}
+	stored, err := r.Store.ChangeAttempts(ctx)
+	if err != nil {
+		r.log().Warn("read the failure history of changes: counting towards stuck in memory", "run_id", run.ID, "error", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = make(map[syncd.Key]*attempts, len(stored))
+	for k, c := range stored {
+		r.attempts[k] = loaded(k, c)
+	}
+}
+
+// saveAttempts writes the failure history of keys to the books (a key
+// without history is forgotten there).
+func (r *Runner) saveAttempts(ctx context.Context, run syncd.Run, keys []syncd.Key) {
+	if len(keys) == 0 {
+		return
+	}
+	r.mu.Lock()
+	if r.unsaved == nil {
+		r.unsaved = map[syncd.Key]bool{}
+	}
+	for _, k := range keys {
+		r.unsaved[k] = true
+	}
+	r.mu.Unlock()
+	r.flushAttempts(ctx, run)
+}
+
+// flushAttempts writes the history not yet in the books and reports
+// whether all of it is there now.
+func (r *Runner) flushAttempts(ctx context.Context, run syncd.Run) bool {
+	r.mu.Lock()
+	pending := make(map[syncd.Key]*audit.ChangeAttempts, len(r.unsaved))
+	for k := range r.unsaved {
+		pending[k] = r.attempts[k].stored()
+	}
+	r.mu.Unlock()
+	for _, k := range slices.SortedFunc(maps.Keys(pending), syncd.Key.Compare) {
+		if err := r.Store.SetChangeAttempts(ctx, k, pending[k]); err != nil {
+			// The rest would most likely fail alike: tried again next run.
+			r.log().Warn("write the failure history of changes: kept in memory", "run_id", run.ID, "resource", k.String(), "error", err)
+			return false
+		}
+		r.mu.Lock()
+		if now := r.attempts[k].stored(); now == nil && pending[k] == nil || now != nil && pending[k] != nil && *now == *pending[k] {
+			// Unchanged meanwhile.
+			delete(r.unsaved, k)
+		}
+		r.mu.Unlock()
+	}
+	return true
 }

@@ -347,9 +347,10 @@ func (f *fingerprint) run() {
 	f.step("20-write-not-kept", func() {
 		// The platform answers the write of timezone as a success and
 		// keeps nothing: each attempt fails as not effective. Four runs in
-		// a row with the same desired and live state record whether the
-		// change is held back as stuck (today run --once does not carry
-		// the count from one process to the next).
+		// a row record whether the change is held back as stuck (the
+		// count carries from one run --once process to the next; the
+		// first run also fixes date_format, so the live state, and with it
+		// the count, changes once).
 		f.control(http.MethodPost, "/_emulator/knobs", `{"ignore_fields": ["patchworks/timezone"]}`)
 		for range 4 {
 			f.syncd("run", "--once", "--mode", "apply", "--listen", "", "--detailed-exitcode")
