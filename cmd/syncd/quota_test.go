@@ -50,8 +50,9 @@ func TestQuotaShareFlags(t *testing.T) {
 			}
 			if tt.wantErr == "" {
 				cfg := withShares(tt.make, tt.pw).config(nil)
-				if cfg.MakeQuotaShare != tt.make || cfg.PatchworksQuotaShare != tt.pw {
-					t.Errorf("engine config shares = %v, %v; want %v, %v", cfg.MakeQuotaShare, cfg.PatchworksQuotaShare, tt.make, tt.pw)
+				mk, pw := cfg.Values("make").Float("make-quota-share"), cfg.Values("patchworks").Float("patchworks-quota-share")
+				if mk != tt.make || pw != tt.pw {
+					t.Errorf("engine config shares = %v, %v; want %v, %v", mk, pw, tt.make, tt.pw)
 				}
 			}
 		})
