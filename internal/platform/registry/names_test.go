@@ -40,8 +40,9 @@ var namingAllowed = map[string]string{
 // the module and lists those outside internal/platform/<name>/ (and the
 // emulator, which imports nothing of ours) that name a platform: import
 // its folder, use its kind's constant, spell its name or kind as a string,
-// or write its kind in a text (a help text, a fixture). Only the files of namingAllowed may: adding a platform touches
-// its folder and the registry's list, nothing else.
+// or write its kind in a text (a help text, a fixture). Only the files of
+// namingAllowed may: adding a platform touches its folder, the registry's
+// list and, to run in the test stack, testenv's emulator settings.
 func TestOnlyThePlatformFoldersNameAPlatform(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
