@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 )
 
@@ -56,5 +58,37 @@ func TestQuotaShareFlags(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEverySettingReachesItsPlatform: each flag's parsed value lands in
+// the engine config under its platform's name and its flag, where that
+// platform's NewProvider reads it, and nowhere else.
+func TestEverySettingReachesItsPlatform(t *testing.T) {
+	p := platformFlags{Platforms: kong.Plugins{settingsPlugin()}, Concurrency: 3}
+	rv := reflect.ValueOf(p.Platforms[0]).Elem()
+	want := map[string]platform.Values{}
+	for i, s := range registry.Settings() {
+		var v any
+		switch s.Kind {
+		case platform.SettingInt:
+			v = 100 + i
+		case platform.SettingShare:
+			v = float64(i+1) / 100
+		default:
+			v = "value-" + s.Flag
+		}
+		rv.Field(i).Set(reflect.ValueOf(v))
+		if want[s.Platform] == nil {
+			want[s.Platform] = platform.Values{}
+		}
+		want[s.Platform][s.Flag] = v
+	}
+	cfg := p.config(nil)
+	if diff := cmp.Diff(want, cfg.Settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	if cfg.Concurrency != 3 {
+		t.Errorf("concurrency = %d, want 3", cfg.Concurrency)
 	}
 }
