@@ -34,8 +34,9 @@ type Platform interface {
 	Name() string
 	Title() string
 
-	// NewProvider builds the platform's client from cfg. It returns nil and
-	// no error when cfg does not configure the platform at all (planning a
+	// NewProvider builds the platform's client from cfg: the common part
+	// and its own values, cfg.Values(Name()). It returns nil and no error
+	// when cfg does not configure the platform at all (planning a
 	// resource of its kind then fails with NotConfigured), and an error when
 	// it is configured incompletely.
 	NewProvider(cfg Config) (Provider, error)
