@@ -1,7 +1,7 @@
 // Package registry is the list of platforms, in one place. The core
 // (engine, executor, loader, commands, test environment, schema) iterates
 // it and never names a platform; adding one is its folder plus one line in
-// All.
+// All (and, for the test stack, one in internal/testenv/platforms.go).
 package registry
 
 import (
