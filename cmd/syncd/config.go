@@ -96,7 +96,7 @@ func withPlatformFlags(v reflect.Value) {
 
 // settings calls f with each platform setting and its parsed value; none
 // when the flags were not parsed (a command built by a test).
-func (p platformFlags) settings(f func(s platform.Setting, v any)) {
+func (p platformFlags) settings(f func(s registry.Setting, v any)) {
 	if len(p.Platforms) == 0 {
 		return
 	}
@@ -108,7 +108,7 @@ func (p platformFlags) settings(f func(s platform.Setting, v any)) {
 
 func (p platformFlags) config(log *slog.Logger) engine.Config {
 	cfg := engine.Config{Concurrency: p.Concurrency, Logger: log}
-	p.settings(func(s platform.Setting, v any) { s.Apply(&cfg, v) })
+	p.settings(func(s registry.Setting, v any) { cfg.Set(s.Platform, platform.Values{s.Flag: v}) })
 	return cfg
 }
 
@@ -163,7 +163,7 @@ func confirm(ctx context.Context, in io.Reader, out io.Writer, question string) 
 // (kong calls it for every command that embeds platformFlags).
 func (p platformFlags) Validate() error {
 	var err error
-	p.settings(func(s platform.Setting, v any) {
+	p.settings(func(s registry.Setting, v any) {
 		if x, ok := v.(float64); ok && s.Kind == platform.SettingShare && err == nil && (x <= 0 || x > 1) {
 			err = fmt.Errorf("--%s %v: want a share greater than 0 and at most 1", s.Flag, x)
 		}

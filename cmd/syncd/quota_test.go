@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 )
 
@@ -50,10 +52,43 @@ func TestQuotaShareFlags(t *testing.T) {
 			}
 			if tt.wantErr == "" {
 				cfg := withShares(tt.make, tt.pw).config(nil)
-				if cfg.MakeQuotaShare != tt.make || cfg.PatchworksQuotaShare != tt.pw {
-					t.Errorf("engine config shares = %v, %v; want %v, %v", cfg.MakeQuotaShare, cfg.PatchworksQuotaShare, tt.make, tt.pw)
+				mk, pw := cfg.Values("make").Float("make-quota-share"), cfg.Values("patchworks").Float("patchworks-quota-share")
+				if mk != tt.make || pw != tt.pw {
+					t.Errorf("engine config shares = %v, %v; want %v, %v", mk, pw, tt.make, tt.pw)
 				}
 			}
 		})
+	}
+}
+
+// TestEverySettingReachesItsPlatform: each flag's parsed value lands in
+// the engine config under its platform's name and its flag, where that
+// platform's NewProvider reads it, and nowhere else.
+func TestEverySettingReachesItsPlatform(t *testing.T) {
+	p := platformFlags{Platforms: kong.Plugins{settingsPlugin()}, Concurrency: 3}
+	rv := reflect.ValueOf(p.Platforms[0]).Elem()
+	want := map[string]platform.Values{}
+	for i, s := range registry.Settings() {
+		var v any
+		switch s.Kind {
+		case platform.SettingInt:
+			v = 100 + i
+		case platform.SettingShare:
+			v = float64(i+1) / 100
+		default:
+			v = "value-" + s.Flag
+		}
+		rv.Field(i).Set(reflect.ValueOf(v))
+		if want[s.Platform] == nil {
+			want[s.Platform] = platform.Values{}
+		}
+		want[s.Platform][s.Flag] = v
+	}
+	cfg := p.config(nil)
+	if diff := cmp.Diff(want, cfg.Settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	if cfg.Concurrency != 3 {
+		t.Errorf("concurrency = %d, want 3", cfg.Concurrency)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/internal/emulator"
 	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/syncd"
 	"github.com/syncd/syncd/internal/testenv"
 )
@@ -27,6 +28,12 @@ func withPacing(e *testenv.Env, mod func(*engine.Config)) error {
 	return nil
 }
 
+// pace sets each platform's requests per minute and quota share.
+func pace(c *engine.Config, makeRPM, patchworksRPM int, makeShare, patchworksShare float64) {
+	c.Set("make", platform.Values{"make-rpm": makeRPM, "make-quota-share": makeShare})
+	c.Set("patchworks", platform.Values{"patchworks-rpm": patchworksRPM, "patchworks-quota-share": patchworksShare})
+}
+
 // pacingCost: 1,000 Patchworks connectors at 20 ms latency, planned with
 // the CLI's default pacing (600/min, share 0.5) and with pacing off; the
 // ratio of the median walls.
@@ -38,9 +45,9 @@ func pacingCost(b *testing.B, rep *Report) error {
 	for range 3 {
 		for _, on := range []bool{true, false} {
 			if err := withPacing(e, func(c *engine.Config) {
-				c.MakeRPM, c.PatchworksRPM, c.MakeQuotaShare, c.PatchworksQuotaShare = 60, 600, 0.5, 0.5
+				pace(c, 60, 600, 0.5, 0.5)
 				if !on {
-					c.MakeRPM, c.PatchworksRPM, c.MakeQuotaShare, c.PatchworksQuotaShare = 600_000_000, 600_000_000, 1, 1
+					pace(c, 600_000_000, 600_000_000, 1, 1)
 				}
 			}); err != nil {
 				return err
@@ -73,7 +80,7 @@ func serverLimit(b *testing.B, rep *Report) error {
 	f := Fleet{Make: 30, Apps: 2}
 	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{RateLimit: 60, RateWindow: time.Minute, RateHeaders: emulator.RateHeadersFull}, Concurrency: 8})
 	if err := withPacing(e, func(c *engine.Config) {
-		c.MakeRPM, c.PatchworksRPM, c.MakeQuotaShare, c.PatchworksQuotaShare = 6000, 6000, 1, 1
+		pace(c, 6000, 6000, 1, 1)
 	}); err != nil {
 		return err
 	}
@@ -99,7 +106,7 @@ func makeScanShare(b *testing.B, rep *Report) error {
 	const observe = 75 * time.Second
 	f := Fleet{Make: 200, Apps: 4}
 	e := testenv.New(b, testenv.Options{Knobs: emulator.Knobs{RateLimit: 60, RateWindow: time.Minute, RateHeaders: emulator.RateHeadersFull}, Concurrency: 8})
-	if err := withPacing(e, func(c *engine.Config) { c.MakeRPM, c.MakeQuotaShare = 60, 0.5 }); err != nil {
+	if err := withPacing(e, func(c *engine.Config) { c.Set("make", platform.Values{"make-rpm": 60, "make-quota-share": 0.5}) }); err != nil {
 		return err
 	}
 	if err := f.Write(e.Dir); err != nil {

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"time"
 
@@ -33,8 +34,9 @@ type Platform interface {
 	Name() string
 	Title() string
 
-	// NewProvider builds the platform's client from cfg. It returns nil and
-	// no error when cfg does not configure the platform at all (planning a
+	// NewProvider builds the platform's client from cfg: the common part
+	// and its own values, cfg.Values(Name()). It returns nil and no error
+	// when cfg does not configure the platform at all (planning a
 	// resource of its kind then fails with NotConfigured), and an error when
 	// it is configured incompletely.
 	NewProvider(cfg Config) (Provider, error)
@@ -83,10 +85,11 @@ type RawPart struct {
 }
 
 // Setting is one setting a platform declares: the CLI makes a flag of it,
-// read from its environment variable too, and Apply writes the parsed value
-// into a Config.
+// read from its environment variable too, and puts the parsed value in
+// Config.Settings under the platform's name and the setting's Flag, where
+// the platform's NewProvider reads it.
 type Setting struct {
-	Flag    string // the flag's name, without "--"
+	Flag    string // the flag's name, without "--"; the value's key in Values
 	Env     string // its environment variable
 	Default string // "" when none
 	Help    string
@@ -96,8 +99,6 @@ type Setting struct {
 	// where to reach each platform (0), then each one's pace (1), then each
 	// one's quota share (2); the registry's order within a rank.
 	Rank int
-	// Apply writes v (a string, an int or a float64, by Kind) into cfg.
-	Apply func(cfg *Config, v any)
 }
 
 // SettingKind is a setting's type.
@@ -110,6 +111,17 @@ const (
 	SettingShare
 )
 
+// String names the kind's Go type.
+func (k SettingKind) String() string {
+	switch k {
+	case SettingInt:
+		return "int"
+	case SettingShare:
+		return "float64"
+	}
+	return "string"
+}
+
 // Retry is the retry policy for idempotent requests; zero fields take the
 // transport's defaults.
 type Retry struct {
@@ -119,16 +131,13 @@ type Retry struct {
 	MaxRetryAfter time.Duration // longest Retry-After obeyed
 }
 
-// Config is how to reach the platforms (SPEC §5 configuration).
+// Config is how to reach the platforms (SPEC §5 configuration): what
+// every platform shares, and each platform's own settings values.
 type Config struct {
-	MakeURL, MakeZone, MakeToken   string
-	PatchworksURL, PatchworksToken string
-	MakeRPM, PatchworksRPM         int
-	// MakeQuotaShare and PatchworksQuotaShare cap syncd's share of each
-	// platform's per-minute limit, in (0, 1]; 0 means all of it (the CLI
-	// defaults to transport.DefaultQuotaShare).
-	MakeQuotaShare, PatchworksQuotaShare float64
-	Concurrency                          int
+	// Settings are each platform's settings values by its Name; a
+	// platform with none (or an empty URL) is not configured.
+	Settings    map[string]Values
+	Concurrency int
 	// Burst is unused: the transport bursts up to the minute's allowance.
 	Burst int
 	// Timeout and Retry tune the transport (zero: its defaults).
@@ -136,4 +145,38 @@ type Config struct {
 	Retry      Retry
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+}
+
+// Values are one platform's settings values by their Setting.Flag: a
+// string, an int or a float64, by the setting's Kind. A value not set
+// reads as its type's zero value.
+type Values map[string]any
+
+// String is the string setting flag ("" when not set).
+func (v Values) String(flag string) string { s, _ := v[flag].(string); return s }
+
+// Int is the int setting flag (0 when not set).
+func (v Values) Int(flag string) int { n, _ := v[flag].(int); return n }
+
+// Float is the float64 setting flag (0 when not set).
+func (v Values) Float(flag string) float64 { x, _ := v[flag].(float64); return x }
+
+// Values are the settings values of the platform named name (nil when
+// none).
+func (c Config) Values(name string) Values { return c.Settings[name] }
+
+// Set sets the platform named name's values vals, keeping its others. It
+// copies Settings first, so that a copy of c made before is not changed.
+func (c *Config) Set(name string, vals Values) {
+	settings := maps.Clone(c.Settings)
+	if settings == nil {
+		settings = map[string]Values{}
+	}
+	merged := maps.Clone(settings[name])
+	if merged == nil {
+		merged = Values{}
+	}
+	maps.Copy(merged, vals)
+	settings[name] = merged
+	c.Settings = settings
 }

@@ -26,7 +26,10 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // platforms configures both platforms against an address nothing is asked
 // of: building the stack sends no request.
-var platforms = platform.Config{MakeURL: "http://127.0.0.1:1/api/v2", MakeToken: "t", PatchworksURL: "http://127.0.0.1:1", PatchworksToken: "t"}
+var platforms = platform.Config{Settings: map[string]platform.Values{
+	"make":       {"make-url": "http://127.0.0.1:1/api/v2", "make-token": "t"},
+	"patchworks": {"patchworks-url": "http://127.0.0.1:1", "patchworks-token": "t"},
+}}
 
 // TestReadOnlyAssembliesHaveNoWrites: the read-only assemblies expose
 // reads only, so that a command built on them cannot write or migrate by

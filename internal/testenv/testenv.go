@@ -21,6 +21,7 @@ import (
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/pgtest"
 	"github.com/syncd/syncd/internal/planner"
+	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/transport"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/stack"
@@ -47,6 +48,10 @@ type Options struct {
 	Retry *transport.Retry
 	// Timeout per request (default 2s).
 	Timeout time.Duration
+	// Settings are platforms' settings values by platform name, set over
+	// those that point each platform at the emulator (emulatorSettings):
+	// {"make": {"make-quota-share": 0.5}} paces Make at half its rate.
+	Settings map[string]platform.Values
 	// MakeApps exist on the emulator (Make answers 404 for any other
 	// app); nil means DefaultMakeApps.
 	MakeApps []string
@@ -105,11 +110,12 @@ func New(t testing.TB, opts Options) *Env {
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
-	e.Config = engine.Config{
-		MakeURL: srv.URL + "/api/v2", MakeToken: emulator.DefaultMakeToken,
-		PatchworksURL: srv.URL, PatchworksToken: emulator.DefaultPatchworksToken,
-		MakeRPM: rpm, PatchworksRPM: rpm, Burst: conc, Concurrency: conc,
-		Timeout: timeout, Retry: retry,
+	e.Config = engine.Config{Burst: conc, Concurrency: conc, Timeout: timeout, Retry: retry}
+	for name, v := range emulatorSettings(srv.URL, rpm) {
+		e.Config.Set(name, v)
+	}
+	for name, v := range opts.Settings {
+		e.Config.Set(name, v)
 	}
 	st, err := stack.Open(context.Background(), stack.Config{
 		Platforms: e.Config, DatabaseURL: e.DB, RequireSchema: true,

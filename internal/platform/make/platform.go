@@ -60,33 +60,39 @@ func (Platform) EstimateRequests(specs []map[string]any) int {
 	return n
 }
 
+// Make's settings, by flag: their values' keys in platform.Values.
+const (
+	flagURL        = "make-url"
+	flagZone       = "make-zone"
+	flagToken      = "make-token"
+	flagRPM        = "make-rpm"
+	flagQuotaShare = "make-quota-share"
+)
+
 // Settings are Make's flags.
 func (Platform) Settings() []platform.Setting {
 	return []platform.Setting{
-		{Flag: "make-url", Env: "SYNCD_MAKE_URL", Help: "Make base URL including /api/v2; the API token is read from SYNCD_MAKE_TOKEN.",
-			Apply: func(c *platform.Config, v any) { c.MakeURL = v.(string) }},
-		{Flag: "make-zone", Env: "SYNCD_MAKE_ZONE", Help: "Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url; token in SYNCD_MAKE_TOKEN.",
-			Apply: func(c *platform.Config, v any) { c.MakeZone = v.(string) }},
-		{Flag: "make-token", Env: "SYNCD_MAKE_TOKEN", Hidden: true, Help: "Make API token (prefer the environment).",
-			Apply: func(c *platform.Config, v any) { c.MakeToken = v.(string) }},
-		{Flag: "make-rpm", Env: "SYNCD_MAKE_RPM", Default: "60", Kind: platform.SettingInt, Rank: 1, Help: "Make requests per minute (60 is safe for the smallest plan).",
-			Apply: func(c *platform.Config, v any) { c.MakeRPM = v.(int) }},
-		{Flag: "make-quota-share", Env: "SYNCD_MAKE_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Make's per-minute limit syncd may use (0 < share <= 1); the rest is left to the organisation's scenarios.",
-			Apply: func(c *platform.Config, v any) { c.MakeQuotaShare = v.(float64) }},
+		{Flag: flagURL, Env: "SYNCD_MAKE_URL", Help: "Make base URL including /api/v2; the API token is read from SYNCD_MAKE_TOKEN."},
+		{Flag: flagZone, Env: "SYNCD_MAKE_ZONE", Help: "Make zone (eu1, eu2, us1, us2, eu1.celonis, us1.celonis) instead of --make-url; token in SYNCD_MAKE_TOKEN."},
+		{Flag: flagToken, Env: "SYNCD_MAKE_TOKEN", Hidden: true, Help: "Make API token (prefer the environment)."},
+		{Flag: flagRPM, Env: "SYNCD_MAKE_RPM", Default: "60", Kind: platform.SettingInt, Rank: 1, Help: "Make requests per minute (60 is safe for the smallest plan)."},
+		{Flag: flagQuotaShare, Env: "SYNCD_MAKE_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Make's per-minute limit syncd may use (0 < share <= 1); the rest is left to the organisation's scenarios."},
 	}
 }
 
 // NewProvider builds the client when a URL or zone is set.
 func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
-	if cfg.MakeURL == "" && cfg.MakeZone == "" {
+	v := cfg.Values(platformName)
+	url, zone, token := v.String(flagURL), v.String(flagZone), v.String(flagToken)
+	if url == "" && zone == "" {
 		return nil, nil
 	}
-	if cfg.MakeToken == "" {
+	if token == "" {
 		return nil, errors.New("SYNCD_MAKE_TOKEN is not set")
 	}
 	c, err := New(Config{
-		BaseURL: cfg.MakeURL, Zone: cfg.MakeZone, Token: cfg.MakeToken,
-		RequestsPerMinute: cfg.MakeRPM, QuotaShare: cfg.MakeQuotaShare, MaxConcurrency: cfg.Concurrency,
+		BaseURL: url, Zone: zone, Token: token,
+		RequestsPerMinute: v.Int(flagRPM), QuotaShare: v.Float(flagQuotaShare), MaxConcurrency: cfg.Concurrency,
 		Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -25,31 +25,37 @@ func (Platform) Setup() string {
 	return "set SYNCD_PATCHWORKS_URL and SYNCD_PATCHWORKS_TOKEN"
 }
 
+// Patchworks' settings, by flag: their values' keys in platform.Values.
+const (
+	flagURL        = "patchworks-url"
+	flagToken      = "patchworks-token"
+	flagRPM        = "patchworks-rpm"
+	flagQuotaShare = "patchworks-quota-share"
+)
+
 // Settings are Patchworks' flags.
 func (Platform) Settings() []platform.Setting {
 	return []platform.Setting{
-		{Flag: "patchworks-url", Env: "SYNCD_PATCHWORKS_URL", Help: "Patchworks base URL (the part before /api/v1); the API key is read from SYNCD_PATCHWORKS_TOKEN.",
-			Apply: func(c *platform.Config, v any) { c.PatchworksURL = v.(string) }},
-		{Flag: "patchworks-token", Env: "SYNCD_PATCHWORKS_TOKEN", Hidden: true, Help: "Patchworks API key (prefer the environment).",
-			Apply: func(c *platform.Config, v any) { c.PatchworksToken = v.(string) }},
-		{Flag: "patchworks-rpm", Env: "SYNCD_PATCHWORKS_RPM", Default: "600", Kind: platform.SettingInt, Rank: 1, Help: "Patchworks requests per minute.",
-			Apply: func(c *platform.Config, v any) { c.PatchworksRPM = v.(int) }},
-		{Flag: "patchworks-quota-share", Env: "SYNCD_PATCHWORKS_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Patchworks' per-minute limit syncd may use (0 < share <= 1).",
-			Apply: func(c *platform.Config, v any) { c.PatchworksQuotaShare = v.(float64) }},
+		{Flag: flagURL, Env: "SYNCD_PATCHWORKS_URL", Help: "Patchworks base URL (the part before /api/v1); the API key is read from SYNCD_PATCHWORKS_TOKEN."},
+		{Flag: flagToken, Env: "SYNCD_PATCHWORKS_TOKEN", Hidden: true, Help: "Patchworks API key (prefer the environment)."},
+		{Flag: flagRPM, Env: "SYNCD_PATCHWORKS_RPM", Default: "600", Kind: platform.SettingInt, Rank: 1, Help: "Patchworks requests per minute."},
+		{Flag: flagQuotaShare, Env: "SYNCD_PATCHWORKS_QUOTA_SHARE", Default: "0.5", Kind: platform.SettingShare, Rank: 2, Help: "Share of Patchworks' per-minute limit syncd may use (0 < share <= 1)."},
 	}
 }
 
 // NewProvider builds the client when a URL is set.
 func (Platform) NewProvider(cfg platform.Config) (platform.Provider, error) {
-	if cfg.PatchworksURL == "" {
+	v := cfg.Values(platformName)
+	url, token := v.String(flagURL), v.String(flagToken)
+	if url == "" {
 		return nil, nil
 	}
-	if cfg.PatchworksToken == "" {
+	if token == "" {
 		return nil, errors.New("SYNCD_PATCHWORKS_TOKEN is not set")
 	}
 	c, err := New(Config{
-		BaseURL: cfg.PatchworksURL, Token: cfg.PatchworksToken,
-		RequestsPerMinute: cfg.PatchworksRPM, QuotaShare: cfg.PatchworksQuotaShare, MaxConcurrency: cfg.Concurrency,
+		BaseURL: url, Token: token,
+		RequestsPerMinute: v.Int(flagRPM), QuotaShare: v.Float(flagQuotaShare), MaxConcurrency: cfg.Concurrency,
 		Timeout: cfg.Timeout, Retry: cfg.Retry, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -102,16 +102,28 @@ func (gadget) KeyedList(string) (string, string, bool) { return "", "", false }
 func (gadget) SchemaDefinitions() string               { return `    "gadgetSpec": {"type": "object"}` }
 func (gadget) SchemaSpec() string                      { return "gadgetSpec" }
 
-// Platform: no configuration (the tests hand the provider in).
-func (gadget) Name() string                                           { return "gadget" }
-func (gadget) Title() string                                          { return "Gadget" }
-func (gadget) Setup() string                                          { return "nothing to set" }
-func (gadget) Settings() []platform.Setting                           { return nil }
-func (gadget) NewProvider(platform.Config) (platform.Provider, error) { return nil, nil }
-func (gadget) EstimateRequests(specs []map[string]any) int            { return len(specs) }
-func (gadget) CheckBind(*syncd.Desired, syncd.Live) error             { return nil }
-func (gadget) CheckImportScope(string) error                          { return nil }
-func (gadget) ImportScopeHelp() string                                { return "" }
+// Platform: one setting, the service's name; the provider is an empty
+// service of that name.
+func (gadget) Name() string  { return "gadget" }
+func (gadget) Title() string { return "Gadget" }
+func (gadget) Setup() string { return "set SYNCD_GADGET_SERVICE" }
+func (gadget) Settings() []platform.Setting {
+	return []platform.Setting{{Flag: "gadget-service", Env: "SYNCD_GADGET_SERVICE", Help: "Gadget service."}}
+}
+func (g gadget) NewProvider(cfg platform.Config) (platform.Provider, error) {
+	service := cfg.Values(g.Name()).String("gadget-service")
+	if service == "" {
+		return nil, nil
+	}
+	if service != "memory" {
+		return nil, fmt.Errorf("unknown gadget service %q", service)
+	}
+	return &gadgets{objects: map[string]map[string]any{}}, nil
+}
+func (gadget) EstimateRequests(specs []map[string]any) int { return len(specs) }
+func (gadget) CheckBind(*syncd.Desired, syncd.Live) error  { return nil }
+func (gadget) CheckImportScope(string) error               { return nil }
+func (gadget) ImportScopeHelp() string                     { return "" }
 func (gadget) Import(ctx context.Context, p platform.Provider, scope string, _ int) ([]platform.Imported, error) {
 	live, err := p.ListAll(ctx, scope)
 	out := make([]platform.Imported, len(live))
@@ -262,7 +274,13 @@ func TestANewPlatformIsItsOwnFolder(t *testing.T) {
 
 	rules := registry.Rules()
 	rules[gadgetKind] = gadget{}
-	svc := &gadgets{objects: map[string]map[string]any{}}
+	var cfg platform.Config
+	cfg.Set("gadget", platform.Values{"gadget-service": "memory"})
+	prov, err := gadget{}.NewProvider(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := prov.(*gadgets)
 	books := &ledger{bindings: map[syncd.Key]syncd.Binding{}}
 	hasher := syncd.NewHasher([]byte("gadget-test"))
 	plan := func() *planner.Plan {
@@ -310,6 +328,36 @@ func TestANewPlatformIsItsOwnFolder(t *testing.T) {
 
 	if p := plan(); len(p.Changes) != 1 || p.Changes[0].Action != planner.ActionNoop {
 		t.Errorf("second plan = %+v, want one noop", p.Changes)
+	}
+}
+
+// TestANewPlatformReadsItsOwnSettings: the Gadget's NewProvider reads its
+// own values from the shared Config, by its name, and no other platform's;
+// nothing of the core declares its field.
+func TestANewPlatformReadsItsOwnSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]platform.Values
+		want     string // "nil", "provider" or the error
+	}{
+		{"not configured", nil, "nil"},
+		{"another platform's values", map[string]platform.Values{"make": {"make-url": "memory"}}, "nil"},
+		{"configured", map[string]platform.Values{"gadget": {"gadget-service": "memory"}}, "provider"},
+		{"configured wrongly", map[string]platform.Values{"gadget": {"gadget-service": "disk"}}, `unknown gadget service "disk"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := gadget{}.NewProvider(platform.Config{Settings: tc.settings})
+			got := "nil"
+			switch {
+			case err != nil:
+				got = err.Error()
+			case p != nil:
+				got = "provider"
+			}
+			if got != tc.want {
+				t.Errorf("NewProvider = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
 
