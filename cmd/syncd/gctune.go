@@ -14,7 +14,6 @@ import (
 // times, some twenty of them while the manifests load and the live heap is
 // still a few MB (the heap goal is twice the live heap, 4 MB at least): each
 // is a full mark, and together they are about half of the collector's work.
-// With the policy below the same plan collects 11 times.
 //
 // A one-shot command exits when done, so it can let the heap grow to a
 // floor before collecting at all: the heap goal becomes the larger of
