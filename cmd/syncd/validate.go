@@ -23,7 +23,6 @@ type validateCmd struct {
 }
 
 func (c *validateCmd) Run(ctx context.Context, g *Globals) error {
-	oneShotGC()
 	stdout, stderr := c.stdout, c.stderr
 	if stdout == nil {
 		stdout = os.Stdout
