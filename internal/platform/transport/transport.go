@@ -425,7 +425,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	defer hresp.Body.Close()
 	answered = true
 	c.pace.done(hresp.StatusCode, hresp.Header)
-	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
+	b, err := readBody(hresp.Body, hresp.ContentLength)
 	c.count(hresp.StatusCode)
 	if err != nil {
 		r := c.failure(ctx, actx, err, true)
@@ -463,4 +463,29 @@ func (c *Client) failure(ctx, actx context.Context, err error, sent bool) *Respo
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// readBody reads a response body of at most maxBody bytes. With a declared
+// length it reads into one buffer of that size, instead of the doubling
+// buffers of io.ReadAll (a Make detail read is a few hundred bytes, a
+// Patchworks page tens of KB). A body shorter than declared is the
+// transport's io.ErrUnexpectedEOF, as with io.ReadAll.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n < 0 || n > maxBody {
+		return io.ReadAll(io.LimitReader(r, maxBody))
+	}
+	b := make([]byte, n)
+	got, err := io.ReadFull(r, b)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // declared bytes, none came
+	}
+	if err != nil {
+		return b[:got], err
+	}
+	// Read on to the end, so that the connection goes back to the pool.
+	var rest [1]byte
+	if _, err := r.Read(rest[:]); err != nil && err != io.EOF {
+		return b, err
+	}
+	return b, nil
 }
