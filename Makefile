@@ -51,7 +51,7 @@ validate-manifests: build
 # pass/fail, also written to bench/results.json, bench/RESULTS.md and the
 # "## Benchmarks" section of README.md. Needs PostgreSQL like make test.
 bench: build
-	SYNCD_BIN=$(abspath $(BIN)) SYNCD_BENCH_README=1 $(WITH_PG) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkSyncd$$' -benchtime 1x -timeout 20m ./internal/bench
+	SYNCD_BIN=$(abspath $(BIN)) SYNCD_BENCH_README=1 $(WITH_PG) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkSyncd$$' -benchtime 1x -timeout 40m ./internal/bench
 
 # Reliability: the long forms of the tests make test runs short (fault
 # matrix over 500 objects, 20 kill -9 trials, a 60 s PostgreSQL outage, a
