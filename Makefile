@@ -81,8 +81,11 @@ reliability: build
 MUTATION_PKGS    ?=
 MUTATION_WORKERS ?= 1
 MUTATION_EXCLUDE ?=
+MUTATION_FILES   ?=
+MUTATION_RUN     ?=
 mutation:
-	MUTATION_WORKERS=$(MUTATION_WORKERS) MUTATION_EXCLUDE='$(MUTATION_EXCLUDE)' bash scripts/mutation $(MUTATION_PKGS)
+	MUTATION_WORKERS=$(MUTATION_WORKERS) MUTATION_EXCLUDE='$(MUTATION_EXCLUDE)' \
+		MUTATION_FILES='$(MUTATION_FILES)' MUTATION_RUN='$(MUTATION_RUN)' bash scripts/mutation $(MUTATION_PKGS)
 
 # The quick start: emulator + throwaway PostgreSQL + the daemon in report
 # mode on manifests/ (foreground; Ctrl-C stops everything). See demo/README.md.
