@@ -7,6 +7,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/syncd/syncd/internal/desired"
+	"github.com/syncd/syncd/internal/engine"
+	"github.com/syncd/syncd/internal/executor"
+	"github.com/syncd/syncd/internal/platform"
+	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -90,4 +95,100 @@ func TestHealthyRunsRaiseNoAlarm(t *testing.T) {
 			t.Errorf("a run that could not start logged %q, want %q", got, want)
 		}
 	})
+}
+
+// refusing is a Patchworks provider whose platform refuses every update
+// as invalid (a persistent failure) and keeps the object as it was.
+type refusing struct {
+	*connectors
+	tries int
+}
+
+func (p *refusing) Update(context.Context, string, *syncd.Desired, []string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tries++
+	return &platform.APIError{Platform: "patchworks", Op: "PUT /api/v1/connectors/7", Status: 422, Kind: platform.KindInvalid, Message: "refused"}
+}
+
+// TestStuckResourceIsHeldBack: after exactly StuckAfter refused attempts
+// with the same desired and live state, the daemon stops sending the
+// write (and records the stuck event once); a manual apply still sends it;
+// a manifest change releases the resource with an "unstuck" row.
+func TestStuckResourceIsHeldBack(t *testing.T) {
+	ctx := context.Background()
+	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
+	b := newBooks()
+	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
+	h := syncd.NewHasher([]byte("seam-test"))
+	r := &reconcile.Runner{
+		Engine: &engine.Engine{Providers: providers, Hasher: h},
+		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
+			Recorder: b, Inventory: b, Journal: b},
+		Store: b,
+		Actor: "seam",
+	}
+	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
+	daemon := func(set *desired.Set) {
+		t.Helper()
+		if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: set}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(outcome string) int {
+		n := 0
+		for _, row := range b.rows() {
+			if row.Outcome == outcome && row.Key == shopKey.String() {
+				n++
+			}
+		}
+		return n
+	}
+
+	for i := 1; i < reconcile.StuckAfter; i++ {
+		daemon(utc)
+		if got := r.Stuck(); len(got) != 0 {
+			t.Fatalf("stuck after %d refused attempts: %+v; want only after %d", i, got, reconcile.StuckAfter)
+		}
+	}
+	daemon(utc)
+	stuck := r.Stuck()
+	if len(stuck) != 1 || stuck[0].Key != shopKey || stuck[0].Attempts != reconcile.StuckAfter || stuck[0].RemoteID != "7" || stuck[0].Action != "update" {
+		t.Fatalf("after %d refused attempts: stuck %+v, want %s stuck at %d attempts", reconcile.StuckAfter, stuck, shopKey, reconcile.StuckAfter)
+	}
+	if n := count(reconcile.OutcomeStuck); n != 1 {
+		t.Errorf("%d stuck rows, want 1", n)
+	}
+
+	tries := p.tries
+	daemon(utc)
+	if p.tries != tries {
+		t.Errorf("the daemon sent the stuck write again (%d tries, was %d)", p.tries, tries)
+	}
+	if n := count(reconcile.OutcomeStuck); n != 1 {
+		t.Errorf("%d stuck rows after a held run, want still 1", n)
+	}
+
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "cli", Mode: syncd.ModeApply, Set: utc, Manual: true}); err != nil {
+		t.Fatal(err)
+	}
+	if p.tries != tries+1 {
+		t.Errorf("a manual apply sent %d writes, want 1", p.tries-tries)
+	}
+	if got := r.Stuck(); len(got) != 1 || got[0].Attempts != reconcile.StuckAfter+1 {
+		t.Errorf("after a manual retry: stuck %+v, want %d attempts", got, reconcile.StuckAfter+1)
+	}
+
+	tries = p.tries
+	daemon(load(t, map[string]string{"shop.yaml": connectorDoc("shop", "Europe/London")}))
+	if p.tries != tries+1 {
+		t.Errorf("after a manifest change the daemon sent %d writes, want 1", p.tries-tries)
+	}
+	if n := count(reconcile.OutcomeUnstuck); n != 1 {
+		t.Errorf("%d unstuck rows after a manifest change, want 1", n)
+	}
+	if got := r.Stuck(); len(got) != 0 {
+		t.Errorf("after a manifest change: stuck %+v, want none (one attempt of the new state)", got)
+	}
 }
