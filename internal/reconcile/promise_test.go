@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
@@ -190,5 +191,37 @@ func TestStuckResourceIsHeldBack(t *testing.T) {
 	}
 	if got := r.Stuck(); len(got) != 0 {
 		t.Errorf("after a manifest change: stuck %+v, want none (one attempt of the new state)", got)
+	}
+}
+
+// TestOutageRunKnowsWhatThisProcessCreated: the inventory kept for an
+// outage is the one after the last apply, so an object this process
+// created is still owned when the database goes down: its drift is
+// reverted as an update of the bound object, not found again by name.
+func TestOutageRunKnowsWhatThisProcessCreated(t *testing.T) {
+	ctx := context.Background()
+	p := &connectors{objects: map[string]map[string]any{}}
+	b := newBooks()
+	r := newRunner(p, b)
+	set := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: set}); err != nil {
+		t.Fatal(err)
+	}
+	id := b.bindings[shopKey].RemoteID
+	if id == "" {
+		t.Fatalf("the first apply bound nothing: %v", b.bindings)
+	}
+	p.objects[id] = liveShop(t, "Asia/Tokyo")
+	b.bindingsErr = fmt.Errorf("read inventory: %w", audit.ErrUnavailable)
+	res, err := r.Once(ctx, reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Plan.Changes {
+		got = append(got, fmt.Sprintf("%s %s %s", c.Key, c.Action, c.RemoteID))
+	}
+	if want := []string{fmt.Sprintf("%s update %s", shopKey, id)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("during the outage planned %q, want %q", got, want)
 	}
 }
