@@ -11,6 +11,7 @@ import (
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
 	"github.com/syncd/syncd/internal/executor"
+	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
@@ -223,5 +224,35 @@ func TestOutageRunKnowsWhatThisProcessCreated(t *testing.T) {
 	}
 	if want := []string{fmt.Sprintf("%s update %s", shopKey, id)}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("during the outage planned %q, want %q", got, want)
+	}
+}
+
+// TestAdoptingAnIdenticalObjectIsNoDrift: an unowned object found by name
+// that already matches its manifest is adopted, and nothing about it has
+// drifted: no drift episode opens.
+func TestAdoptingAnIdenticalObjectIsNoDrift(t *testing.T) {
+	for _, mode := range []syncd.Mode{syncd.ModeReport, syncd.ModeApply} {
+		t.Run(string(mode), func(t *testing.T) {
+			p := &connectors{objects: map[string]map[string]any{"7": liveShop(t, "UTC")}}
+			b := newBooks()
+			res, err := newRunner(p, b).Once(context.Background(), reconcile.Request{Trigger: "test", Mode: mode,
+				Set: load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Plan.Changes) != 1 || res.Plan.Changes[0].Action != planner.ActionAdopt {
+				t.Fatalf("plan %+v, want one adopt", res.Plan.Changes)
+			}
+			for _, s := range b.scans {
+				if len(s.Drifted) != 0 {
+					t.Errorf("drift recorded for an identical object: %v", s.Drifted)
+				}
+			}
+			for _, row := range b.rows() {
+				if row.Type == syncd.EventDriftDetected {
+					t.Errorf("drift_detected row %+v", row)
+				}
+			}
+		})
 	}
 }
