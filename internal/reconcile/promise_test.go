@@ -256,3 +256,56 @@ func TestAdoptingAnIdenticalObjectIsNoDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestStuckResourceForgottenWithItsManifest: a scoped run that does not
+// plan a stuck resource keeps it stuck; a full run without its manifest
+// releases it (an "unstuck" row) and forgets it.
+func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
+	ctx := context.Background()
+	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
+	b := newBooks()
+	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
+	h := syncd.NewHasher([]byte("seam-test"))
+	r := &reconcile.Runner{
+		Engine: &engine.Engine{Providers: providers, Hasher: h},
+		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
+			Recorder: b, Inventory: b, Journal: b},
+		Store: b,
+		Actor: "seam",
+	}
+	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
+	for range reconcile.StuckAfter {
+		if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: utc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.Stuck(); len(got) != 1 {
+		t.Fatalf("stuck %+v, want %s", got, shopKey)
+	}
+	unstuck := func() int {
+		n := 0
+		for _, row := range b.rows() {
+			if row.Outcome == reconcile.OutcomeUnstuck {
+				n++
+			}
+		}
+		return n
+	}
+
+	other := syncd.Key{Kind: syncd.PatchworksConnector, Name: "other"}
+	onlyOther := load(t, map[string]string{"other.yaml": connectorDoc("other", "UTC")})
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "cli", Mode: syncd.ModeApply, Set: onlyOther, Scope: []syncd.Key{other}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stuck(); len(got) != 1 || unstuck() != 0 {
+		t.Errorf("a run scoped to %s released the stuck %s: stuck %+v, %d unstuck rows", other, shopKey, got, unstuck())
+	}
+
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: onlyOther}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stuck(); len(got) != 0 || unstuck() != 1 {
+		t.Errorf("a full run without the manifest: stuck %+v, %d unstuck rows; want none stuck and 1 unstuck row", got, unstuck())
+	}
+}
