@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
 	"github.com/syncd/syncd/internal/engine"
@@ -307,5 +309,132 @@ func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
 	}
 	if got := r.Stuck(); len(got) != 0 || unstuck() != 1 {
 		t.Errorf("a full run without the manifest: stuck %+v, %d unstuck rows; want none stuck and 1 unstuck row", got, unstuck())
+	}
+}
+
+// TestSavedPlanAppliesOnlyWhatStillHolds: applying a saved plan writes its
+// changes only while the manifest and the live object are what the plan
+// was made from; anything else is refused with why (and not written), a
+// change the plan did not have is blocked, and --require-fresh refuses the
+// whole plan when one change went stale.
+func TestSavedPlanAppliesOnlyWhatStillHolds(t *testing.T) {
+	other := syncd.Key{Kind: syncd.PatchworksConnector, Name: "other"}
+	both := func(shopTZ string) *desired.Set {
+		return load(t, map[string]string{"shop.yaml": connectorDoc("shop", shopTZ), "other.yaml": connectorDoc("other", "UTC")})
+	}
+	for _, tc := range []struct {
+		name         string
+		requireFresh bool
+		otherDrifted bool // other differs from its manifest when planned
+		// after runs between the plan and the apply.
+		after       func(p *connectors)
+		set         *desired.Set
+		wantUpdates []string
+		wantRefused []string
+		wantBlocked map[syncd.Key]string
+	}{
+		{
+			name:        "nothing changed: the plan is applied",
+			set:         both("UTC"),
+			wantUpdates: []string{"7"},
+		},
+		{
+			name:        "the live object changed",
+			after:       func(p *connectors) { p.objects["7"]["timezone"] = "Europe/Paris" },
+			set:         both("UTC"),
+			wantRefused: []string{shopKey.String() + ": the live object changed since the plan was made"},
+			wantBlocked: map[syncd.Key]string{shopKey: "stale plan: the live object changed since the plan was made"},
+		},
+		{
+			name:        "the manifest changed",
+			set:         both("Europe/London"),
+			wantRefused: []string{shopKey.String() + ": the manifest changed since the plan was made"},
+			wantBlocked: map[syncd.Key]string{shopKey: "stale plan: the manifest changed since the plan was made"},
+		},
+		{
+			name:        "a change the plan did not have is blocked",
+			after:       func(p *connectors) { p.objects["8"]["timezone"] = "Asia/Tokyo" },
+			set:         both("UTC"),
+			wantUpdates: []string{"7"},
+			wantBlocked: map[syncd.Key]string{other: "not in the saved plan"},
+		},
+		{
+			name:         "one stale change leaves the fresh one applied",
+			otherDrifted: true,
+			after:        func(p *connectors) { p.objects["7"]["timezone"] = "Europe/Paris" },
+			set:          both("UTC"),
+			wantUpdates:  []string{"8"},
+			wantRefused:  []string{shopKey.String() + ": the live object changed since the plan was made"},
+			wantBlocked:  map[syncd.Key]string{shopKey: "stale plan: the live object changed since the plan was made"},
+		},
+		{
+			name:         "require-fresh refuses the whole plan",
+			requireFresh: true,
+			otherDrifted: true,
+			after:        func(p *connectors) { p.objects["7"]["timezone"] = "Europe/Paris" },
+			set:          both("UTC"),
+			wantRefused:  []string{shopKey.String() + ": the live object changed since the plan was made"},
+			wantBlocked: map[syncd.Key]string{
+				shopKey: "stale plan: the live object changed since the plan was made",
+				other:   "stale plan refused whole (--require-fresh)",
+			},
+		},
+		{
+			name:         "require-fresh with a fresh plan applies it",
+			requireFresh: true,
+			set:          both("UTC"),
+			wantUpdates:  []string{"7"},
+		},
+		{
+			name:        "a planned resource whose manifest is gone",
+			set:         load(t, map[string]string{"other.yaml": connectorDoc("other", "UTC")}),
+			wantRefused: []string{shopKey.String() + ": no longer planned (manifest or object gone)"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			p := &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo"), "8": liveShop(t, "UTC")}}
+			p.objects["8"]["name"] = "other"
+			if tc.otherDrifted {
+				p.objects["8"]["timezone"] = "Asia/Tokyo"
+			}
+			b := newBooks()
+			b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+			b.bindings[other] = syncd.Binding{Key: other, RemoteID: "8"}
+			r := newRunner(p, b)
+			planned, err := r.Once(ctx, reconcile.Request{Trigger: "cli", Mode: syncd.ModeReport, Set: both("UTC")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.after != nil {
+				tc.after(p)
+			}
+			res, err := r.Once(ctx, reconcile.Request{Trigger: "cli", Mode: syncd.ModeApply, Set: tc.set, Manual: true,
+				Saved: &reconcile.SavedPlan{Plan: planned.Plan, RequireFresh: tc.requireFresh}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantUpdates, p.updates); diff != "" {
+				t.Errorf("updates sent (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantRefused, res.Refused); diff != "" {
+				t.Errorf("refused (-want +got):\n%s", diff)
+			}
+			blocked := map[syncd.Key]string{}
+			for _, c := range res.Plan.Changes {
+				if c.Blocked != "" {
+					blocked[c.Key] = c.Blocked
+				}
+			}
+			if tc.wantBlocked == nil {
+				tc.wantBlocked = map[syncd.Key]string{}
+			}
+			if diff := cmp.Diff(tc.wantBlocked, blocked); diff != "" {
+				t.Errorf("blocked (-want +got):\n%s", diff)
+			}
+			if got, want := res.Plan.Summary.Blocked, len(tc.wantBlocked); got != want {
+				t.Errorf("summary counts %d blocked, want %d", got, want)
+			}
+		})
 	}
 }
