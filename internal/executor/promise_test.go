@@ -266,3 +266,193 @@ func TestRecoverResolvesOnlyWhatItCanProve(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyOutcomeOfEachChange: what one change comes to, and what of it
+// reaches the platform, the audit and the inventory: nothing is written
+// for a change in error, without its manifest or when the run was
+// cancelled; a write whose inventory update failed is still applied (with
+// a note); a delete of an object already gone is applied; a read-back that
+// fails or finds the object gone is a failure, persistent only when the
+// object is known not to have kept the write.
+func TestApplyOutcomeOfEachChange(t *testing.T) {
+	title := []syncd.FieldChange{{Path: "/title", Before: "Old", After: "New"}}
+	update := planner.Change{Key: widgetKey, Action: planner.ActionUpdate, RemoteID: "w1", Fields: title}
+	del := planner.Change{Key: widgetKey, Action: planner.ActionDelete, RemoteID: "w1"}
+	oldKey := syncd.Key{Kind: widget, Name: "old"}
+	for _, tc := range []struct {
+		name       string
+		change     planner.Change
+		noManifest bool
+		cancelled  bool
+		noProvider bool
+		platform   faulty
+		bindErr    error
+		unbindErr  error
+
+		wantOutcome string
+		wantPersist bool
+		wantErr     string
+		wantEvents  []string // type/outcome/error substring
+		wantWrites  int      // updates + deletes sent
+		wantBound   map[syncd.Key]string
+	}{
+		{
+			name:        "a change in error is skipped",
+			change:      planner.Change{Key: widgetKey, Action: planner.ActionUpdate, RemoteID: "w1", Error: "live state unreadable"},
+			wantOutcome: executor.OutcomeSkipped, wantErr: "live state unreadable",
+			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "a cancelled run writes nothing",
+			change:      update,
+			cancelled:   true,
+			wantOutcome: executor.OutcomeSkipped, wantErr: "context canceled",
+			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "an update without its manifest fails unwritten",
+			change:      update,
+			noManifest:  true,
+			wantOutcome: executor.OutcomeFailed, wantErr: "manifest not loaded",
+			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "no platform for the kind",
+			change:      update,
+			noProvider:  true,
+			wantOutcome: executor.OutcomeFailed, wantErr: "no platform configured for Widget",
+			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "a refused update fails and is recorded",
+			change:      update,
+			platform:    faulty{updateErr: apiErr(platform.KindInvalid, 422)},
+			wantOutcome: executor.OutcomeFailed, wantPersist: true, wantErr: "invalid",
+			wantEvents: []string{"change_planned/pending/", "change_failed/failed/invalid"},
+			wantBound:  map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "an update whose binding failed is applied with a note",
+			change:      update,
+			bindErr:     errors.New("database down"),
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/applied; inventory not updated: database down"},
+			wantWrites:  1,
+			wantBound:   map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name: "a renamed manifest takes over: the old name is unbound",
+			change: planner.Change{Key: widgetKey, Action: planner.ActionAdopt, RemoteID: "w1", Fields: title,
+				Supersedes: oldKey},
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/"},
+			wantWrites:  1,
+			wantBound:   map[syncd.Key]string{widgetKey: "w1"},
+		},
+		{
+			name: "the old name cannot be unbound: applied with a note",
+			change: planner.Change{Key: widgetKey, Action: planner.ActionAdopt, RemoteID: "w1", Fields: title,
+				Supersedes: oldKey},
+			unbindErr:   errors.New("database down"),
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/applied; inventory not updated: database down"},
+			wantWrites:  1,
+			wantBound:   map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "a delete of an object already gone is applied",
+			change:      del,
+			platform:    faulty{deleteErr: apiErr(platform.KindNotFound, 404)},
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/"},
+			wantBound:   map[syncd.Key]string{oldKey: "w0"},
+		},
+		{
+			name:        "a delete that failed keeps the binding",
+			change:      del,
+			platform:    faulty{deleteErr: apiErr(platform.KindTransient, 503)},
+			wantOutcome: executor.OutcomeFailed, wantErr: "HTTP 503",
+			wantEvents: []string{"change_planned/pending/", "change_failed/failed/HTTP 503"},
+			wantBound:  map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "a delete whose unbinding failed is applied with a note",
+			change:      del,
+			unbindErr:   errors.New("database down"),
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/applied; inventory not updated: database down"},
+			wantWrites:  1,
+			wantBound:   map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "the read-back fails: not known to have taken effect, not persistent",
+			change:      update,
+			platform:    faulty{observeErr: apiErr(platform.KindTransient, 502)},
+			wantOutcome: executor.OutcomeFailed, wantErr: "reading it back failed",
+			wantEvents: []string{"change_planned/pending/", "change_failed/failed/reading it back failed"},
+			wantWrites: 1,
+			wantBound:  map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.platform
+			p.widgets = &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}}
+			b := &shakyBooks{books: newBooks(), bindErr: tc.bindErr, unbindErr: tc.unbindErr}
+			b.bindings[widgetKey] = "w1"
+			b.bindings[oldKey] = "w0"
+			x := &executor.Executor{Providers: map[syncd.Kind]platform.Provider{widget: &p}, Rules: widgetRuleSet,
+				Recorder: b, Inventory: b, Journal: b, Hasher: syncd.NewHasher([]byte("seam-test"))}
+			if tc.noProvider {
+				x.Providers = map[syncd.Kind]platform.Provider{}
+			}
+			desired := map[syncd.Key]*syncd.Desired{widgetKey: {Key: widgetKey, Spec: map[string]any{"owner": "ann", "title": "New"}}}
+			if tc.noManifest {
+				desired = nil
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancelled {
+				cancel()
+			}
+			rep := x.Apply(ctx, syncd.Run{ID: "r1", Mode: syncd.ModeApply}, &planner.Plan{Changes: []planner.Change{tc.change}}, desired)
+			if len(rep.Results) != 1 {
+				t.Fatalf("report %+v, want one result", rep)
+			}
+			res := rep.Results[0]
+			if res.Outcome != tc.wantOutcome || res.Persistent != tc.wantPersist {
+				t.Errorf("outcome %q persistent %v (%v), want %q persistent %v", res.Outcome, res.Persistent, res.Err, tc.wantOutcome, tc.wantPersist)
+			}
+			if tc.wantErr == "" && res.Err != nil || tc.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantErr)) {
+				t.Errorf("result error %v, want %q", res.Err, tc.wantErr)
+			}
+			var events []string
+			for _, e := range b.events {
+				events = append(events, string(e.Type)+"/"+e.Outcome+"/"+e.Error)
+			}
+			if len(events) != len(tc.wantEvents) {
+				t.Errorf("events %q, want %q", events, tc.wantEvents)
+			} else {
+				for i, want := range tc.wantEvents {
+					parts := strings.SplitN(want, "/", 3)
+					prefix := parts[0] + "/" + parts[1] + "/"
+					if !strings.HasPrefix(events[i], prefix) || !strings.Contains(strings.TrimPrefix(events[i], prefix), parts[2]) {
+						t.Errorf("event %d = %q, want %q", i, events[i], want)
+					}
+				}
+			}
+			if got := p.updates + p.deletes; got != tc.wantWrites {
+				t.Errorf("%d writes kept by the platform, want %d", got, tc.wantWrites)
+			}
+			if diff := cmp.Diff(tc.wantBound, b.bindings); diff != "" {
+				t.Errorf("bindings (-want +got):\n%s", diff)
+			}
+			counts := map[string]int{executor.OutcomeApplied: rep.Applied, executor.OutcomeFailed: rep.Failed,
+				executor.OutcomeSkipped: rep.Skipped, executor.OutcomeBlocked: rep.Blocked}
+			for outcome, n := range counts {
+				if want := map[bool]int{true: 1}[outcome == tc.wantOutcome]; n != want {
+					t.Errorf("report counts %d %s, want %d", n, outcome, want)
+				}
+			}
+		})
+	}
+}
