@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -454,5 +455,131 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// readable is a widget platform that reads one object back by id (as
+// Patchworks does) and can probe an object's credentials.
+type readable struct {
+	*widgets
+	readErr error
+	lose    bool // the object is gone when read back
+	testErr error
+	tested  []string
+}
+
+func (r *readable) Read(_ context.Context, _ *syncd.Desired, id string) (syncd.Live, bool, error) {
+	if r.readErr != nil {
+		return syncd.Live{}, false, r.readErr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	spec, ok := r.objects[id]
+	if !ok || r.lose {
+		return syncd.Live{}, false, nil
+	}
+	return syncd.Live{Kind: widget, RemoteID: id, Spec: spec}, true, nil
+}
+
+func (r *readable) Test(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tested = append(r.tested, id)
+	return r.testErr
+}
+
+// TestWriteIsAppliedOnlyOnceSeen: with a platform that reads one object
+// back, an update is applied only when the read-back shows it; an object
+// gone when read back is a persistent failure, a failed read an unknown
+// one. After an applied write, a connector is probed only when asked, and
+// a failed probe is recorded as such.
+func TestWriteIsAppliedOnlyOnceSeen(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		p           readable
+		probe       bool
+		wantOutcome string
+		wantPersist bool
+		wantErr     string
+		wantTested  []string
+		wantProbe   string // outcome of connector_tested, "" for none
+	}{
+		{name: "seen", wantOutcome: executor.OutcomeApplied},
+		{name: "seen and probed", probe: true, wantOutcome: executor.OutcomeApplied, wantTested: []string{"w1"}, wantProbe: "ok"},
+		{name: "seen, probe fails", probe: true, p: readable{testErr: errors.New("credentials rejected")},
+			wantOutcome: executor.OutcomeApplied, wantTested: []string{"w1"}, wantProbe: executor.OutcomeFailed},
+		{name: "gone when read back", p: readable{lose: true}, wantOutcome: executor.OutcomeFailed, wantPersist: true,
+			wantErr: "w1 is not there when read back"},
+		{name: "read back fails", p: readable{readErr: apiErr(platform.KindTransient, 500)}, wantOutcome: executor.OutcomeFailed,
+			wantErr: "reading it back failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			p.widgets = &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}}
+			b := newBooks()
+			b.bindings[widgetKey] = "w1"
+			x := &executor.Executor{Providers: map[syncd.Kind]platform.Provider{widget: &p}, Rules: widgetRuleSet,
+				Recorder: b, Inventory: b, Journal: b, Hasher: syncd.NewHasher([]byte("seam-test")), TestConnectors: tc.probe}
+			var done []string
+			var mu sync.Mutex
+			x.Done = func(r executor.Result) {
+				mu.Lock()
+				defer mu.Unlock()
+				done = append(done, r.Key.String()+" "+r.Outcome)
+			}
+			plan := &planner.Plan{Changes: []planner.Change{
+				{Key: widgetKey, Action: planner.ActionUpdate, RemoteID: "w1", Fields: []syncd.FieldChange{{Path: "/title", Before: "Old", After: "New"}}},
+				{Key: syncd.Key{Kind: widget, Name: "same"}, Action: planner.ActionNoop, RemoteID: "w2"},
+			}}
+			rep := x.Apply(context.Background(), syncd.Run{ID: "r1", Mode: syncd.ModeApply}, plan,
+				map[syncd.Key]*syncd.Desired{widgetKey: {Key: widgetKey, Spec: map[string]any{"owner": "ann", "title": "New"}}})
+			if len(rep.Results) != 1 {
+				t.Fatalf("report %+v: want the update only (a noop is no result)", rep)
+			}
+			res := rep.Results[0]
+			if res.Outcome != tc.wantOutcome || res.Persistent != tc.wantPersist {
+				t.Errorf("outcome %q persistent %v (%v), want %q persistent %v", res.Outcome, res.Persistent, res.Err, tc.wantOutcome, tc.wantPersist)
+			}
+			if tc.wantErr == "" && res.Err != nil || tc.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tc.wantErr)) {
+				t.Errorf("result error %v, want %q", res.Err, tc.wantErr)
+			}
+			if diff := cmp.Diff([]string{widgetKey.String() + " " + tc.wantOutcome}, done); diff != "" {
+				t.Errorf("progress callbacks (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantTested, p.tested); diff != "" {
+				t.Errorf("probes (-want +got):\n%s", diff)
+			}
+			probe := ""
+			for _, e := range b.events {
+				if e.Type == syncd.EventConnectorTested {
+					probe = e.Outcome
+				}
+			}
+			if probe != tc.wantProbe {
+				t.Errorf("connector_tested outcome %q, want %q", probe, tc.wantProbe)
+			}
+		})
+	}
+}
+
+// TestApplyRunsEveryChangeWithAnyConcurrency: every change of a plan is
+// carried out whatever the concurrency setting (0 is the default).
+func TestApplyRunsEveryChangeWithAnyConcurrency(t *testing.T) {
+	for _, n := range []int{-1, 0, 1, 3} {
+		w := &widgets{objects: map[string]map[string]any{}}
+		b := newBooks()
+		x := newExecutor(w, b, widgetRuleSet)
+		x.Concurrency = n
+		plan := &planner.Plan{}
+		desired := map[syncd.Key]*syncd.Desired{}
+		for _, title := range []string{"a", "b", "c", "d", "e", "f"} {
+			k := syncd.Key{Kind: widget, Name: title}
+			plan.Changes = append(plan.Changes, planner.Change{Key: k, Action: planner.ActionCreate})
+			desired[k] = &syncd.Desired{Key: k, Spec: map[string]any{"owner": "ann", "title": title}}
+		}
+		rep := x.Apply(context.Background(), syncd.Run{ID: "r1", Mode: syncd.ModeApply}, plan, desired)
+		if rep.Applied != 6 || w.creates != 6 {
+			t.Errorf("concurrency %d: %d applied, %d creates, want 6", n, rep.Applied, w.creates)
+		}
 	}
 }
