@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -436,5 +437,26 @@ func TestSavedPlanAppliesOnlyWhatStillHolds(t *testing.T) {
 				t.Errorf("summary counts %d blocked, want %d", got, want)
 			}
 		})
+	}
+}
+
+// TestNotWrittenChangesSayWhy: a change the run does not write is recorded
+// with the reason: its error, or why it was blocked.
+func TestNotWrittenChangesSayWhy(t *testing.T) {
+	p := &connectors{objects: map[string]map[string]any{"7": liveShop(t, "UTC")}}
+	b := newBooks()
+	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+	set := load(t, map[string]string{"broken.yaml": "kind: PatchworksConnector\nmetadata: [\n"})
+	if _, err := newRunner(p, b).Once(context.Background(), reconcile.Request{Trigger: "test", Mode: syncd.ModeApply, Set: set, Prune: true}); err != nil {
+		t.Fatal(err)
+	}
+	var why []string
+	for _, e := range b.events {
+		if e.Type == syncd.EventChangePlanned {
+			why = append(why, e.Outcome+": "+e.Error)
+		}
+	}
+	if len(why) != 1 || !strings.HasPrefix(why[0], "blocked: ") || len(why[0]) == len("blocked: ") {
+		t.Errorf("change_planned rows %q, want one blocked row with its reason", why)
 	}
 }
