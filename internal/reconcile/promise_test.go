@@ -277,6 +277,8 @@ func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
 		Store: b,
 		Actor: "seam",
 	}
+	l := &logged{}
+	r.Logger = slog.New(l)
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
 	for range reconcile.StuckAfter {
 		if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: utc}); err != nil {
@@ -310,6 +312,11 @@ func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
 	}
 	if got := r.Stuck(); len(got) != 0 || unstuck() != 1 {
 		t.Errorf("a full run without the manifest: stuck %+v, %d unstuck rows; want none stuck and 1 unstuck row", got, unstuck())
+	}
+	// Becoming stuck is the one alarm; recording it and its release
+	// worked, so nothing else is logged as a warning.
+	if got, want := l.alarms(), []string{"WARN resource stuck"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("logged %q, want %q", got, want)
 	}
 }
 
