@@ -165,6 +165,9 @@ func TestStuckResourceIsHeldBack(t *testing.T) {
 	if n := count(reconcile.OutcomeStuck); n != 1 {
 		t.Errorf("%d stuck rows, want 1", n)
 	}
+	if !strings.Contains(stuck[0].Error, "refused") {
+		t.Errorf("stuck with error %q, want the platform's last refusal", stuck[0].Error)
+	}
 
 	tries := p.tries
 	daemon(utc)
