@@ -304,6 +304,12 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
 		},
 		{
+			name:        "a blocked change is counted blocked and not written",
+			change:      planner.Change{Key: widgetKey, Action: planner.ActionDelete, RemoteID: "w1", Blocked: "a manifest failed to load"},
+			wantOutcome: executor.OutcomeBlocked, wantErr: "a manifest failed to load",
+			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
 			name:        "a cancelled run writes nothing",
 			change:      update,
 			cancelled:   true,
