@@ -470,3 +470,45 @@ func TestNotWrittenChangesSayWhy(t *testing.T) {
 		t.Errorf("change_planned rows %q, want one blocked row with its reason", why)
 	}
 }
+
+// TestStuckResourceReleasedWhenItConverges: a stuck resource whose live
+// object was fixed by hand (it needs no change any more) is released.
+func TestStuckResourceReleasedWhenItConverges(t *testing.T) {
+	ctx := context.Background()
+	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
+	b := newBooks()
+	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
+	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
+	h := syncd.NewHasher([]byte("seam-test"))
+	r := &reconcile.Runner{
+		Engine: &engine.Engine{Providers: providers, Hasher: h},
+		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
+			Recorder: b, Inventory: b, Journal: b},
+		Store: b,
+		Actor: "seam",
+	}
+	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
+	for range reconcile.StuckAfter {
+		if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: utc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.Stuck(); len(got) != 1 {
+		t.Fatalf("stuck %+v, want %s", got, shopKey)
+	}
+	p.mu.Lock()
+	p.objects["7"] = liveShop(t, "UTC")
+	p.mu.Unlock()
+	if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: utc}); err != nil {
+		t.Fatal(err)
+	}
+	unstuck := 0
+	for _, row := range b.rows() {
+		if row.Outcome == reconcile.OutcomeUnstuck {
+			unstuck++
+		}
+	}
+	if got := r.Stuck(); len(got) != 0 || unstuck != 1 {
+		t.Errorf("converged: stuck %+v, %d unstuck rows; want none stuck and 1 unstuck row", got, unstuck)
+	}
+}
