@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -286,6 +287,7 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 		noManifest bool
 		cancelled  bool
 		noProvider bool
+		identical  bool // the live object already matches the manifest
 		platform   faulty
 		bindErr    error
 		unbindErr  error
@@ -308,6 +310,14 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 			change:      planner.Change{Key: widgetKey, Action: planner.ActionDelete, RemoteID: "w1", Blocked: "a manifest failed to load"},
 			wantOutcome: executor.OutcomeBlocked, wantErr: "a manifest failed to load",
 			wantBound: map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
+		},
+		{
+			name:        "adopting an identical object sends no write",
+			change:      planner.Change{Key: widgetKey, Action: planner.ActionAdopt, RemoteID: "w1"},
+			identical:   true,
+			wantOutcome: executor.OutcomeApplied,
+			wantEvents:  []string{"change_planned/pending/", "change_applied/applied/"},
+			wantBound:   map[syncd.Key]string{widgetKey: "w1", oldKey: "w0"},
 		},
 		{
 			name:        "a cancelled run writes nothing",
@@ -404,6 +414,9 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.platform
 			p.widgets = &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}}
+			if tc.identical {
+				p.objects["w1"]["title"] = "New"
+			}
 			b := &shakyBooks{books: newBooks(), bindErr: tc.bindErr, unbindErr: tc.unbindErr}
 			b.bindings[widgetKey] = "w1"
 			b.bindings[oldKey] = "w0"
@@ -452,6 +465,9 @@ func TestApplyOutcomeOfEachChange(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantBound, b.bindings); diff != "" {
 				t.Errorf("bindings (-want +got):\n%s", diff)
+			}
+			if got, want := rep.OK(), tc.wantOutcome != executor.OutcomeFailed; got != want {
+				t.Errorf("report OK = %v, want %v", got, want)
 			}
 			counts := map[string]int{executor.OutcomeApplied: rep.Applied, executor.OutcomeFailed: rep.Failed,
 				executor.OutcomeSkipped: rep.Skipped, executor.OutcomeBlocked: rep.Blocked}
@@ -514,6 +530,8 @@ func TestWriteIsAppliedOnlyOnceSeen(t *testing.T) {
 		{name: "seen and probed", probe: true, wantOutcome: executor.OutcomeApplied, wantTested: []string{"w1"}, wantProbe: "ok"},
 		{name: "seen, probe fails", probe: true, p: readable{testErr: errors.New("credentials rejected")},
 			wantOutcome: executor.OutcomeApplied, wantTested: []string{"w1"}, wantProbe: executor.OutcomeFailed},
+		{name: "not kept", p: readable{widgets: &widgets{dropUpdates: true}}, wantOutcome: executor.OutcomeFailed, wantPersist: true,
+			wantErr: "the platform accepted the write but did not keep /title"},
 		{name: "gone when read back", p: readable{lose: true}, wantOutcome: executor.OutcomeFailed, wantPersist: true,
 			wantErr: "w1 is not there when read back"},
 		{name: "read back fails", p: readable{readErr: apiErr(platform.KindTransient, 500)}, wantOutcome: executor.OutcomeFailed,
@@ -521,7 +539,7 @@ func TestWriteIsAppliedOnlyOnceSeen(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
-			p.widgets = &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}}
+			p.widgets = &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}, dropUpdates: tc.p.widgets != nil && tc.p.dropUpdates}
 			b := newBooks()
 			b.bindings[widgetKey] = "w1"
 			x := &executor.Executor{Providers: map[syncd.Kind]platform.Provider{widget: &p}, Rules: widgetRuleSet,
@@ -587,5 +605,59 @@ func TestApplyRunsEveryChangeWithAnyConcurrency(t *testing.T) {
 		if rep.Applied != 6 || w.creates != 6 {
 			t.Errorf("concurrency %d: %d applied, %d creates, want 6", n, rep.Applied, w.creates)
 		}
+	}
+}
+
+// alarmed collects the records an executor logs at error level.
+type alarmed struct {
+	mu     sync.Mutex
+	errors []string
+}
+
+func (a *alarmed) Enabled(context.Context, slog.Level) bool { return true }
+func (a *alarmed) Handle(_ context.Context, r slog.Record) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.Level >= slog.LevelError {
+		a.errors = append(a.errors, r.Message)
+	}
+	return nil
+}
+func (a *alarmed) WithAttrs([]slog.Attr) slog.Handler { return a }
+func (a *alarmed) WithGroup(string) slog.Handler      { return a }
+
+// TestWorkingAuditRaisesNoError: "audit write failed" and "resolve drift"
+// errors are for a store that failed; with one that works, applying,
+// failing or not keeping a write logs no error.
+func TestWorkingAuditRaisesNoError(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		updateErr   error
+		dropUpdates bool
+		want        string
+	}{
+		{name: "applied", want: executor.OutcomeApplied},
+		{name: "refused", updateErr: apiErr(platform.KindInvalid, 422), want: executor.OutcomeFailed},
+		{name: "not kept", dropUpdates: true, want: executor.OutcomeFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &faulty{widgets: &widgets{objects: map[string]map[string]any{"w1": {"owner": "ann", "title": "Old"}}, dropUpdates: tc.dropUpdates},
+				updateErr: tc.updateErr}
+			b := newBooks()
+			b.bindings[widgetKey] = "w1"
+			a := &alarmed{}
+			x := &executor.Executor{Providers: map[syncd.Kind]platform.Provider{widget: w}, Rules: widgetRuleSet,
+				Recorder: b, Inventory: b, Journal: b, Drift: b, Hasher: syncd.NewHasher([]byte("seam-test")), Logger: slog.New(a)}
+			rep := x.Apply(context.Background(), syncd.Run{ID: "r1", Mode: syncd.ModeApply},
+				&planner.Plan{Changes: []planner.Change{{Key: widgetKey, Action: planner.ActionUpdate, RemoteID: "w1",
+					Fields: []syncd.FieldChange{{Path: "/title", Before: "Old", After: "New"}}}}},
+				map[syncd.Key]*syncd.Desired{widgetKey: {Key: widgetKey, Spec: map[string]any{"owner": "ann", "title": "New"}}})
+			if len(rep.Results) != 1 || rep.Results[0].Outcome != tc.want {
+				t.Fatalf("report %+v, want %s", rep, tc.want)
+			}
+			if len(a.errors) != 0 {
+				t.Errorf("logged errors %q with a working audit", a.errors)
+			}
+		})
 	}
 }
