@@ -544,6 +544,13 @@ func TestWriteIsAppliedOnlyOnceSeen(t *testing.T) {
 			b.bindings[widgetKey] = "w1"
 			x := &executor.Executor{Providers: map[syncd.Kind]platform.Provider{widget: &p}, Rules: widgetRuleSet,
 				Recorder: b, Inventory: b, Journal: b, Hasher: syncd.NewHasher([]byte("seam-test")), TestConnectors: tc.probe}
+			a := &alarmed{}
+			x.Logger = slog.New(a)
+			defer func() {
+				if len(a.errors) != 0 {
+					t.Errorf("logged errors %q with a working audit", a.errors)
+				}
+			}()
 			var done []string
 			var mu sync.Mutex
 			x.Done = func(r executor.Result) {
@@ -657,6 +664,42 @@ func TestWorkingAuditRaisesNoError(t *testing.T) {
 			}
 			if len(a.errors) != 0 {
 				t.Errorf("logged errors %q with a working audit", a.errors)
+			}
+		})
+	}
+}
+
+// TestCreateSettlesItsIntent: the journalled intent of a create is settled
+// by what the platform said: succeeded once the object exists and is
+// bound, failed when the platform refused it, and left pending when the
+// create may have happened (an ambiguous failure), for recovery to settle.
+func TestCreateSettlesItsIntent(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		createErr error
+		wantState string // "" for still pending
+		wantBound map[syncd.Key]string
+	}{
+		{name: "created", wantState: syncd.IntentSucceeded, wantBound: map[syncd.Key]string{widgetKey: "w1"}},
+		{name: "refused", createErr: apiErr(platform.KindInvalid, 422), wantState: syncd.IntentFailed, wantBound: map[syncd.Key]string{}},
+		{name: "ambiguous", createErr: &platform.APIError{Platform: "widget", Op: "POST /widgets", Kind: platform.KindTransient, Ambiguous: true},
+			wantBound: map[syncd.Key]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &widgets{objects: map[string]map[string]any{}, createErr: tc.createErr}
+			b := newBooks()
+			x := newExecutor(w, b, widgetRuleSet)
+			x.Apply(context.Background(), syncd.Run{ID: "r1", Mode: syncd.ModeApply},
+				&planner.Plan{Changes: []planner.Change{{Key: widgetKey, Action: planner.ActionCreate}}},
+				map[syncd.Key]*syncd.Desired{widgetKey: {Key: widgetKey, Spec: map[string]any{"owner": "ann", "title": "Main"}}})
+			if len(b.intents) != 1 {
+				t.Fatalf("%d intents journalled, want 1", len(b.intents))
+			}
+			if got := b.finished[1]; got != tc.wantState {
+				t.Errorf("intent state %q, want %q", got, tc.wantState)
+			}
+			if diff := cmp.Diff(tc.wantBound, b.bindings); diff != "" {
+				t.Errorf("bindings (-want +got):\n%s", diff)
 			}
 		})
 	}
