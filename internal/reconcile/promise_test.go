@@ -132,6 +132,7 @@ func TestStuckResourceIsHeldBack(t *testing.T) {
 		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
 			Recorder: b, Inventory: b, Journal: b},
 		Store: b,
+		State: b,
 		Actor: "seam",
 	}
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
@@ -278,6 +279,7 @@ func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
 		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
 			Recorder: b, Inventory: b, Journal: b},
 		Store: b,
+		State: b,
 		Actor: "seam",
 	}
 	l := &logged{}
@@ -485,6 +487,7 @@ func TestStuckResourceReleasedWhenItConverges(t *testing.T) {
 		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
 			Recorder: b, Inventory: b, Journal: b},
 		Store: b,
+		State: b,
 		Actor: "seam",
 	}
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
