@@ -12,11 +12,8 @@ import (
 
 	"github.com/syncd/syncd/internal/audit"
 	"github.com/syncd/syncd/internal/desired"
-	"github.com/syncd/syncd/internal/engine"
-	"github.com/syncd/syncd/internal/executor"
 	"github.com/syncd/syncd/internal/planner"
 	"github.com/syncd/syncd/internal/platform"
-	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/reconcile"
 	"github.com/syncd/syncd/internal/syncd"
 )
@@ -125,16 +122,7 @@ func TestStuckResourceIsHeldBack(t *testing.T) {
 	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
 	b := newBooks()
 	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
-	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
-	h := syncd.NewHasher([]byte("seam-test"))
-	r := &reconcile.Runner{
-		Engine: &engine.Engine{Providers: providers, Hasher: h},
-		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
-			Recorder: b, Inventory: b, Journal: b},
-		Store: b,
-		State: b,
-		Actor: "seam",
-	}
+	r := newRunner(p, b)
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
 	daemon := func(set *desired.Set) {
 		t.Helper()
@@ -272,16 +260,7 @@ func TestStuckResourceForgottenWithItsManifest(t *testing.T) {
 	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
 	b := newBooks()
 	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
-	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
-	h := syncd.NewHasher([]byte("seam-test"))
-	r := &reconcile.Runner{
-		Engine: &engine.Engine{Providers: providers, Hasher: h},
-		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
-			Recorder: b, Inventory: b, Journal: b},
-		Store: b,
-		State: b,
-		Actor: "seam",
-	}
+	r := newRunner(p, b)
 	l := &logged{}
 	r.Logger = slog.New(l)
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
@@ -480,16 +459,7 @@ func TestStuckResourceReleasedWhenItConverges(t *testing.T) {
 	p := &refusing{connectors: &connectors{objects: map[string]map[string]any{"7": liveShop(t, "Asia/Tokyo")}}}
 	b := newBooks()
 	b.bindings[shopKey] = syncd.Binding{Key: shopKey, RemoteID: "7"}
-	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
-	h := syncd.NewHasher([]byte("seam-test"))
-	r := &reconcile.Runner{
-		Engine: &engine.Engine{Providers: providers, Hasher: h},
-		Executor: &executor.Executor{Providers: providers, Rules: registry.Rules(), Hasher: h,
-			Recorder: b, Inventory: b, Journal: b},
-		Store: b,
-		State: b,
-		Actor: "seam",
-	}
+	r := newRunner(p, b)
 	utc := load(t, map[string]string{"shop.yaml": connectorDoc("shop", "UTC")})
 	for range reconcile.StuckAfter {
 		if _, err := r.Once(ctx, reconcile.Request{Trigger: "watch", Mode: syncd.ModeApply, Set: utc}); err != nil {

@@ -285,7 +285,7 @@ func load(t *testing.T, files map[string]string) *desired.Set {
 	return set
 }
 
-func newRunner(p *connectors, b *books) *reconcile.Runner {
+func newRunner(p platform.Provider, b *books) *reconcile.Runner {
 	providers := map[syncd.Kind]platform.Provider{syncd.PatchworksConnector: p}
 	h := syncd.NewHasher([]byte("seam-test"))
 	return &reconcile.Runner{
