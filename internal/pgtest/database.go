@@ -207,3 +207,14 @@ func withDatabase(conn, dbname string) (string, error) {
 	// In keyword/value form a later keyword wins.
 	return conn + " dbname=" + dbname, nil
 }
+
+// Connect opens a connection to dsn that the test closes when it ends.
+func Connect(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}

@@ -48,16 +48,7 @@ func openStores(t testing.TB, dsn string, opts audit.Options) (*audit.Store, *st
 	return log, state.New(log.DB(), log, opts.Now)
 }
 
-func connect(t testing.TB, dsn string) *pgx.Conn {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
+func connect(t testing.TB, dsn string) *pgx.Conn { t.Helper(); return pgtest.Connect(t, dsn) }
 
 // migratedDB is a fresh database with the migrations applied, cloned from
 // a template migrated once per test process.
