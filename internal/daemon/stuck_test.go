@@ -168,7 +168,7 @@ func TestStuckCountSurvivesARestart(t *testing.T) {
 		}
 	}
 
-	restarted := &reconcile.Runner{Engine: env.Runner.Engine, Executor: env.Runner.Executor, Store: env.Runner.Store, Actor: env.Runner.Actor}
+	restarted := &reconcile.Runner{Engine: env.Runner.Engine, Executor: env.Runner.Executor, Store: env.Runner.Store, State: env.Runner.State, Actor: env.Runner.Actor}
 	d := startDaemon(t, env, daemon.Options{Mode: syncd.ModeApply, Schedule: "@every 1s", Runner: restarted})
 	waitFor(t, "the stuck event and five more scheduled scans", func() bool {
 		return count(t, db, `select count(*) from runs r where r.trigger = 'schedule' and r.finished_at is not null
