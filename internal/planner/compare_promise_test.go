@@ -58,3 +58,86 @@ func TestNullKeyAddedOrDroppedIsListed(t *testing.T) {
 		t.Errorf("fields (-want +got):\n%s", diff)
 	}
 }
+
+// TestIgnoredPathsNeverDrift: an ignored path inside a unit never makes a
+// difference, whether the live side alone has it (deeper or not) or it
+// points at a list index only one side reaches; the rest of the unit still
+// counts, and no ignore pointer breaks the plan.
+func TestIgnoredPathsNeverDrift(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ignore        string
+		desired, live any
+		want          []syncd.FieldChange
+	}{
+		{"key only live has", "/cfg/k", map[string]any{"x": 1.0}, map[string]any{"x": 1.0, "k": 5.0}, nil},
+		{"index only live has", "/cfg/2", []any{"a", "b"}, []any{"a", "b", "c"},
+			[]syncd.FieldChange{{Path: "/cfg/2", Before: "c"}}},
+		{"index only desired has", "/cfg/2", []any{"a", "b", "c"}, []any{"a", "b"},
+			[]syncd.FieldChange{{Path: "/cfg/2", After: "c"}}},
+		{"key only live has, other key differs", "/cfg/k", map[string]any{"x": 1.0}, map[string]any{"x": 2.0, "k": 5.0},
+			[]syncd.FieldChange{{Path: "/cfg/x", Before: 2.0, After: 1.0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := pwDesired("a", "A", "")
+			d.Spec["cfg"] = tc.desired
+			d.Policy.Ignore = []string{tc.ignore}
+			l := pwLive("1", "A")
+			l.Spec["cfg"] = tc.live
+			p := Build(Input{Rules: testRules, Hasher: testHasher, Desired: []*syncd.Desired{d},
+				Live: []syncd.Live{l}, Bindings: bindings("a", "1")})
+			if diff := cmp.Diff(tc.want, p.Changes[0].Fields); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestFieldOrderIsByPointerEitherWay: a parent sorts before its child
+// whichever side of the comparison it is on.
+func TestFieldOrderIsByPointerEitherWay(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"/a", "/a/b", -1}, {"/a/b", "/a", 1}, {"/x/2", "/x/10", -1}, {"/x/10", "/x/2", 1}, {"/a", "/a", 0},
+	} {
+		if got := comparePointers(tc.a, tc.b); got != tc.want {
+			t.Errorf("comparePointers(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestMarkedSecretInsideListIsRedacted: a secret the manifest marks inside
+// a list (a Make section) is redacted both when it changes and when the
+// whole list replaces a value of another type.
+func TestMarkedSecretInsideListIsRedacted(t *testing.T) {
+	spec := func(params any) map[string]any {
+		s := map[string]any{"app": "x", "type": "oauth", "label": "L", "sections": map[string]any{}}
+		if params != nil {
+			s["sections"] = map[string]any{"parameters": params}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		live any
+		want []syncd.FieldChange
+	}{
+		{"changed", []any{map[string]any{"pw": "old", "label": "L"}},
+			[]syncd.FieldChange{{Path: "/sections/parameters/0/pw", Sensitive: true, Before: syncd.Redacted, After: syncd.Redacted}}},
+		{"list replacing a string", "none",
+			[]syncd.FieldChange{{Path: "/sections/parameters", Before: "none", After: []any{map[string]any{"pw": syncd.Redacted, "label": "L"}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &syncd.Desired{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "a"},
+				Spec: spec([]any{map[string]any{"pw": "s3cret", "label": "L"}}), Sensitive: []string{"/sections/parameters/0/pw"}}
+			l := syncd.Live{Kind: syncd.MakeConnection, RemoteID: "x", Spec: spec(tc.live)}
+			p := Build(Input{Rules: testRules, Desired: []*syncd.Desired{d}, Live: []syncd.Live{l}, Hasher: testHasher,
+				Bindings: map[syncd.Key]syncd.Binding{d.Key: {Key: d.Key, RemoteID: "x"}}})
+			if diff := cmp.Diff(tc.want, p.Changes[0].Fields); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
