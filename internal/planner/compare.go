@@ -70,7 +70,7 @@ func (r *resource) Unit(u syncd.Unit) bool {
 		return r.writeOnly(ptr, dv)
 	}
 	if r.sensitive(ptr) {
-		if r.b.h.Hash(dv) == r.b.h.Hash(lv) {
+		if equal(dv, lv) || u.Loose && looseEqual(dv, lv) || r.b.h.Hash(dv) == r.b.h.Hash(lv) {
 			return false
 		}
 		r.res.fields = append(r.res.fields, syncd.FieldChange{
