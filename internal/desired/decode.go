@@ -182,7 +182,7 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 			d.errorf(k, p, "mapping keys must be strings, got null")
 			continue
 		}
-		name := k.Value
+		name := d.l.shareKey(k.Value)
 		if seen(name) {
 			d.errorf(k, p.key(name), "duplicate key %q", name)
 			continue
@@ -491,6 +491,9 @@ func (d *docState) scalar(n *yaml.Node, p path) (any, bool) {
 			return nil, false
 		}
 		t, _, ok := d.resolve(n, p, n.Value)
-		return t.s, ok
+		if !ok || t.secret {
+			return t.s, ok
+		}
+		return d.l.share(t.s), true
 	}
 }

@@ -64,14 +64,16 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	des := &syncd.Desired{Source: syncd.Source{File: file, Line: root.Line}}
 	des.Key.Kind = kind
 	if pr, ok := top.get("metadata"); ok {
-		r.nameAt = d.metadata(pr, kind, des)
+		r.nameAt = docPosOf(d.metadata(pr, kind, des))
 	}
 	if pr, ok := top.get("policy"); ok {
 		d.policy(pr.v, des)
 	}
 	if pr, ok := top.get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
-		des.Spec, r.keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, sp.spec())
+		var keyAt *yaml.Node
+		des.Spec, keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, sp.spec())
+		r.keyAt = docPosOf(keyAt)
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
 		r.nameAt, r.keyAt = nil, nil

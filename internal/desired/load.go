@@ -121,25 +121,71 @@ type loader struct {
 	current string
 	// platforms are Options.Platforms (nil: the registry's).
 	platforms []platform.Platform
+	// shared holds one boxed copy of each short string the manifests
+	// repeat (keys, and values such as "apikey"), so that the decoded specs
+	// of a large estate share them; it ends with the load.
+	shared map[string]any
 }
+
+// Strings longer than maxShared, and strings met after maxSharedEntries
+// distinct ones, are not shared: long ones rarely repeat, and the table
+// must not grow with an estate of unique values.
+const (
+	maxShared        = 64
+	maxSharedEntries = 1 << 14
+)
+
+// share returns the loader's boxed copy of s (never called with a secret).
+func (l *loader) share(s string) any {
+	if v, ok := l.shared[s]; ok {
+		return v
+	}
+	var v any = s
+	if len(s) <= maxShared && len(l.shared) < maxSharedEntries {
+		if l.shared == nil {
+			l.shared = map[string]any{}
+		}
+		l.shared[s] = v
+	}
+	return v
+}
+
+// shareKey is share for a mapping key.
+func (l *loader) shareKey(s string) string { return l.share(s).(string) }
 
 // docResult is one decoded document, kept with what the cross-document
 // checks need to point at.
 type docResult struct {
 	d       *syncd.Desired
 	bad     bool
-	nameAt  *yaml.Node
-	keyAt   *yaml.Node // the natural key's node (Make label, Patchworks name)
-	keySens bool       // the natural key came from a secret reference
+	nameAt  *docPos
+	keyAt   *docPos // the natural key's position (Make label, Patchworks name)
+	keySens bool    // the natural key came from a secret reference
 	file    string
 }
 
 func (l *loader) addError(file string, n *yaml.Node, field, format string, args ...any) {
+	l.addErrorAt(file, docPosOf(n), field, format, args...)
+}
+
+func (l *loader) addErrorAt(file string, at *docPos, field, format string, args ...any) {
 	e := &Error{File: file, Field: field, Msg: fmt.Sprintf(format, args...)}
-	if n != nil {
-		e.Line, e.Col = n.Line, n.Column
+	if at != nil {
+		e.Line, e.Col = at.line, at.col
 	}
 	l.errs = append(l.errs, e)
+}
+
+// docPos is where a document's name or natural key stands, kept for the
+// checks across documents instead of the YAML node: a node holds on to far
+// more than its line and column, and a large estate keeps two per manifest.
+type docPos struct{ line, col int }
+
+func docPosOf(n *yaml.Node) *docPos {
+	if n == nil {
+		return nil
+	}
+	return &docPos{n.Line, n.Column}
 }
 
 // display turns a filesystem path into the form errors and Sources use.
@@ -372,8 +418,8 @@ func (l *loader) finish() (*Set, error) {
 		}
 		if r.nameAt != nil {
 			if first, ok := names[r.d.Key]; ok {
-				l.addError(r.file, r.nameAt, "metadata.name", "duplicate %s name %q (first defined at %s:%d)",
-					r.d.Key.Kind, r.d.Key.Name, first.file, first.nameAt.Line)
+				l.addErrorAt(r.file, r.nameAt, "metadata.name", "duplicate %s name %q (first defined at %s:%d)",
+					r.d.Key.Kind, r.d.Key.Name, first.file, first.nameAt.line)
 				r.bad = true
 			} else {
 				names[r.d.Key] = r
@@ -382,7 +428,7 @@ func (l *loader) finish() (*Set, error) {
 		if r.keyAt != nil {
 			pl, ok := l.platform(r.d.Key.Kind)
 			if !ok {
-				l.addError(r.file, r.keyAt, "kind", "no platform registered for kind %s", r.d.Key.Kind)
+				l.addErrorAt(r.file, r.keyAt, "kind", "no platform registered for kind %s", r.d.Key.Kind)
 				r.bad = true
 				continue
 			}
@@ -393,8 +439,8 @@ func (l *loader) finish() (*Set, error) {
 				if !r.keySens && !first.keySens {
 					shown = fmt.Sprintf(" %q", pl.NaturalKey(r.d.Spec))
 				}
-				l.addError(r.file, r.keyAt, pl.NaturalKeyField(), "duplicate %s %s%s: also used by %s at %s:%d",
-					r.d.Key.Kind, what, shown, first.d.Key.Name, first.file, first.keyAt.Line)
+				l.addErrorAt(r.file, r.keyAt, pl.NaturalKeyField(), "duplicate %s %s%s: also used by %s at %s:%d",
+					r.d.Key.Kind, what, shown, first.d.Key.Name, first.file, first.keyAt.line)
 				r.bad = true
 			} else {
 				natural[nk] = r

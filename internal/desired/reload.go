@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v4"
-
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/registry"
 	"github.com/syncd/syncd/internal/syncd"
@@ -80,22 +78,14 @@ func (l *loader) kept() *reloadState {
 }
 
 // slimDocs copies documents as they are before the cross-document checks
-// (which mark duplicates bad), with positions instead of YAML nodes.
+// (which mark duplicates bad).
 func slimDocs(docs []*docResult) []*docResult {
 	out := make([]*docResult, len(docs))
 	for i, r := range docs {
 		c := *r
-		c.nameAt, c.keyAt = nodePosition(r.nameAt), nodePosition(r.keyAt)
 		out[i] = &c
 	}
 	return out
-}
-
-func nodePosition(n *yaml.Node) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	return &yaml.Node{Line: n.Line, Column: n.Column}
 }
 
 // Reload is Load of the same directory after the files in changed
