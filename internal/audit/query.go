@@ -212,7 +212,7 @@ FROM audit_events ORDER BY id`)
 			add(VerifyProblem{ID: id, Reason: "prev_hash does not match the previous row's row_hash"})
 		}
 		in := hashInput{
-			{key, true}, {at.UTC().Format(hashTimeLayout), true}, text(cols[0]), {typ, true},
+			{s: key, ok: true}, {s: at.UTC().Format(hashTimeLayout), ok: true}, text(cols[0]), {s: typ, ok: true},
 			text(cols[1]), text(cols[2]), text(cols[3]), text(cols[4]), {}, text(cols[5]),
 			text(cols[6]), text(cols[7]), text(cols[8]), text(cols[9]),
 		}
@@ -221,7 +221,7 @@ FROM audit_events ORDER BY id`)
 			if err != nil {
 				return rep, fmt.Errorf("audit: verify row %d: changes: %w", id, err)
 			}
-			in[8] = hashField{string(c), true}
+			in[8] = hashField{b: c, ok: true}
 		}
 		keyed := rep.KeyedFrom != 0 && id >= rep.KeyedFrom
 		var rowKey []byte
@@ -285,7 +285,7 @@ func keyedText(k *int64) string {
 	return "row " + strconv.FormatInt(*k, 10)
 }
 
-func text(t pgtype.Text) hashField { return hashField{t.String, t.Valid} }
+func text(t pgtype.Text) hashField { return hashField{s: t.String, ok: t.Valid} }
 
 func idRange(from, to int64) string {
 	if from == to {
