@@ -65,6 +65,9 @@ type object struct {
 	app  string // "" when only known by name (a GET tells no app)
 	conn Connection
 	want *declared // nil: summary only
+	// like is a manifest matched with this connection: details read equal
+	// to its own share its memory (see syncd.ShareDesired).
+	like *syncd.Desired
 
 	mu       sync.Mutex
 	sections map[string]any
@@ -72,6 +75,20 @@ type object struct {
 	csn      *string
 	csnRead  bool
 	gone     bool
+}
+
+// likeField is the matched manifest's spec field, nil without one.
+func (o *object) likeField(name string) any {
+	if o.like == nil {
+		return nil
+	}
+	return o.like.Spec[name]
+}
+
+// likeSection is the matched manifest's section, nil without one.
+func (o *object) likeSection(name string) any {
+	secs, _ := o.likeField("sections").(map[string]any)
+	return secs[name]
 }
 
 func (o *object) live() syncd.Live {
@@ -98,6 +115,12 @@ func (o *object) live() syncd.Live {
 			spec["connectedSystemName"] = nil
 		} else {
 			spec["connectedSystemName"] = *o.csn
+		}
+	}
+	if o.like != nil {
+		// In sync, the whole spec is the manifest's own.
+		if m, ok := syncd.ShareDesired(spec, o.like.Spec).(map[string]any); ok {
+			spec = m
 		}
 	}
 	return syncd.Live{Kind: syncd.MakeConnection, RemoteID: o.conn.Name, Spec: spec}
@@ -175,6 +198,7 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 	// Match wants to objects; collect names to GET.
 	byID := map[string]bool{} // names asked for by RemoteID
 	toGet := map[string]*declared{}
+	likeOf := map[string]*syncd.Desired{} // for those fetched by name
 	for _, w := range wants {
 		if w.Desired != nil && unreadable[w.Desired.Key] != "" {
 			continue
@@ -203,6 +227,9 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 			}
 			if w.Desired != nil {
 				d.merge(want)
+				if likeOf[name] == nil {
+					likeOf[name] = w.Desired
+				}
 			}
 			continue
 		}
@@ -213,6 +240,9 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 			o.want = &declared{sections: map[string]bool{}}
 		}
 		o.want.merge(want)
+		if o.like == nil {
+			o.like = w.Desired
+		}
 	}
 
 	// Fetch the unlisted ones by name, then every declared detail.
@@ -232,7 +262,7 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 			if err != nil {
 				return fmt.Errorf("make: get connection %s: %w", name, err)
 			}
-			o := &object{conn: conn, csn: conn.ConnectedSystemName, csnRead: true}
+			o := &object{conn: conn, csn: conn.ConnectedSystemName, csnRead: true, like: likeOf[name]}
 			if want.hasSections || want.common || want.csn {
 				o.want = want
 			}
@@ -312,6 +342,7 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 			run("section "+s, func() error {
 				_, v, err := c.GetSection(gctx, name, s)
 				if err == nil {
+					v = syncd.ShareDesired(v, o.likeSection(s))
 					o.mu.Lock()
 					o.sections[s] = v
 					o.mu.Unlock()
@@ -323,6 +354,9 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 			run("common data", func() error {
 				m, err := c.GetCommon(gctx, name)
 				if err == nil {
+					if shared, ok := syncd.ShareDesired(m, o.likeField("common")).(map[string]any); ok {
+						m = shared
+					}
 					o.mu.Lock()
 					o.common = m
 					o.mu.Unlock()

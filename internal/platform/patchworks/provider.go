@@ -116,6 +116,40 @@ func sortLive(l []syncd.Live) {
 	})
 }
 
+// manifests finds the manifest a live connector matches, by RemoteID or
+// by name, so that fields read equal to the manifest's share its memory
+// (see syncd.ShareDesired): a listing holds every connector in full.
+type manifests struct {
+	byID, byName map[string]*syncd.Desired
+}
+
+func likeManifests(wants []platform.Want) manifests {
+	m := manifests{byID: map[string]*syncd.Desired{}, byName: map[string]*syncd.Desired{}}
+	for _, w := range wants {
+		if w.Desired == nil {
+			continue
+		}
+		if w.RemoteID != "" {
+			m.byID[w.RemoteID] = w.Desired
+		}
+		if name := (Rules{}).NaturalKey(w.Desired.Spec); name != "" {
+			m.byName[name] = w.Desired
+		}
+	}
+	return m
+}
+
+func (m manifests) share(l syncd.Live) syncd.Live {
+	d := m.byID[l.RemoteID]
+	if d == nil {
+		d = m.byName[(Rules{}).NaturalKey(l.Spec)]
+	}
+	if d != nil {
+		syncd.ShareDesired(l.Spec, d.Spec) // l.Spec keeps its server-only fields: never whole
+	}
+	return l
+}
+
 // Observe lists every connector with its variables, 100 per page, and GETs
 // only the RemoteIDs the listing did not show (a clean 404 makes them Gone).
 func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.Snapshot, error) {
@@ -123,10 +157,11 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 	if err != nil {
 		return platform.Snapshot{}, fmt.Errorf("patchworks: list connectors: %w", err)
 	}
+	like := likeManifests(wants)
 	listed := map[string]bool{}
 	var snap platform.Snapshot
 	for _, conn := range conns {
-		l := live(conn)
+		l := like.share(live(conn))
 		listed[l.RemoteID] = true
 		snap.Objects = append(snap.Objects, l)
 	}
@@ -150,7 +185,7 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 			case err != nil:
 				return fmt.Errorf("patchworks: get connector %s: %w", id, err)
 			default:
-				snap.Objects = append(snap.Objects, live(conn))
+				snap.Objects = append(snap.Objects, like.share(live(conn)))
 			}
 			return nil
 		})
