@@ -36,6 +36,7 @@ type applyCmd struct {
 }
 
 func (c *applyCmd) Run(ctx context.Context, g *Globals) error {
+	adjustStartingHeap()
 	log := newLogger(g, os.Stderr)
 	if err := c.manifestsFlag.check(); err != nil {
 		return err

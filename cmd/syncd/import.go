@@ -35,6 +35,7 @@ type importFile struct {
 }
 
 func (c *importCmd) Run(ctx context.Context, g *Globals) error {
+	adjustStartingHeap()
 	log := newLogger(g, os.Stderr)
 	kind, err := parseKind(c.Kind)
 	if err != nil {

@@ -32,6 +32,7 @@ type planCmd struct {
 }
 
 func (c *planCmd) Run(ctx context.Context, g *Globals) error {
+	adjustStartingHeap()
 	log := newLogger(g, os.Stderr)
 	if c.CommentID != "" && !planner.ValidCommentID(c.CommentID) {
 		return fmt.Errorf("--comment-id %q: use letters, digits and . _ / - only", c.CommentID)

@@ -23,6 +23,7 @@ type validateCmd struct {
 }
 
 func (c *validateCmd) Run(ctx context.Context, g *Globals) error {
+	adjustStartingHeap()
 	stdout, stderr := c.stdout, c.stderr
 	if stdout == nil {
 		stdout = os.Stdout
