@@ -214,3 +214,62 @@ func TestUnmanagedMarkdownStaysWithinTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmanagedMarkdownCutsAtExactly200: a name, remote id or heading of
+// 200 characters is shown whole; of 201, cut to 200 and marked.
+func TestUnmanagedMarkdownCutsAtExactly200(t *testing.T) {
+	for _, n := range []int{markdownValueLimit, markdownValueLimit + 1} {
+		s := strings.Repeat("é", n)
+		cov := &Coverage{Unmanaged: []Unmanaged{{Kind: syncd.MakeConnection, RemoteID: s, Name: s, Bound: s, Heading: s}}}
+		out := markdownUnmanaged(cov)
+		shown := strings.Repeat("é", min(n, markdownValueLimit))
+		if n > markdownValueLimit {
+			shown += "…"
+		}
+		for _, w := range []string{
+			"<details><summary>Unmanaged: " + shown + " (1)</summary>",
+			"| `" + shown + "` | " + shown + " | in the inventory as " + shown + " (manifest gone) |\n",
+		} {
+			if !strings.Contains(out, w) {
+				t.Errorf("%d characters: want %.80q… in\n%s", n, w, out)
+			}
+		}
+	}
+}
+
+// TestUnmanagedMarkdownStopsAtItsByteBound: the list stops as soon as it
+// reaches its 32 KiB bound, not one object later.
+func TestUnmanagedMarkdownStopsAtItsByteBound(t *testing.T) {
+	cov := &Coverage{}
+	for i := range mdUnmanagedRows {
+		cov.Unmanaged = append(cov.Unmanaged, Unmanaged{Kind: syncd.PatchworksConnector, RemoteID: fmt.Sprintf("u%03d", i), Name: strings.Repeat("x", 180)})
+	}
+	start := func(out string, i int) int { return strings.Index(out, fmt.Sprintf("| `u%03d` |", i)) }
+	out := markdownUnmanaged(cov)
+	// j: the last object that starts below the bound.
+	j := 0
+	for i := range cov.Unmanaged {
+		if s := start(out, i); s >= 0 && s < mdUnmanagedBytes {
+			j = i
+		}
+	}
+	if j == 0 || j == mdUnmanagedRows-1 {
+		t.Fatalf("the bound is not reached inside the list (object %d)", j)
+	}
+	// Lengthen the names before it so that it starts exactly at the bound.
+	for i, delta := 0, mdUnmanagedBytes-start(out, j); delta > 0; i++ {
+		add := min(delta, markdownValueLimit-len(cov.Unmanaged[i].Name))
+		cov.Unmanaged[i].Name += strings.Repeat("x", add)
+		delta -= add
+	}
+	out = markdownUnmanaged(cov)
+	if s := start(out, j); s != -1 {
+		t.Errorf("object %d starts at byte %d, at or past the bound of %d, and is listed", j, s, mdUnmanagedBytes)
+	}
+	if s := start(out, j-1); s == -1 {
+		t.Errorf("object %d, below the bound, is not listed", j-1)
+	}
+	if !strings.Contains(out, "lists all 200.") {
+		t.Error("the list does not say there are more")
+	}
+}
