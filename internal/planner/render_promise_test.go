@@ -135,9 +135,9 @@ func TestMarkdownCutsNoMoreThanTheLimitNeeds(t *testing.T) {
 		resource int // resources still listed
 	}{
 		{"exactly the limit", len(whole), nil, []string{"was cut"}, 4, 4},
-		{"one character over", len(whole) - 1, []string{"cut to fit", "the field tables of the last 1 resource(s) were left out"}, []string{"not listed"}, 3, 4},
-		{"one table to the budget", len(whole) - gain[3] + mdReserve, []string{"the field tables of the last 1 resource(s) were left out"}, []string{"not listed"}, 3, 4},
-		{"every table to the budget", allShort + mdReserve, []string{"the field tables of the last 4 resource(s) were left out"}, []string{"not listed"}, 0, 4},
+		{"one character over", len(whole) - 1, []string{"cut to fit", "the field tables of the last 1 resource(s) were left out"}, []string{"not listed", "not shown"}, 3, 4},
+		{"one table to the budget", len(whole) - gain[3] + mdReserve, []string{"the field tables of the last 1 resource(s) were left out"}, []string{"not listed", "not shown"}, 3, 4},
+		{"every table to the budget", allShort + mdReserve, []string{"the field tables of the last 4 resource(s) were left out"}, []string{"not listed", "not shown"}, 0, 4},
 		{"one line to the budget", allShort - last + mdReserve, []string{"the field tables of the last 4 resource(s) were left out", "the last 1 resource(s) are not listed", "…and 1 more resource(s) not shown."}, nil, 0, 3},
 	}
 	for _, tt := range tests {
@@ -193,5 +193,50 @@ func TestMarkdownKeepsTheLineOfOneHugeResource(t *testing.T) {
 	}
 	if strings.Contains(out, "not listed") || strings.Contains(out, "<details>") {
 		t.Errorf("the resource lost its line, or kept its table:\n%.2000s", out)
+	}
+}
+
+// TestMarkdownCutLinesKeepErrorsAndBlockReasons: a resource whose table was
+// left out still says why it cannot be planned or is blocked; the others'
+// lines end at their summary.
+func TestMarkdownCutLinesKeepErrorsAndBlockReasons(t *testing.T) {
+	p := bigPlan(2, 8, 150)
+	p.Changes = append(p.Changes,
+		Change{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "broken"}, Action: ActionNoop, Error: "the API said no"},
+		Change{Key: syncd.Key{Kind: syncd.PatchworksConnector, Name: "old"}, Action: ActionDelete, RemoteID: "9", Blocked: "more than 5 deletes"})
+	p.Summary = Summarize(p.Changes)
+	// The limit that leaves every table out and keeps every line.
+	limit := len(markdown(p, MarkdownOptions{}, 1<<30)) + mdReserve
+	for i := range p.Changes {
+		block, _ := mdBlock(&p.Changes[i], markdownValueLimit)
+		limit -= len(block) - len(mdLine(&p.Changes[i]))
+	}
+	out := markdown(p, MarkdownOptions{}, limit)
+	for _, w := range []string{
+		"the field tables of the last 4 resource(s) were left out",
+		"\n- <code>~ update</code> <b>PatchworksConnector/c-00000</b> (<code>0</code>) · 8 field(s) · drift\n",
+		"\n- <code>! error</code> <b>MakeConnection/broken</b>: the API said no\n",
+		"\n- <code>- delete</code> <b>PatchworksConnector/old</b> (<code>9</code>) · ⛔ blocked: more than 5 deletes\n",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("want %q in\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "<details>") || strings.Contains(out, "not listed") {
+		t.Errorf("a table is kept or a line left out:\n%s", out)
+	}
+}
+
+// TestMarkdownLoadErrorsCutAtExactly300: a load failure of 300 characters
+// is shown whole; of 301, cut to 300 and marked.
+func TestMarkdownLoadErrorsCutAtExactly300(t *testing.T) {
+	whole, long := strings.Repeat("é", mdLoadErrorWidth), strings.Repeat("ü", mdLoadErrorWidth+1)
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, &Plan{LoadFailed: true}, MarkdownOptions{LoadErrors: []string{whole, long}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "```\n" + whole + "\n" + strings.Repeat("ü", mdLoadErrorWidth) + "…\n```\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("want %q in\n%s", want, b.String())
 	}
 }
