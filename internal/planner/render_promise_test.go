@@ -240,3 +240,42 @@ func TestMarkdownLoadErrorsCutAtExactly300(t *testing.T) {
 		t.Errorf("want %q in\n%s", want, b.String())
 	}
 }
+
+// TestPartialPlanSaysSoOnce: a targeted plan says once, at its top, that it
+// is partial and which targets it covers (text and Markdown), and the JSON
+// plan has "partial" and "targets".
+func TestPartialPlanSaysSoOnce(t *testing.T) {
+	p := &Plan{Targets: []string{"MakeConnection/a", "PatchworksConnector/b"},
+		Changes: []Change{{Key: syncd.Key{Kind: syncd.MakeConnection, Name: "a"}, Action: ActionCreate}}}
+	p.Summary = Summarize(p.Changes)
+	note := "partial plan (--target MakeConnection/a, --target PatchworksConnector/b): only the matching resources were read and planned; other resources may differ, and nothing is pruned."
+	var text, md, js bytes.Buffer
+	if err := WriteText(&text, p, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text.String(), "Note: "+note+"\n\n") || strings.Count(text.String(), "partial plan") != 1 {
+		t.Errorf("text plan:\n%s", text.String())
+	}
+	if !strings.Contains(md.String(), "\n> **Note:** "+note+"\n\n") || strings.Count(md.String(), "partial plan") != 1 {
+		t.Errorf("markdown plan:\n%s", md.String())
+	}
+	for _, w := range []string{`"partial": true`, `"targets": [
+    "MakeConnection/a",
+    "PatchworksConnector/b"
+  ]`} {
+		if !strings.Contains(js.String(), w) {
+			t.Errorf("want %s in the JSON plan:\n%s", w, js.String())
+		}
+	}
+	var full bytes.Buffer
+	p.Targets = nil
+	if err := WriteText(&full, p, false); err != nil || strings.Contains(full.String(), "partial") {
+		t.Errorf("a full plan says it is partial (err %v):\n%s", err, full.String())
+	}
+}
