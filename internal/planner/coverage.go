@@ -179,9 +179,14 @@ func WriteUnmanagedText(w io.Writer, p *Plan) error {
 	return err
 }
 
-// mdUnmanagedRows bounds the unmanaged objects a Markdown plan lists, so
-// that the comment stays under GitHub's limit.
-const mdUnmanagedRows = 200
+// mdUnmanagedRows and mdUnmanagedBytes bound the unmanaged objects a
+// Markdown plan lists, so that the comment stays under GitHub's limit with
+// room for the plan; each name, remote id and heading is cut to
+// markdownValueLimit characters, as the values in the plan's tables.
+const (
+	mdUnmanagedRows  = 200
+	mdUnmanagedBytes = 32768
+)
 
 func markdownUnmanaged(c *Coverage) string {
 	var b strings.Builder
@@ -191,25 +196,36 @@ func markdownUnmanaged(c *Coverage) string {
 	b.WriteString("**" + mdText(CoverageLine(c)) + "**\n\n")
 	heads, groups := unmanagedGroups(c)
 	rows := 0
+	full := func() bool { return rows >= mdUnmanagedRows || b.Len() >= mdUnmanagedBytes }
 	for i, h := range heads {
-		if rows >= mdUnmanagedRows {
-			fmt.Fprintf(&b, "… and more unmanaged objects: `syncd plan --show-unmanaged --format json` lists all %d.\n\n", len(c.Unmanaged))
+		if full() {
 			break
 		}
-		b.WriteString("<details><summary>Unmanaged: " + mdText(h) + fmt.Sprintf(" (%d)", len(groups[i])) + "</summary>\n\n")
+		b.WriteString("<details><summary>Unmanaged: " + mdText(cutRunes(h, markdownValueLimit)) + fmt.Sprintf(" (%d)", len(groups[i])) + "</summary>\n\n")
 		b.WriteString("| remote id | name | note |\n| --- | --- | --- |\n")
 		for _, u := range groups[i] {
-			if rows >= mdUnmanagedRows {
+			if full() {
 				break
 			}
 			rows++
 			note := ""
 			if u.Bound != "" {
-				note = "in the inventory as " + u.Bound + " (manifest gone)"
+				note = "in the inventory as " + cutRunes(u.Bound, markdownValueLimit) + " (manifest gone)"
 			}
-			b.WriteString("| " + mdCode(u.RemoteID) + " | " + mdText(u.Name) + " | " + mdText(note) + " |\n")
+			b.WriteString("| " + mdCode(cutRunes(u.RemoteID, markdownValueLimit)) + " | " + mdText(cutRunes(u.Name, markdownValueLimit)) + " | " + mdText(note) + " |\n")
 		}
 		b.WriteString("\n</details>\n\n")
 	}
+	if rows < len(c.Unmanaged) {
+		fmt.Fprintf(&b, "… and more unmanaged objects: `syncd plan --show-unmanaged --format json` lists all %d.\n\n", len(c.Unmanaged))
+	}
 	return b.String()
+}
+
+// cutRunes cuts s to limit characters, marking the cut with "…".
+func cutRunes(s string, limit int) string {
+	if r := []rune(s); len(r) > limit {
+		return string(r[:limit]) + "…"
+	}
+	return s
 }
