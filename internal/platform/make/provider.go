@@ -98,11 +98,11 @@ func (o *object) live() syncd.Live {
 	}
 	if o.want != nil {
 		if o.want.hasSections || len(o.want.sections) > 0 {
-			secs := map[string]any{}
-			for s := range o.want.sections {
-				if v, ok := o.sections[s]; ok {
-					secs[s] = v
-				}
+			// fetchDetails read exactly the wanted sections into
+			// o.sections; a connection gone meanwhile has none.
+			secs := o.sections
+			if secs == nil {
+				secs = map[string]any{}
 			}
 			spec["sections"] = secs
 		}
@@ -237,9 +237,10 @@ func (c *Client) Observe(ctx context.Context, wants []platform.Want) (platform.S
 			continue // a delete candidate still listed: the summary is enough
 		}
 		if o.want == nil {
-			o.want = &declared{sections: map[string]bool{}}
+			o.want = &want // its own: declaredOf made it for this want
+		} else {
+			o.want.merge(want)
 		}
-		o.want.merge(want)
 		if o.like == nil {
 			o.like = w.Desired
 		}
@@ -309,10 +310,14 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	// A read is data, not a closure: a large estate queues tens of
+	// thousands of them.
 	type job struct {
-		name, what string
-		o          *object
-		f          func() error
+		name    string
+		o       *object
+		section string // "" with common or connection
+		common  bool
+		conn    bool // the connection itself, for connectedSystemName
 	}
 	var jobs []job
 	for _, name := range names {
@@ -320,18 +325,9 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 		if o.want == nil {
 			continue
 		}
-		o.sections = map[string]any{}
-		run := func(what string, f func() error) { jobs = append(jobs, job{name, what, o, f}) }
+		o.sections = make(map[string]any, len(o.want.sections))
 		if o.want.csn && !o.csnRead {
-			run("connection", func() error {
-				conn, err := c.GetConnection(gctx, name)
-				if err == nil {
-					o.mu.Lock()
-					o.csn, o.csnRead = conn.ConnectedSystemName, true
-					o.mu.Unlock()
-				}
-				return err
-			})
+			jobs = append(jobs, job{name: name, o: o, conn: true})
 		}
 		secs := make([]string, 0, len(o.want.sections))
 		for s := range o.want.sections {
@@ -339,30 +335,43 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 		}
 		slices.Sort(secs)
 		for _, s := range secs {
-			run("section "+s, func() error {
-				_, v, err := c.GetSection(gctx, name, s)
-				if err == nil {
-					v = syncd.ShareDesired(v, o.likeSection(s))
-					o.mu.Lock()
-					o.sections[s] = v
-					o.mu.Unlock()
-				}
-				return err
-			})
+			jobs = append(jobs, job{name: name, o: o, section: s})
 		}
 		if o.want.common {
-			run("common data", func() error {
-				m, err := c.GetCommon(gctx, name)
-				if err == nil {
-					if shared, ok := syncd.ShareDesired(m, o.likeField("common")).(map[string]any); ok {
-						m = shared
-					}
-					o.mu.Lock()
-					o.common = m
-					o.mu.Unlock()
+			jobs = append(jobs, job{name: name, o: o, common: true})
+		}
+	}
+	read := func(j job) (what string, err error) {
+		o := j.o
+		switch {
+		case j.conn:
+			conn, err := c.GetConnection(gctx, j.name)
+			if err == nil {
+				o.mu.Lock()
+				o.csn, o.csnRead = conn.ConnectedSystemName, true
+				o.mu.Unlock()
+			}
+			return "connection", err
+		case j.common:
+			m, err := c.GetCommon(gctx, j.name)
+			if err == nil {
+				if shared, ok := syncd.ShareDesired(m, o.likeField("common")).(map[string]any); ok {
+					m = shared
 				}
-				return err
-			})
+				o.mu.Lock()
+				o.common = m
+				o.mu.Unlock()
+			}
+			return "common data", err
+		default:
+			_, v, err := c.GetSection(gctx, j.name, j.section)
+			if err == nil {
+				v = syncd.ShareDesired(v, o.likeSection(j.section))
+				o.mu.Lock()
+				o.sections[j.section] = v
+				o.mu.Unlock()
+			}
+			return "section " + j.section, err
 		}
 	}
 	// A fixed set of workers takes the reads in order: a goroutine per
@@ -379,7 +388,7 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 					return nil
 				}
 				j := jobs[i]
-				err := j.f()
+				what, err := read(j)
 				if platform.IsNotFound(err) {
 					j.o.mu.Lock()
 					j.o.gone = true
@@ -387,7 +396,7 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 					continue
 				}
 				if err != nil {
-					return fmt.Errorf("make: get %s of connection %s: %w", j.what, j.name, err)
+					return fmt.Errorf("make: get %s of connection %s: %w", what, j.name, err)
 				}
 			}
 		})

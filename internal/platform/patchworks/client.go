@@ -87,7 +87,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, concurrency: conc, vars: &varIDs{m: map[string]map[string]any{}}}, nil
+	return &Client{t: t, concurrency: conc, vars: &varIDs{m: map[string][]varID{}}}, nil
 }
 
 // Transport is the client's HTTP layer (its pacing: ETA, Allowance).
@@ -426,10 +426,17 @@ func IDString(v any) string {
 
 // varIDs remembers variable ids per connector and key from every read, so
 // that an update can name the variables it changes (the update endpoint
-// takes variables.*.id; create does not).
+// takes variables.*.id; create does not). A connector has a few variables:
+// a list per connector costs a fraction of a map per connector, which a
+// large estate keeps for the whole run.
 type varIDs struct {
 	mu sync.Mutex
-	m  map[string]map[string]any
+	m  map[string][]varID
+}
+
+type varID struct {
+	key string
+	id  any
 }
 
 func (v *varIDs) remember(conns []Connector) {
@@ -441,11 +448,11 @@ func (v *varIDs) remember(conns []Connector) {
 		if id == "" || !ok {
 			continue
 		}
-		ids := map[string]any{}
+		var ids []varID
 		for _, x := range list {
 			if m, ok := x.(map[string]any); ok {
 				if k, ok := m["key"].(string); ok && m["id"] != nil {
-					ids[k] = m["id"]
+					ids = append(ids, varID{k, m["id"]})
 				}
 			}
 		}
@@ -453,9 +460,16 @@ func (v *varIDs) remember(conns []Connector) {
 	}
 }
 
+// get returns the id of connector's variable key; of a key listed twice,
+// the last one read.
 func (v *varIDs) get(connector, key string) (any, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	id, ok := v.m[connector][key]
-	return id, ok
+	ids := v.m[connector]
+	for i := len(ids) - 1; i >= 0; i-- {
+		if ids[i].key == key {
+			return ids[i].id, true
+		}
+	}
+	return nil, false
 }
