@@ -501,8 +501,10 @@ func syncdBinary(b testing.TB) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(b.TempDir(), "syncd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/syncd")
+	// As make build and the container image build it.
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/syncd")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v: %s", err, out)
 	}
