@@ -294,3 +294,25 @@ func TestVariableIDsAreRemembered(t *testing.T) {
 		t.Error("a later read did not replace the ids")
 	}
 }
+
+// TestListQueryLeavesOutWhatIsNotSet: zero options send no parameter at
+// all (the server's defaults), and a page size is capped at 100.
+func TestListQueryLeavesOutWhatIsNotSet(t *testing.T) {
+	for _, tc := range []struct {
+		opts ListOptions
+		want string
+	}{
+		{ListOptions{}, "GET /api/v1/connectors"},
+		{ListOptions{Page: 1, PerPage: 1}, "GET /api/v1/connectors?page=1&per_page=1"},
+		{ListOptions{PerPage: 100}, "GET /api/v1/connectors?per_page=100"},
+		{ListOptions{PerPage: 101, Include: []string{}, Filter: map[string][]string{}}, "GET /api/v1/connectors?per_page=100"},
+	} {
+		c, reqs := pages(t, func(string, int) string { return `{"data": []}` })
+		if _, err := c.ListConnectors(context.Background(), tc.opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := reqs()[0]; got != tc.want {
+			t.Errorf("%+v: request %s, want %s", tc.opts, got, tc.want)
+		}
+	}
+}
