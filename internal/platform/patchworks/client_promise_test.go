@@ -316,3 +316,47 @@ func TestListQueryLeavesOutWhatIsNotSet(t *testing.T) {
 		}
 	}
 }
+
+// TestListStopsAtMaxPages: a server whose pages never end (next links
+// forever, or a last_page beyond reason) is read up to maxPages pages, not
+// forever.
+func TestListStopsAtMaxPages(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 3
+	c, reqs := pages(t, func(p string, _ int) string {
+		return `{"data": [{"id": ` + p + `}], "links": {"next": "n"}}`
+	})
+	all, err := c.ListAllConnectors(context.Background(), ListOptions{})
+	if err != nil || len(all) != 3 || len(reqs()) != 3 {
+		t.Errorf("no meta: %d connectors in %d requests, %v", len(all), len(reqs()), err)
+	}
+	c, reqs = pages(t, func(p string, _ int) string {
+		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 1000000000, "total": 3}}`
+	})
+	all, err = c.ListAllConnectors(context.Background(), ListOptions{})
+	if err != nil || len(all) != 3 || len(reqs()) != 3 {
+		t.Errorf("endless meta: %d connectors in %d requests, %v", len(all), len(reqs()), err)
+	}
+}
+
+// TestListWithoutMetaReadsEveryPage: next links are followed page after
+// page, in order, until a page has none.
+func TestListWithoutMetaReadsEveryPage(t *testing.T) {
+	c, reqs := pages(t, func(p string, _ int) string {
+		switch p {
+		case "1", "2":
+			return `{"data": [{"id": ` + p + `}], "links": {"next": "n"}}`
+		case "3":
+			return `{"data": [{"id": 3}]}`
+		}
+		return `{"data": []}`
+	})
+	all, err := c.ListAllConnectors(context.Background(), ListOptions{})
+	if err != nil || len(all) != 3 || IDString(all[2]["id"]) != "3" {
+		t.Errorf("%v, %v", all, err)
+	}
+	want := []string{"GET /api/v1/connectors?page=1&per_page=100", "GET /api/v1/connectors?page=2&per_page=100", "GET /api/v1/connectors?page=3&per_page=100"}
+	if diff := cmp.Diff(want, reqs()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
