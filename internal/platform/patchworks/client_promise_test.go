@@ -360,3 +360,47 @@ func TestListWithoutMetaReadsEveryPage(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
+
+// TestEveryReadRemembersVariableIDs: a connector read by get, create,
+// update or list has its variables' ids remembered, so that a later update
+// can name them; an update answered with the connector returns it, and a
+// refused one is an error.
+func TestEveryReadRemembersVariableIDs(t *testing.T) {
+	ctx := context.Background()
+	conn := `{"id": 5, "name": "Shop", "variables": [{"id": 51, "key": "host"}]}`
+	for _, tc := range []struct {
+		name string
+		body string
+		call func(c *Client) (Connector, error)
+	}{
+		{"get", `{"data": ` + conn + `}`, func(c *Client) (Connector, error) { return c.GetConnector(ctx, "5", nil) }},
+		{"create", `{"data": ` + conn + `}`, func(c *Client) (Connector, error) { return c.CreateConnector(ctx, map[string]any{"name": "Shop"}) }},
+		{"update", `{"data": ` + conn + `}`, func(c *Client) (Connector, error) {
+			return c.UpdateConnector(ctx, "5", map[string]any{"name": "Shop"})
+		}},
+		{"list", `{"data": [` + conn + `]}`, func(c *Client) (Connector, error) {
+			pg, err := c.ListConnectors(ctx, ListOptions{})
+			if len(pg.Data) != 1 {
+				return nil, err
+			}
+			return pg.Data[0], err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { reply(w, 200, tc.body) })
+			got, err := tc.call(c)
+			if err != nil || got["name"] != "Shop" {
+				t.Fatalf("connector = %v, %v", got, err)
+			}
+			if id, ok := c.vars.get("5", "host"); !ok || id != 51.0 {
+				t.Errorf("variable id = %v, %v; want 51", id, ok)
+			}
+		})
+	}
+	_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		reply(w, 422, `{"message": "The name has already been taken.", "errors": {"name": ["taken"]}}`)
+	})
+	if got, err := c.UpdateConnector(ctx, "5", map[string]any{"name": "Shop"}); got != nil || platform.KindOf(err) != platform.KindInvalid {
+		t.Errorf("refused update = %v, %v", got, err)
+	}
+}
