@@ -1,6 +1,8 @@
 package patchworks
 
 import (
+	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -254,5 +256,36 @@ func TestNewProviderNeedsAURLAndAKey(t *testing.T) {
 	}
 	if p, err := (Platform{}).NewProvider(cfg(platform.Values{flagURL: "http://127.0.0.1:1", flagToken: "t"})); p == nil || err != nil {
 		t.Errorf("configured: %v, %v", p, err)
+	}
+}
+
+// TestImportReadsEveryConnector: an import is every connector, in the
+// order ListAll gives them, and a failed listing is an error, never an
+// empty import.
+func TestImportReadsEveryConnector(t *testing.T) {
+	ctx := context.Background()
+	_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		reply(w, 200, `{"data": [{"id": 2, "name": "B"}, {"id": 1, "name": "A"}], "meta": {"last_page": 1, "total": 2}}`)
+	})
+	got, err := Platform{}.Import(ctx, c, "ignored", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, im := range got {
+		names = append(names, im.Live.RemoteID+":"+(Rules{}).NaturalKey(im.Live.Spec))
+	}
+	if diff := cmp.Diff([]string{"1:A", "2:B"}, names); diff != "" {
+		t.Errorf("imported (-want +got):\n%s", diff)
+	}
+	_, c = serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { reply(w, 403, `{"message": "Forbidden"}`) })
+	if got, err := (Platform{}).Import(ctx, c, "", 0); err == nil || got != nil {
+		t.Errorf("failed listing: %v, %v", got, err)
+	}
+	if err := (Platform{}).CheckImportScope("anything"); err != nil {
+		t.Errorf("CheckImportScope: %v", err)
+	}
+	if err := (Platform{}).CheckBind(nil, syncd.Live{}); err != nil {
+		t.Errorf("CheckBind: %v", err)
 	}
 }
