@@ -30,7 +30,7 @@ const DefaultRequestsPerMinute = 600
 const MaxPerPage = 100
 
 // maxPages stops a listing whose meta never ends (a broken server).
-const maxPages = 10000
+var maxPages = 10000 // a variable only so that a test can lower it
 
 // Config configures a Client. BaseURL is the part before /api/v1.
 type Config struct {
