@@ -269,7 +269,7 @@ func TestIDString(t *testing.T) {
 // connector and key, a later read replaces them, and entries without a
 // key or an id, or connectors without an id or a variable list, add none.
 func TestVariableIDsAreRemembered(t *testing.T) {
-	v := &varIDs{m: map[string]map[string]any{}}
+	v := &varIDs{m: map[string][]varID{}}
 	v.remember([]Connector{
 		{"id": 1.0, "variables": []any{
 			map[string]any{"key": "a", "id": 11.0},
@@ -280,7 +280,7 @@ func TestVariableIDsAreRemembered(t *testing.T) {
 		{"variables": []any{map[string]any{"key": "c", "id": 21.0}}},
 		{"id": 2.0, "variables": map[string]any{"d": map[string]any{"key": "d", "id": 31.0}}},
 	})
-	if diff := cmp.Diff(map[string]map[string]any{"1": {"a": 11.0}}, v.m); diff != "" {
+	if diff := cmp.Diff(map[string][]varID{"1": {{"a", 11.0}}}, v.m, cmp.AllowUnexported(varID{})); diff != "" {
 		t.Errorf("remembered (-want +got):\n%s", diff)
 	}
 	if id, ok := v.get("1", "a"); !ok || id != 11.0 {
@@ -292,6 +292,12 @@ func TestVariableIDsAreRemembered(t *testing.T) {
 	v.remember([]Connector{{"id": "1", "variables": []any{}}})
 	if _, ok := v.get("1", "a"); ok {
 		t.Error("a later read did not replace the ids")
+	}
+	// A key listed twice: the last one read, as a map would keep.
+	v.remember([]Connector{{"id": 3.0, "variables": []any{
+		map[string]any{"key": "k", "id": 1.0}, map[string]any{"key": "k", "id": 2.0}}}})
+	if id, ok := v.get("3", "k"); !ok || id != 2.0 {
+		t.Errorf("get(3, k) = %v, %v, want the last id, 2", id, ok)
 	}
 }
 
