@@ -3,6 +3,7 @@ package make
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +161,50 @@ func TestListAllReadsEverything(t *testing.T) {
 	if diff := cmp.Diff(want, all); diff != "" {
 		t.Fatalf("ListAll (-want +got):\n%s", diff)
 	}
+}
+
+// TestObserveSharesWhatEqualsTheManifest: a connection read equal to its
+// manifest keeps no copy of its own (the memory of a large estate in
+// sync): found in its app's list, its whole spec is the manifest's map;
+// fetched by name (another app's), its equal section is the manifest's.
+func TestObserveSharesWhatEqualsTheManifest(t *testing.T) {
+	same := func(a, b any) bool {
+		ra, rb := reflect.ValueOf(a), reflect.ValueOf(b)
+		return ra.Kind() == reflect.Map && rb.Kind() == reflect.Map && ra.Pointer() == rb.Pointer()
+	}
+	t.Run("listed", func(t *testing.T) {
+		f, c := startFake(t)
+		name := f.add("crm", "Orders", "basic")
+		api := `{"url": "https://x.test"}`
+		f.set(func() {
+			f.conns[name].sections["api"] = &api
+			f.conns[name].common = `{"region": "eu"}`
+		})
+		d := desired("crm", "Orders", "basic", map[string]any{"api": map[string]any{"url": "https://x.test"}}, map[string]any{"region": "eu"})
+		snap, err := c.Observe(context.Background(), []platform.Want{{Desired: d}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Objects) != 1 || !same(snap.Objects[0].Spec, d.Spec) {
+			t.Fatalf("live spec %+v is not the manifest's own", snap.Objects)
+		}
+	})
+	t.Run("fetched by name", func(t *testing.T) {
+		f, c := startFake(t)
+		name := f.add("erp", "Moved", "basic")
+		api := `{"url": "https://x.test"}`
+		f.set(func() { f.conns[name].sections["api"] = &api })
+		d := desired("crm", "Moved", "basic", map[string]any{"api": map[string]any{"url": "https://x.test"}}, nil)
+		snap, err := c.Observe(context.Background(), []platform.Want{{RemoteID: name, Desired: d}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Objects) != 1 {
+			t.Fatalf("objects = %+v, want the one connection", snap.Objects)
+		}
+		secs, _ := snap.Objects[0].Spec["sections"].(map[string]any)
+		if !same(secs, d.Spec["sections"]) {
+			t.Errorf("sections %v are not the manifest's own", secs)
+		}
+	})
 }
