@@ -174,6 +174,26 @@ func TestOutage(t *testing.T) {
 			t.Fatalf("verify: %+v %v", rep, err)
 		}
 	})
+
+	// With nothing to write, the background loop still notices the
+	// database going away and coming back.
+	t.Run("health without events", func(t *testing.T) {
+		s := openStore(t, pgtest.CreateDatabase(t, cluster.URL()), audit.Options{})
+		waitHealthy := func(want bool) {
+			t.Helper()
+			for i := 0; s.Healthy() != want; i++ {
+				if i == 1200 {
+					t.Fatalf("Healthy() still %v after a minute, want %v", !want, want)
+				}
+				time.Sleep(50 * time.Millisecond) // polling interval
+			}
+		}
+		waitHealthy(true)
+		cluster.Stop()
+		waitHealthy(false)
+		cluster.Start()
+		waitHealthy(true)
+	})
 }
 
 // waitStored waits until the database holds n more events than when it
@@ -283,13 +303,15 @@ func TestRecordRejectsUnknownType(t *testing.T) {
 }
 
 // TestSpoolRejectsWhatTheDatabaseRefuses: a spooled event the database
-// will never accept (here a type a newer syncd knows) is set aside, and the
+// will never accept (here a type a newer syncd knows, and changes with a
+// NUL that jsonb refuses) is set aside, and the
 // events behind it are not held up.
 func TestSpoolRejectsWhatTheDatabaseRefuses(t *testing.T) {
 	dir := t.TempDir()
 	lines := `{"key":"a","occurred_at":"2026-03-01T12:00:00Z","event_type":"run_started"}
 {"key":"b","occurred_at":"2026-03-01T12:00:01Z","event_type":"from_the_future"}
 not json at all
+{"key":"n","occurred_at":"2026-03-01T12:00:01Z","event_type":"run_started","changes":[{"path":"/nul\u0000"}]}
 {"key":"c","occurred_at":"2026-03-01T12:00:02Z","event_type":"run_finished"}
 `
 	if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(lines), 0o600); err != nil {
@@ -304,7 +326,87 @@ not json at all
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(rejected), "\n"); n != 2 || !strings.Contains(string(rejected), "from_the_future") {
-		t.Errorf("rejected file:\n%s\nwant the refused event and the undecodable line", rejected)
+	if n := strings.Count(string(rejected), "\n"); n != 3 || !strings.Contains(string(rejected), "from_the_future") || !strings.Contains(string(rejected), `"key":"n"`) {
+		t.Errorf("rejected file:\n%s\nwant the refused events (a violated constraint, a data exception) and the undecodable line", rejected)
 	}
+}
+
+// TestWritesKeepTheBatchSize: BatchSize is the most events one transaction
+// writes, from Record and from a drained spool alike; every batch keeps
+// the order, and a spooled line without an event key is set aside.
+func TestWritesKeepTheBatchSize(t *testing.T) {
+	ctx := context.Background()
+	batches := func(t *testing.T, dsn string) []int {
+		t.Helper()
+		conn := connect(t, dsn)
+		rows, err := conn.Query(ctx, `SELECT count(*) FROM audit_events GROUP BY xmin::text ORDER BY min(id)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sizes
+	}
+	t.Run("record", func(t *testing.T) {
+		dsn := migratedDB(t)
+		s := openStore(t, dsn, audit.Options{BatchSize: 3})
+		evs := sampleEvents("direct", 10)
+		if err := s.Record(ctx, evs...); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+			t.Errorf("stored events (-want +got)\n%s", diff)
+		}
+		if diff := cmp.Diff([]int{3, 3, 3, 1}, batches(t, dsn)); diff != "" {
+			t.Errorf("rows per transaction (-want +got)\n%s", diff)
+		}
+	})
+	t.Run("spool", func(t *testing.T) {
+		dir := t.TempDir()
+		down, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := sampleEvents("spooled", 10)
+		if err := down.Record(ctx, evs[:5]...); err != nil {
+			t.Fatal(err)
+		}
+		down.Close()
+		f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, `{"occurred_at":"2026-03-01T12:00:00Z","event_type":"run_started"}`) // no key
+		f.Close()
+		down, err = audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := down.Record(ctx, evs[5:]...); err != nil {
+			t.Fatal(err)
+		}
+		down.Close()
+
+		dsn := migratedDB(t)
+		s := openStore(t, dsn, audit.Options{SpoolDir: dir, BatchSize: 3})
+		if got := s.SpoolDepth(); got != 11 {
+			t.Fatalf("spool depth %d, want 11", got)
+		}
+		flushUntilEmpty(t, s)
+		if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+			t.Errorf("stored events (-want +got)\n%s", diff)
+		}
+		// The keyless line is set aside without taking a place in a batch.
+		if diff := cmp.Diff([]int{3, 3, 3, 1}, batches(t, dsn)); diff != "" {
+			t.Errorf("rows per transaction (-want +got)\n%s", diff)
+		}
+		rejected, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl"))
+		if err != nil || !strings.Contains(string(rejected), `"event_type":"run_started"`) {
+			t.Errorf("rejected file %q, %v; want the keyless line", rejected, err)
+		}
+	})
 }
