@@ -346,3 +346,32 @@ func TestParseCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyingStartsWithAKeyedRow: a store with the key that only writes
+// events the chain already holds writes no row, and so does not mark the
+// chain keyed: a verifier without the key can still check it.
+func TestKeyingStartsWithAKeyedRow(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	evs := sampleEvents("old", 3)
+	plain := openStore(t, dsn, audit.Options{})
+	if err := plain.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	plain.Close()
+	keyed := openStore(t, dsn, audit.Options{ChainKey: chainKey})
+	if err := keyed.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := keyed.VerifyWith(ctx, audit.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.KeyedFrom != 0 || rep.Rows != 3 || rep.Head != 3 {
+		t.Fatalf("verify without the key after replaying known events: %+v, %v", rep, err)
+	}
+	if err := keyed.Record(ctx, sampleEvents("new", 1)...); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = keyed.VerifyWith(ctx, audit.VerifyOptions{Key: chainKey})
+	if err != nil || !rep.OK() || rep.KeyedFrom != 4 || rep.Rows != 4 {
+		t.Fatalf("verify after the first keyed row: %+v, %v", rep, err)
+	}
+}
