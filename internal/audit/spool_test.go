@@ -112,6 +112,10 @@ func TestOutage(t *testing.T) {
 			record(s, "after", 10)
 			flushUntilEmpty(t, s)
 			record(s, "drained", 3)
+			// Once the spool is drained, events go straight to the database.
+			if got := s.SpoolDepth(); got != 0 {
+				t.Errorf("spool depth %d after recording with the spool drained, want 0", got)
+			}
 
 			if diff := cmp.Diff(keysOf(all), storedKeys(t, s)); diff != "" {
 				t.Errorf("stored events (-want +got)\n%s", diff)
