@@ -414,3 +414,34 @@ func TestWritesKeepTheBatchSize(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedCommitSpools: a batch whose COMMIT fails (here a deferred
+// constraint trigger refuses it at commit time) is not in the database,
+// so Record must keep its events in the spool, and they are written once
+// the database accepts them.
+func TestFailedCommitSpools(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	conn := connect(t, dsn)
+	mustExec(t, conn, `CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$`)
+	mustExec(t, conn, `CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`)
+	s := openStore(t, dsn, audit.Options{FlushInterval: time.Hour})
+	evs := sampleEvents("refused", 3)
+	if err := s.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.SpoolDepth(); got != 3 {
+		t.Fatalf("spool depth %d after a refused commit, want 3", got)
+	}
+	if got := storedKeys(t, s); len(got) != 0 {
+		t.Fatalf("stored %v although the commit failed", got)
+	}
+	mustExec(t, conn, `DROP TRIGGER refuse_commit ON audit_events`)
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	if rep, err := s.Verify(ctx); err != nil || !rep.OK() {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
