@@ -375,3 +375,20 @@ func TestKeyingStartsWithAKeyedRow(t *testing.T) {
 		t.Fatalf("verify after the first keyed row: %+v, %v", rep, err)
 	}
 }
+
+// TestAppendCheckpointReportsAFailedWrite: a checkpoint that could not be
+// written (here the file is /dev/full, as on a full disk) is an error,
+// never reported as kept.
+func TestAppendCheckpointReportsAFailedWrite(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "audit-checkpoints.log")); err != nil {
+		t.Fatal(err)
+	}
+	cp := audit.SignCheckpoint(chainKey, audit.Checkpoint{ID: 1, Hash: "h1:abc", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	if err := audit.AppendCheckpoint(dir, cp); err == nil {
+		t.Fatal("AppendCheckpoint to a full disk returned nil")
+	}
+}
