@@ -445,3 +445,46 @@ func TestFailedCommitSpools(t *testing.T) {
 		t.Errorf("verify: %+v %v", rep, err)
 	}
 }
+
+// TestSpoolAppendsAfterATornWrite: events recorded after a torn write was
+// cut off start on a line of their own, so none of them is lost with the
+// torn line.
+func TestSpoolAppendsAfterATornWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	openDown := func() *audit.Store {
+		t.Helper()
+		s, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	evs := sampleEvents("torn", 4)
+	down := openDown()
+	if err := down.Record(ctx, evs[:2]...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, `{"key":"half-writ`)
+	f.Close()
+	down = openDown()
+	if err := down.Record(ctx, evs[2:]...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+
+	s := openStore(t, migratedDB(t), audit.Options{SpoolDir: dir})
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl")); err == nil {
+		t.Errorf("lines rejected after a torn write:\n%s", b)
+	}
+}
