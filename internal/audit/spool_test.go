@@ -488,3 +488,42 @@ func TestSpoolAppendsAfterATornWrite(t *testing.T) {
 		t.Errorf("lines rejected after a torn write:\n%s", b)
 	}
 }
+
+// TestSpoolDepthCountsWhatIsLeft: when a drain stops partway (the database
+// refuses a batch for now), SpoolDepth is the number of events still
+// waiting, and they are written once the database accepts them.
+func TestSpoolDepthCountsWhatIsLeft(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	down, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+		audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := sampleEvents("left", 6)
+	if err := down.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+
+	dsn := migratedDB(t)
+	conn := connect(t, dsn)
+	// Not a verdict on the row (not class 22 or 23): the batch is retried.
+	mustExec(t, conn, `CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'not now'; END $$`)
+	mustExec(t, conn, `CREATE TRIGGER refuse_row BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.event_key = 'left-0004') EXECUTE FUNCTION refuse_row()`)
+	s := openStore(t, dsn, audit.Options{SpoolDir: dir, BatchSize: 2, FlushInterval: time.Hour})
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush returned nil although a batch was refused")
+	}
+	if got := s.SpoolDepth(); got != 2 {
+		t.Errorf("spool depth %d after writing two batches of two, want 2", got)
+	}
+	if diff := cmp.Diff(keysOf(evs[:4]), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	mustExec(t, conn, `DROP TRIGGER refuse_row ON audit_events`)
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+}
