@@ -276,3 +276,30 @@ func TestDriftEpisodeDetails(t *testing.T) {
 		t.Errorf("last stored event %+v, want the resolution %s", last, ev.ID)
 	}
 }
+
+// TestOneScanHandlesEveryKey: a scan that updates an open episode goes on
+// to the keys after it: here keyB's new drift is detected in the same scan
+// that sees keyA's drift again.
+func TestOneScanHandlesEveryKey(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	scan := func(drifted map[syncd.Key]audit.DriftObservation) []syncd.Event {
+		t.Helper()
+		clk.Advance(time.Minute)
+		evs, err := s.ScanDrift(ctx, audit.DriftScan{Scanned: []syncd.Key{keyA, keyB}, Drifted: drifted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x")})
+	evs := scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x"), keyB: labelDrift("y")})
+	if len(evs) != 1 || evs[0].Type != syncd.EventDriftDetected || evs[0].Name != keyB.Name {
+		t.Fatalf("events of the second scan %+v, want keyB's drift_detected", evs)
+	}
+	open, err := s.OpenDrifts(ctx)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open drifts %+v, %v; want keyA's and keyB's", open, err)
+	}
+}
