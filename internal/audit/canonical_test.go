@@ -57,7 +57,10 @@ func TestCanonicalChanges(t *testing.T) {
 // encoding/json writes, and everything it declines is left to it.
 func TestAppendSimpleJSON(t *testing.T) {
 	values := []any{nil, true, false, "", "plain text 123", "a<b", "x>y", "a&b", `q"uote`, `back\slash`,
-		"tab\there", "nl\n", "\x7f", "é", "\u2028", "\xff", 1.5, map[string]any{"a": "b"}}
+		"tab\there", "nl\n", "\x7f", "é", "\u2028", "\xff", 1.5, map[string]any{"a": "b"},
+		// Each character the shortcut declines, alone: nothing else in the
+		// string sends it to encoding/json.
+		`"`, `\`, "<", ">", "&", "\n", "\x1f", "\x7f", "\x80", " ", "~"}
 	for _, v := range values {
 		var buf bytes.Buffer
 		ok := appendSimpleJSON(&buf, v)
@@ -75,7 +78,7 @@ func TestAppendSimpleJSON(t *testing.T) {
 			t.Errorf("%#v (-encoding/json +shortcut):\n%s", v, diff)
 		}
 	}
-	for _, v := range []any{"a<b", "\xff", "nl\n", "\x7f", 1.5} {
+	for _, v := range []any{"a<b", "\xff", "nl\n", "\x7f", 1.5, `"`, `\`, "<", ">", "&", "\n", "\x1f", "\x80"} {
 		if appendSimpleJSON(&bytes.Buffer{}, v) {
 			t.Errorf("%#v taken by the shortcut, which must leave it to encoding/json", v)
 		}

@@ -3,9 +3,15 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/syncd/syncd/internal/audit"
 )
@@ -219,5 +225,170 @@ func TestVerifyNeedsOnlySelect(t *testing.T) {
 	rep, err := ro.VerifyWith(ctx, audit.VerifyOptions{Key: chainKey, Checkpoints: []audit.Checkpoint{cp}})
 	if err != nil || !rep.OK() || rep.Rows != 3 {
 		t.Fatalf("verify as a SELECT-only role: %+v, %v", rep, err)
+	}
+}
+
+// TestCheckpointFile: the checkpoint file grows by one line each time the
+// head moves and never for a head that did not; a store without a key or
+// without a directory writes none; a checkpoint line that was edited is
+// reported with its file and line; lines that are no checkpoint and files
+// that do not exist are passed over.
+func TestCheckpointFile(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	dir := t.TempDir()
+	s := openStore(t, dsn, audit.Options{ChainKey: chainKey, CheckpointDir: dir})
+
+	// The head of an empty chain is the zero checkpoint: nothing to write.
+	if _, ok, err := s.WriteCheckpoint(ctx); err != nil || !ok {
+		t.Fatalf("WriteCheckpoint of an empty chain: %v %v", ok, err)
+	}
+	var written []audit.Checkpoint
+	for _, n := range []int{2, 0, 1, 0} {
+		if n > 0 {
+			if err := s.Record(ctx, sampleEvents(fmt.Sprintf("run%d", len(written)), n)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, ok, err := s.WriteCheckpoint(ctx)
+		if err != nil || !ok {
+			t.Fatalf("WriteCheckpoint: %+v %v %v", c, ok, err)
+		}
+		if n > 0 {
+			written = append(written, c)
+		}
+	}
+	all, err := audit.ReadCheckpoints(chainKey, dir, filepath.Join(dir, "no-such-file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := func(cs []audit.Checkpoint) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = fmt.Sprintf("id=%d hash=%s keyed_from=%d", c.ID, c.Hash, c.KeyedFrom)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"id=2 hash=" + written[0].Hash + " keyed_from=1", "id=3 hash=" + written[1].Hash + " keyed_from=1"}, summary(all)); diff != "" {
+		t.Errorf("checkpoints in the file (-want +got)\n%s", diff)
+	}
+	moved := written[1]
+
+	// Without a key or without a directory, nothing is written.
+	for _, opts := range []audit.Options{{CheckpointDir: t.TempDir()}, {ChainKey: chainKey}} {
+		other := openStore(t, dsn, opts)
+		if c, ok, err := other.WriteCheckpoint(ctx); err != nil || ok {
+			t.Errorf("WriteCheckpoint with key %q, dir %q: %+v %v %v; want nothing written", opts.ChainKey, opts.CheckpointDir, c, ok, err)
+		}
+		if opts.CheckpointDir != "" {
+			if entries, _ := os.ReadDir(opts.CheckpointDir); len(entries) != 0 {
+				t.Errorf("a store without a key wrote %d files", len(entries))
+			}
+		}
+	}
+
+	// A log with other lines around an edited checkpoint.
+	logFile := filepath.Join(t.TempDir(), "syncd.log")
+	lines := []string{"starting", moved.String(), "scan done", strings.Replace(moved.String(), "id=3", "id=1", 1)}
+	if err := os.WriteFile(logFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.ReadCheckpoints(chainKey, logFile); err == nil || !strings.Contains(err.Error(), logFile+":4:") {
+		t.Errorf("ReadCheckpoints of an edited line: %v; want it to name %s:4", err, logFile)
+	}
+}
+
+// TestParseCheckpoint: a checkpoint line parses back to itself, alone or
+// inside other text, and is refused when a field is missing or malformed,
+// without a key, or with another key.
+func TestParseCheckpoint(t *testing.T) {
+	cp := audit.SignCheckpoint(chainKey, audit.Checkpoint{ID: 7, Hash: "h1:abc", Time: time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC), KeyedFrom: 3})
+	line := cp.String()
+	empty := audit.SignCheckpoint(chainKey, audit.Checkpoint{Time: cp.Time})
+	if !strings.Contains(empty.String(), " hash=- ") {
+		t.Errorf("empty chain's checkpoint %q: want hash=-", empty.String())
+	}
+	tests := []struct {
+		name    string
+		key     []byte
+		line    string
+		want    *audit.Checkpoint // nil: cp
+		wantErr string
+	}{
+		{name: "the line alone", key: chainKey, line: line},
+		{name: "inside a log line", key: chainKey, line: `level=INFO audit_checkpoint="` + line + `"`},
+		{name: "empty chain", key: chainKey, line: empty.String(), want: &empty},
+		{name: "not a checkpoint", key: chainKey, line: "hello", wantErr: "not a syncd audit checkpoint"},
+		{name: "field missing", key: chainKey, line: strings.Replace(line, " keyed_from=3", "", 1), wantErr: "keyed_from missing"},
+		{name: "bad number", key: chainKey, line: strings.Replace(line, "id=7", "id=x", 1), wantErr: "checkpoint id"},
+		{name: "no key", line: line, wantErr: "no audit key"},
+		{name: "another key", key: otherKey, line: line, wantErr: "bad signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := audit.ParseCheckpoint(tt.key, tt.line)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseCheckpoint: %+v, %v; want an error mentioning %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := cp
+			if tt.want != nil {
+				want = *tt.want
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("parsed checkpoint (-want +got)\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestKeyingStartsWithAKeyedRow: a store with the key that only writes
+// events the chain already holds writes no row, and so does not mark the
+// chain keyed: a verifier without the key can still check it.
+func TestKeyingStartsWithAKeyedRow(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	evs := sampleEvents("old", 3)
+	plain := openStore(t, dsn, audit.Options{})
+	if err := plain.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	plain.Close()
+	keyed := openStore(t, dsn, audit.Options{ChainKey: chainKey})
+	if err := keyed.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := keyed.VerifyWith(ctx, audit.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.KeyedFrom != 0 || rep.Rows != 3 || rep.Head != 3 {
+		t.Fatalf("verify without the key after replaying known events: %+v, %v", rep, err)
+	}
+	if err := keyed.Record(ctx, sampleEvents("new", 1)...); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = keyed.VerifyWith(ctx, audit.VerifyOptions{Key: chainKey})
+	if err != nil || !rep.OK() || rep.KeyedFrom != 4 || rep.Rows != 4 {
+		t.Fatalf("verify after the first keyed row: %+v, %v", rep, err)
+	}
+}
+
+// TestAppendCheckpointReportsAFailedWrite: a checkpoint that could not be
+// written (here the file is /dev/full, as on a full disk) is an error,
+// never reported as kept.
+func TestAppendCheckpointReportsAFailedWrite(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "audit-checkpoints.log")); err != nil {
+		t.Fatal(err)
+	}
+	cp := audit.SignCheckpoint(chainKey, audit.Checkpoint{ID: 1, Hash: "h1:abc", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	if err := audit.AppendCheckpoint(dir, cp); err == nil {
+		t.Fatal("AppendCheckpoint to a full disk returned nil")
 	}
 }

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -107,5 +108,35 @@ func TestConsoleQueries(t *testing.T) {
 	}
 	if diff := cmp.Diff([]ep{{keyB, true}, {keyA, true}, {keyA, false}}, got); diff != "" {
 		t.Errorf("Drifts, newest first (-want +got)\n%s", diff)
+	}
+}
+
+// TestConsoleRunsAreWholeRecords: a page of runs carries each run as
+// LastRun reads it: every column, the finish time and the JSON summaries.
+func TestConsoleRunsAreWholeRecords(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	start := clk.Now()
+	run := syncd.RunRecord{Run: syncd.Run{ID: "r1", Mode: "apply", Actor: "ci", ManifestRevision: "rev"}, Trigger: "cli",
+		StartedAt: start, FinishedAt: start.Add(time.Second), Outcome: "failed", Error: "boom",
+		Summary: map[string]int{"update": 2}, Requests: map[string]int{"make": 4}}
+	if err := s.FinishRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	runs, total, err := s.Runs(ctx, 0, 10)
+	if err != nil || total != 1 || len(runs) != 1 {
+		t.Fatalf("Runs: %+v, %d, %v", runs, total, err)
+	}
+	last, _, err := s.LastRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Summary, run.Requests = json.RawMessage(`{"update": 2}`), json.RawMessage(`{"make": 4}`)
+	if diff := cmp.Diff(run, runs[0]); diff != "" {
+		t.Errorf("run on the page (-want +got)\n%s", diff)
+	}
+	if diff := cmp.Diff(last, runs[0]); diff != "" {
+		t.Errorf("page and LastRun differ (-LastRun +page)\n%s", diff)
 	}
 }

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -182,5 +183,123 @@ func TestDriftFieldLifecycle(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, a.Fields); diff != "" {
 		t.Errorf("fields (-want +got)\n%s", diff)
+	}
+}
+
+// TestDriftEpisodeDetails follows one episode through ObserveDrift and an
+// apply and checks what the lifecycle tests leave out: the events carry
+// the still-drifted fields; the remote id follows the latest observation
+// that has one; a field that stopped drifting and drifts again starts a
+// new first_seen; and the drift_resolved of an apply names the recorded
+// run's mode, actor and manifest revision.
+func TestDriftEpisodeDetails(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	label := syncd.FieldChange{Path: "/label", Before: "x", After: "y"}
+	zone := syncd.FieldChange{Path: "/timezone", Before: "UTC", After: "Europe/London"}
+	scanRun := syncd.Run{ID: "scan", Mode: syncd.ModeReport}
+	observe := func(obs audit.DriftObservation) []syncd.Event {
+		t.Helper()
+		clk.Advance(time.Minute)
+		evs, spooled, err := s.ObserveDrift(ctx, audit.DriftScan{Run: scanRun, Scanned: []syncd.Key{keyA},
+			Drifted: map[syncd.Key]audit.DriftObservation{keyA: obs}})
+		if err != nil || spooled {
+			t.Fatalf("ObserveDrift: spooled %v, %v", spooled, err)
+		}
+		return evs
+	}
+	summary := func(evs []syncd.Event) []string {
+		var out []string
+		for _, e := range evs {
+			out = append(out, fmt.Sprintf("%s %s remote=%s mode=%s actor=%s rev=%s changes=%v",
+				e.Type, e.Name, e.RemoteID, e.Mode, e.Actor, e.ManifestRevision, e.Changes))
+		}
+		return out
+	}
+
+	m1 := clk.Now().Add(time.Minute)
+	evs := observe(audit.DriftObservation{RemoteID: "r-1", Fields: []syncd.FieldChange{label, zone}})
+	want := []string{fmt.Sprintf("drift_detected a remote=r-1 mode=report actor= rev= changes=%v", []syncd.FieldChange{label, zone})}
+	if diff := cmp.Diff(want, summary(evs)); diff != "" {
+		t.Errorf("detection events (-want +got)\n%s", diff)
+	}
+	if evs := observe(audit.DriftObservation{Fields: []syncd.FieldChange{zone}}); len(evs) != 0 {
+		t.Errorf("a drift still open recorded %v", summary(evs))
+	}
+	if evs := observe(audit.DriftObservation{RemoteID: "r-2", Fields: []syncd.FieldChange{label, zone}}); len(evs) != 0 {
+		t.Errorf("a drift still open recorded %v", summary(evs))
+	}
+	m3 := clk.Now()
+	open, err := s.OpenDrifts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 {
+		t.Fatalf("open drifts %+v, want one", open)
+	}
+	if open[0].RemoteID != "r-2" || open[0].Occurrences != 3 {
+		t.Errorf("episode remote %q, %d occurrences; want r-2, 3", open[0].RemoteID, open[0].Occurrences)
+	}
+	wantFields := []audit.DriftField{
+		{FieldChange: label, FirstSeen: m3, LastSeen: m3}, // stopped drifting in the second scan, drifted again in the third
+		{FieldChange: zone, FirstSeen: m1, LastSeen: m3},
+	}
+	if diff := cmp.Diff(wantFields, open[0].Fields); diff != "" {
+		t.Errorf("fields (-want +got)\n%s", diff)
+	}
+
+	// The remote id is kept when an observation has none.
+	observe(audit.DriftObservation{Fields: []syncd.FieldChange{zone}})
+	if open, err := s.OpenDrifts(ctx); err != nil || len(open) != 1 || open[0].RemoteID != "r-2" {
+		t.Fatalf("open drifts after an observation without a remote id: %+v %v; want remote r-2", open, err)
+	}
+
+	applyRun := syncd.RunRecord{Run: syncd.Run{ID: "apply-1", Mode: syncd.ModeApply, Actor: "ci", ManifestRevision: "rev-9"}}
+	if err := s.StartRun(ctx, applyRun); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	ev, err := s.ResolveDrift(ctx, keyA, audit.ResolvedByApply, "apply-1")
+	if err != nil || ev == nil {
+		t.Fatalf("ResolveDrift: %+v %v", ev, err)
+	}
+	want = []string{fmt.Sprintf("drift_resolved a remote=r-2 mode=apply actor=ci rev=rev-9 changes=%v", []syncd.FieldChange{zone})}
+	if diff := cmp.Diff(want, summary([]syncd.Event{*ev})); diff != "" {
+		t.Errorf("resolution event (-want +got)\n%s", diff)
+	}
+	stored, err := s.Events(ctx, audit.Filter{Key: &keyA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := stored[len(stored)-1].Event; last.ID != ev.ID || last.Actor != "ci" {
+		t.Errorf("last stored event %+v, want the resolution %s", last, ev.ID)
+	}
+}
+
+// TestOneScanHandlesEveryKey: a scan that updates an open episode goes on
+// to the keys after it: here keyB's new drift is detected in the same scan
+// that sees keyA's drift again.
+func TestOneScanHandlesEveryKey(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, migratedDB(t), audit.Options{Now: clk.Now})
+	ctx := context.Background()
+	scan := func(drifted map[syncd.Key]audit.DriftObservation) []syncd.Event {
+		t.Helper()
+		clk.Advance(time.Minute)
+		evs, err := s.ScanDrift(ctx, audit.DriftScan{Scanned: []syncd.Key{keyA, keyB}, Drifted: drifted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x")})
+	evs := scan(map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x"), keyB: labelDrift("y")})
+	if len(evs) != 1 || evs[0].Type != syncd.EventDriftDetected || evs[0].Name != keyB.Name {
+		t.Fatalf("events of the second scan %+v, want keyB's drift_detected", evs)
+	}
+	open, err := s.OpenDrifts(ctx)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open drifts %+v, %v; want keyA's and keyB's", open, err)
 	}
 }

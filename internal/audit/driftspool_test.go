@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,5 +68,30 @@ func TestDriftObservationsSpoolDuringAnOutage(t *testing.T) {
 	}
 	if len(hist) != 1 || !hist[0].FirstSeen.Equal(seenA) || !hist[0].ResolvedAt.Equal(resolvedB) {
 		t.Fatalf("keyB history %+v; want seen %s, resolved %s", hist, seenA, resolvedB)
+	}
+}
+
+// TestDriftSpoolWriteFailureIsAnError: a drift scan that can reach
+// neither the database nor the spool (here the spool's temporary file is
+// /dev/full, as on a full disk) is an error, never reported as spooled.
+func TestDriftSpoolWriteFailureIsAnError(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "drift.jsonl.tmp")); err != nil {
+		t.Fatal(err)
+	}
+	// A store on an address where nothing listens: every scan spools.
+	s, err := audit.Open(context.Background(), "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+		audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, spooled, err := s.ObserveDrift(context.Background(), audit.DriftScan{Run: syncd.Run{ID: "r", Mode: "report"},
+		Scanned: []syncd.Key{keyA}, Drifted: map[syncd.Key]audit.DriftObservation{keyA: labelDrift("x")}})
+	if err == nil {
+		t.Fatalf("ObserveDrift with an unwritable spool: spooled %v, no error", spooled)
 	}
 }

@@ -112,6 +112,10 @@ func TestOutage(t *testing.T) {
 			record(s, "after", 10)
 			flushUntilEmpty(t, s)
 			record(s, "drained", 3)
+			// Once the spool is drained, events go straight to the database.
+			if got := s.SpoolDepth(); got != 0 {
+				t.Errorf("spool depth %d after recording with the spool drained, want 0", got)
+			}
 
 			if diff := cmp.Diff(keysOf(all), storedKeys(t, s)); diff != "" {
 				t.Errorf("stored events (-want +got)\n%s", diff)
@@ -173,6 +177,26 @@ func TestOutage(t *testing.T) {
 		if rep, err := s.Verify(ctx); err != nil || !rep.OK() {
 			t.Fatalf("verify: %+v %v", rep, err)
 		}
+	})
+
+	// With nothing to write, the background loop still notices the
+	// database going away and coming back.
+	t.Run("health without events", func(t *testing.T) {
+		s := openStore(t, pgtest.CreateDatabase(t, cluster.URL()), audit.Options{})
+		waitHealthy := func(want bool) {
+			t.Helper()
+			for i := 0; s.Healthy() != want; i++ {
+				if i == 1200 {
+					t.Fatalf("Healthy() still %v after a minute, want %v", !want, want)
+				}
+				time.Sleep(50 * time.Millisecond) // polling interval
+			}
+		}
+		waitHealthy(true)
+		cluster.Stop()
+		waitHealthy(false)
+		cluster.Start()
+		waitHealthy(true)
 	})
 }
 
@@ -283,13 +307,15 @@ func TestRecordRejectsUnknownType(t *testing.T) {
 }
 
 // TestSpoolRejectsWhatTheDatabaseRefuses: a spooled event the database
-// will never accept (here a type a newer syncd knows) is set aside, and the
+// will never accept (here a type a newer syncd knows, and changes with a
+// NUL that jsonb refuses) is set aside, and the
 // events behind it are not held up.
 func TestSpoolRejectsWhatTheDatabaseRefuses(t *testing.T) {
 	dir := t.TempDir()
 	lines := `{"key":"a","occurred_at":"2026-03-01T12:00:00Z","event_type":"run_started"}
 {"key":"b","occurred_at":"2026-03-01T12:00:01Z","event_type":"from_the_future"}
 not json at all
+{"key":"n","occurred_at":"2026-03-01T12:00:01Z","event_type":"run_started","changes":[{"path":"/nul\u0000"}]}
 {"key":"c","occurred_at":"2026-03-01T12:00:02Z","event_type":"run_finished"}
 `
 	if err := os.WriteFile(filepath.Join(dir, "events.jsonl"), []byte(lines), 0o600); err != nil {
@@ -304,7 +330,200 @@ not json at all
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(rejected), "\n"); n != 2 || !strings.Contains(string(rejected), "from_the_future") {
-		t.Errorf("rejected file:\n%s\nwant the refused event and the undecodable line", rejected)
+	if n := strings.Count(string(rejected), "\n"); n != 3 || !strings.Contains(string(rejected), "from_the_future") || !strings.Contains(string(rejected), `"key":"n"`) {
+		t.Errorf("rejected file:\n%s\nwant the refused events (a violated constraint, a data exception) and the undecodable line", rejected)
+	}
+}
+
+// TestWritesKeepTheBatchSize: BatchSize is the most events one transaction
+// writes, from Record and from a drained spool alike; every batch keeps
+// the order, and a spooled line without an event key is set aside.
+func TestWritesKeepTheBatchSize(t *testing.T) {
+	ctx := context.Background()
+	batches := func(t *testing.T, dsn string) []int {
+		t.Helper()
+		conn := connect(t, dsn)
+		rows, err := conn.Query(ctx, `SELECT count(*) FROM audit_events GROUP BY xmin::text ORDER BY min(id)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sizes
+	}
+	t.Run("record", func(t *testing.T) {
+		dsn := migratedDB(t)
+		s := openStore(t, dsn, audit.Options{BatchSize: 3})
+		evs := sampleEvents("direct", 10)
+		if err := s.Record(ctx, evs...); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+			t.Errorf("stored events (-want +got)\n%s", diff)
+		}
+		if diff := cmp.Diff([]int{3, 3, 3, 1}, batches(t, dsn)); diff != "" {
+			t.Errorf("rows per transaction (-want +got)\n%s", diff)
+		}
+	})
+	t.Run("spool", func(t *testing.T) {
+		dir := t.TempDir()
+		down, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := sampleEvents("spooled", 10)
+		if err := down.Record(ctx, evs[:5]...); err != nil {
+			t.Fatal(err)
+		}
+		down.Close()
+		f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, `{"occurred_at":"2026-03-01T12:00:00Z","event_type":"run_started"}`) // no key
+		f.Close()
+		down, err = audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := down.Record(ctx, evs[5:]...); err != nil {
+			t.Fatal(err)
+		}
+		down.Close()
+
+		dsn := migratedDB(t)
+		s := openStore(t, dsn, audit.Options{SpoolDir: dir, BatchSize: 3})
+		if got := s.SpoolDepth(); got != 11 {
+			t.Fatalf("spool depth %d, want 11", got)
+		}
+		flushUntilEmpty(t, s)
+		if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+			t.Errorf("stored events (-want +got)\n%s", diff)
+		}
+		// The keyless line is set aside without taking a place in a batch.
+		if diff := cmp.Diff([]int{3, 3, 3, 1}, batches(t, dsn)); diff != "" {
+			t.Errorf("rows per transaction (-want +got)\n%s", diff)
+		}
+		rejected, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl"))
+		if err != nil || !strings.Contains(string(rejected), `"event_type":"run_started"`) {
+			t.Errorf("rejected file %q, %v; want the keyless line", rejected, err)
+		}
+	})
+}
+
+// TestFailedCommitSpools: a batch whose COMMIT fails (here a deferred
+// constraint trigger refuses it at commit time) is not in the database,
+// so Record must keep its events in the spool, and they are written once
+// the database accepts them.
+func TestFailedCommitSpools(t *testing.T) {
+	ctx := context.Background()
+	dsn := migratedDB(t)
+	conn := connect(t, dsn)
+	mustExec(t, conn, `CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$`)
+	mustExec(t, conn, `CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`)
+	s := openStore(t, dsn, audit.Options{FlushInterval: time.Hour})
+	evs := sampleEvents("refused", 3)
+	if err := s.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.SpoolDepth(); got != 3 {
+		t.Fatalf("spool depth %d after a refused commit, want 3", got)
+	}
+	if got := storedKeys(t, s); len(got) != 0 {
+		t.Fatalf("stored %v although the commit failed", got)
+	}
+	mustExec(t, conn, `DROP TRIGGER refuse_commit ON audit_events`)
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	if rep, err := s.Verify(ctx); err != nil || !rep.OK() {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
+
+// TestSpoolAppendsAfterATornWrite: events recorded after a torn write was
+// cut off start on a line of their own, so none of them is lost with the
+// torn line.
+func TestSpoolAppendsAfterATornWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	openDown := func() *audit.Store {
+		t.Helper()
+		s, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+			audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	evs := sampleEvents("torn", 4)
+	down := openDown()
+	if err := down.Record(ctx, evs[:2]...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, `{"key":"half-writ`)
+	f.Close()
+	down = openDown()
+	if err := down.Record(ctx, evs[2:]...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+
+	s := openStore(t, migratedDB(t), audit.Options{SpoolDir: dir})
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl")); err == nil {
+		t.Errorf("lines rejected after a torn write:\n%s", b)
+	}
+}
+
+// TestSpoolDepthCountsWhatIsLeft: when a drain stops partway (the database
+// refuses a batch for now), SpoolDepth is the number of events still
+// waiting, and they are written once the database accepts them.
+func TestSpoolDepthCountsWhatIsLeft(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	down, err := audit.Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1",
+		audit.Options{SpoolDir: dir, Logger: quietLogger(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := sampleEvents("left", 6)
+	if err := down.Record(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+
+	dsn := migratedDB(t)
+	conn := connect(t, dsn)
+	// Not a verdict on the row (not class 22 or 23): the batch is retried.
+	mustExec(t, conn, `CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'not now'; END $$`)
+	mustExec(t, conn, `CREATE TRIGGER refuse_row BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.event_key = 'left-0004') EXECUTE FUNCTION refuse_row()`)
+	s := openStore(t, dsn, audit.Options{SpoolDir: dir, BatchSize: 2, FlushInterval: time.Hour})
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush returned nil although a batch was refused")
+	}
+	if got := s.SpoolDepth(); got != 2 {
+		t.Errorf("spool depth %d after writing two batches of two, want 2", got)
+	}
+	if diff := cmp.Diff(keysOf(evs[:4]), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
+	}
+	mustExec(t, conn, `DROP TRIGGER refuse_row ON audit_events`)
+	flushUntilEmpty(t, s)
+	if diff := cmp.Diff(keysOf(evs), storedKeys(t, s)); diff != "" {
+		t.Errorf("stored events (-want +got)\n%s", diff)
 	}
 }

@@ -52,3 +52,43 @@ func TestChangeAttempts(t *testing.T) {
 		t.Errorf("create's attempts = %+v, %v; want %+v", got[keyC], err, create)
 	}
 }
+
+// TestStuckResources: a resource is stuck while its latest change event is
+// a change_failed "stuck"; a later change event or an "unstuck" record
+// frees it, and events about other resources do not.
+func TestStuckResources(t *testing.T) {
+	clock := newClock()
+	s := openStore(t, migratedDB(t), audit.Options{Now: clock.Now})
+	ctx := context.Background()
+	keyC := syncd.Key{Kind: syncd.MakeConnection, Name: "c"}
+	keyD := syncd.Key{Kind: syncd.MakeConnection, Name: "d"}
+	t0 := clock.Now()
+	ev := func(k syncd.Key, typ syncd.EventType, outcome string, minute int) syncd.Event {
+		return syncd.Event{Type: typ, Kind: k.Kind, Name: k.Name, RemoteID: "id-" + k.Name, Action: "update",
+			Outcome: outcome, Error: "refused: " + k.Name, OccurredAt: t0.Add(time.Duration(minute) * time.Minute)}
+	}
+	if err := s.Record(ctx,
+		ev(keyA, syncd.EventChangeFailed, "failed", 0),
+		ev(keyA, syncd.EventChangeFailed, "stuck", 1),
+		ev(keyB, syncd.EventChangeFailed, "stuck", 2),
+		ev(keyB, syncd.EventChangeApplied, "ok", 3), // applied after all
+		ev(keyC, syncd.EventChangeFailed, "stuck", 4),
+		ev(keyC, syncd.EventChangePlanned, "unstuck", 5), // someone freed it
+		ev(keyD, syncd.EventChangeFailed, "stuck", 6),
+		ev(keyA, syncd.EventDriftDetected, "open", 7), // not a change: still stuck
+		ev(keyB, syncd.EventChangePlanned, "ok", 8),
+	); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StuckResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []audit.StuckResource{
+		{Key: keyA, RemoteID: "id-a", Action: "update", Since: t0.Add(time.Minute), Error: "refused: a"},
+		{Key: keyD, RemoteID: "id-d", Action: "update", Since: t0.Add(6 * time.Minute), Error: "refused: d"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stuck resources (-want +got)\n%s", diff)
+	}
+}

@@ -166,6 +166,17 @@ func createDatabase(ctx context.Context, serverURL, name, template string) error
 	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
 	if template != "" {
 		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+		// From PostgreSQL 15 a clone is WAL-logged block by block by
+		// default; copying the template's files is about three times
+		// faster for a small test database (the test clusters run with
+		// fsync off, so the checkpoint FILE_COPY takes is cheap).
+		var version int
+		if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+			return fmt.Errorf("server version: %w", err)
+		}
+		if version >= 150000 {
+			sql += " STRATEGY FILE_COPY"
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		_, err = conn.Exec(ctx, sql)
