@@ -18,8 +18,9 @@ import (
 const PlanFileVersion = 1
 
 // maxPlanFile bounds what ReadPlanFile reads, so a wrong file cannot
-// exhaust memory.
-const maxPlanFile = 256 << 20
+// exhaust memory. A variable only so that a test can check the boundary
+// without writing 256 MiB.
+var maxPlanFile int64 = 256 << 20
 
 // PlanFileMeta is what a saved plan records besides its changes. The
 // planner has no clock: CreatedAt comes from the caller.
@@ -121,7 +122,7 @@ func ReadPlanFile(r io.Reader, kinds []syncd.Kind) (*Plan, PlanFileMeta, error) 
 	if err != nil {
 		return nil, PlanFileMeta{}, fmt.Errorf("plan file: read: %w", err)
 	}
-	if len(data) > maxPlanFile {
+	if int64(len(data)) > maxPlanFile {
 		return nil, PlanFileMeta{}, fmt.Errorf("plan file: larger than %d bytes", maxPlanFile)
 	}
 	// The version is checked before the strict decode so that a newer file

@@ -40,3 +40,20 @@ func TestPlanFileWriteRefusesAChangeWithoutKind(t *testing.T) {
 		t.Errorf("error %v, want one naming the kind", err)
 	}
 }
+
+// TestPlanFileOfExactlyTheLimitIsRead: the size limit refuses a file one
+// byte over it and reads one of exactly its size whole.
+func TestPlanFileOfExactlyTheLimitIsRead(t *testing.T) {
+	data := validPlanFile(t)
+	defer func(old int64) { maxPlanFile = old }(maxPlanFile)
+
+	maxPlanFile = int64(len(data))
+	if _, _, err := ReadPlanFile(strings.NewReader(data), testKinds); err != nil {
+		t.Errorf("a plan file of exactly the limit (%d bytes): %v", len(data), err)
+	}
+	maxPlanFile = int64(len(data)) - 1
+	_, _, err := ReadPlanFile(strings.NewReader(data), testKinds)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a plan file one byte over the limit: error %v, want one saying it is larger", err)
+	}
+}
