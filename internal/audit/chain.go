@@ -135,6 +135,10 @@ func ParseCheckpoint(key []byte, line string) (Checkpoint, error) {
 // checkpoint syncd wrote, one per line, newest last.
 const checkpointFile = "audit-checkpoints.log"
 
+// syncFile flushes f to stable storage; a variable so that a test can see
+// every write that must survive a power loss reach it.
+var syncFile = (*os.File).Sync
+
 // AppendCheckpoint adds c to dir's checkpoint file (fsync'd).
 func AppendCheckpoint(dir string, c Checkpoint) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -146,7 +150,7 @@ func AppendCheckpoint(dir string, c Checkpoint) error {
 	}
 	_, werr := f.WriteString(c.String() + "\n")
 	if werr == nil {
-		werr = f.Sync()
+		werr = syncFile(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr

@@ -173,7 +173,7 @@ func writeDriftSpool(path string, scans []DriftScan) error {
 	}
 	_, werr := f.Write(buf.Bytes())
 	if werr == nil {
-		werr = f.Sync()
+		werr = syncFile(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
@@ -183,7 +183,7 @@ func writeDriftSpool(path string, scans []DriftScan) error {
 	}
 	if werr == nil {
 		if d, err := os.Open(filepath.Dir(path)); err == nil {
-			werr = d.Sync()
+			werr = syncFile(d)
 			d.Close()
 		}
 	}
