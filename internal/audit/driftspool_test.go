@@ -95,3 +95,19 @@ func TestDriftSpoolWriteFailureIsAnError(t *testing.T) {
 		t.Fatalf("ObserveDrift with an unwritable spool: spooled %v, no error", spooled)
 	}
 }
+
+// TestDriftScanRefusedByTheDatabaseIsAnError: a scan the database answers
+// and refuses (here a value jsonb cannot hold) is an error, not an outage:
+// it is kept in the drift spool for a later try, and the caller is told.
+func TestDriftScanRefusedByTheDatabaseIsAnError(t *testing.T) {
+	s := openStore(t, migratedDB(t), audit.Options{})
+	ctx := context.Background()
+	_, spooled, err := s.ObserveDrift(ctx, audit.DriftScan{Run: syncd.Run{ID: "r", Mode: "report"},
+		Scanned: []syncd.Key{keyA}, Drifted: map[syncd.Key]audit.DriftObservation{keyA: labelDrift("a\x00b")}})
+	if err == nil {
+		t.Fatal("a scan the database refused returned no error")
+	}
+	if !spooled || s.DriftSpoolDepth() != 1 {
+		t.Errorf("spooled %v, depth %d: want the refused scan kept in the drift spool", spooled, s.DriftSpoolDepth())
+	}
+}
