@@ -11,7 +11,8 @@ import (
 
 // TestZeroOptionsMeanTheDefaults: a store opened with no flush interval
 // and no batch size works with the defaults (a zero interval would stop
-// its background loop at once), records, and closes.
+// its background loop at once), writes an event straight to the database
+// (within the write timeout), and closes.
 func TestZeroOptionsMeanTheDefaults(t *testing.T) {
 	dsn := migratedDB(t)
 	s, err := audit.Open(context.Background(), dsn, audit.Options{SpoolDir: t.TempDir(), Logger: quietLogger(), Migrate: true})
@@ -21,6 +22,9 @@ func TestZeroOptionsMeanTheDefaults(t *testing.T) {
 	ev := syncd.Event{Type: syncd.EventRunStarted, RunID: "r", Mode: syncd.ModeApply, Actor: "t"}
 	if err := s.Record(context.Background(), ev); err != nil {
 		t.Fatal(err)
+	}
+	if got := s.SpoolDepth(); got != 0 {
+		t.Errorf("spool depth %d: the event was not written to the database", got)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
