@@ -109,6 +109,36 @@ func TestSpecNormalisation(t *testing.T) {
 	}
 }
 
+// Spec copies: the connector it was given is unchanged, ids, server
+// fields and pivot columns included. live rewrites the connector it owns
+// into the same spec.
+func TestSpecLeavesTheConnectorAlone(t *testing.T) {
+	const body = `{"id": 17, "name": "Shop", "authentication_implementation_id": 42, "rate_limit_duration": "60",
+		"variables": [{"id": 901, "key": "domain", "value": "x", "pivot": {"id": 5, "connector_id": 17, "alias": "d"}}],
+		"updated_at": "2026-01-02T03:04:05Z"}`
+	var conn, before, owned Connector
+	for _, c := range []*Connector{&conn, &before, &owned} {
+		if err := json.Unmarshal([]byte(body), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := Spec(conn)
+	if diff := cmp.Diff(before, conn); diff != "" {
+		t.Fatalf("Spec changed its argument (-before +after):\n%s", diff)
+	}
+	l := live(owned)
+	if diff := cmp.Diff(spec, l.Spec); diff != "" {
+		t.Fatalf("live and Spec disagree (-Spec +live):\n%s", diff)
+	}
+	if l.RemoteID != "17" {
+		t.Fatalf("RemoteID = %q, want 17", l.RemoteID)
+	}
+	want := map[string]any{"key": "domain", "value": "x", "pivot": map[string]any{"alias": "d"}}
+	if diff := cmp.Diff(want, spec["variables"].(map[string]any)["domain"]); diff != "" {
+		t.Fatalf("variable (-want +got):\n%s", diff)
+	}
+}
+
 func TestListQuery(t *testing.T) {
 	rec, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		reply(w, 200, `{"data": [], "links": {}, "meta": {"current_page": 1, "last_page": 1, "per_page": "100", "total": 0}}`)

@@ -35,29 +35,36 @@ var serverFields = []string{"id", "created_at", "updated_at"}
 // Spec turns a connector as the API returns it into the canonical spec:
 // ids that name other objects as strings, numbers that arrived as text as
 // numbers, variables as an object keyed by key. Secret values stay null.
+// conn is left as it was.
 func Spec(conn Connector) map[string]any {
-	spec := make(map[string]any, len(conn))
-	for k, v := range conn {
-		spec[k] = v
-	}
+	return canonical(cloneJSON(conn).(map[string]any))
+}
+
+// canonical rewrites conn, which the caller owns (a connector just
+// decoded), into the canonical spec and returns it. Rewriting in place
+// instead of copying halves what a listing of thousands of connectors
+// holds while it is turned into specs.
+func canonical(conn Connector) map[string]any {
 	for _, k := range []string{"authentication_implementation_id", "certificate_id"} {
-		if v, ok := spec[k]; ok && v != nil {
-			spec[k] = IDString(v)
+		if v, ok := conn[k]; ok && v != nil {
+			conn[k] = IDString(v)
 		}
 	}
 	for _, k := range []string{"rate_limit_duration", "connection_pool_id"} {
-		if s, ok := spec[k].(string); ok {
+		if s, ok := conn[k].(string); ok {
 			if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-				spec[k] = f
+				conn[k] = f
 			}
 		}
 	}
-	if v, ok := spec["variables"]; ok {
-		spec["variables"] = variablesObject(v)
+	if v, ok := conn["variables"]; ok {
+		conn["variables"] = variablesObject(v)
 	}
-	return spec
+	return conn
 }
 
+// variablesObject keys the variables by key, keeping only variableFields
+// and the pivot's own settings. The entries are rewritten in place.
 func variablesObject(v any) map[string]any {
 	out := map[string]any{}
 	add := func(key string, x any) {
@@ -71,23 +78,18 @@ func variablesObject(v any) map[string]any {
 		if key == "" {
 			return
 		}
-		e := map[string]any{}
-		for _, f := range variableFields {
-			if fv, ok := m[f]; ok {
-				e[f] = fv
+		for f := range m {
+			if !slices.Contains(variableFields, f) {
+				delete(m, f)
 			}
 		}
-		e["key"] = key
-		if p, ok := e["pivot"].(map[string]any); ok {
-			pc := map[string]any{}
-			for pk, pv := range p {
-				if !slices.Contains(pivotServerFields, pk) {
-					pc[pk] = pv
-				}
+		m["key"] = key
+		if p, ok := m["pivot"].(map[string]any); ok {
+			for _, f := range pivotServerFields {
+				delete(p, f)
 			}
-			e["pivot"] = pc
 		}
-		out[key] = e
+		out[key] = m
 	}
 	switch v := v.(type) {
 	case []any:
@@ -102,8 +104,28 @@ func variablesObject(v any) map[string]any {
 	return out
 }
 
+// cloneJSON copies a decoded JSON value deeply.
+func cloneJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(t))
+		for k, x := range t {
+			c[k] = cloneJSON(x)
+		}
+		return c
+	case []any:
+		c := make([]any, len(t))
+		for i, x := range t {
+			c[i] = cloneJSON(x)
+		}
+		return c
+	}
+	return v
+}
+
+// live turns a connector just read, which it rewrites, into a Live.
 func live(conn Connector) syncd.Live {
-	return syncd.Live{Kind: syncd.PatchworksConnector, RemoteID: IDString(conn["id"]), Spec: Spec(conn)}
+	return syncd.Live{Kind: syncd.PatchworksConnector, RemoteID: IDString(conn["id"]), Spec: canonical(conn)}
 }
 
 func sortLive(l []syncd.Live) {
