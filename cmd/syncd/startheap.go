@@ -1,48 +1,92 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 )
 
 // startingHeap is the heap a one-shot command (validate, plan, apply,
 // import) grows to before collecting garbage at the default pace.
 const startingHeap = 64 << 20
 
-// adjustStartingHeap lets a one-shot command's heap reach startingHeap
-// before the collector works at its default pace (GOGC=100), as the Go
-// compiler does for the same reason (cmd/compile's AdjustStartingHeap).
-// By default Go collects first at 4 MB and then each time the heap
-// doubles, so loading thousands of manifests pays for a score of
-// collections of a small, growing heap. Here, after each collection, GOGC
-// is set so that the next one comes at startingHeap, until the live heap
-// is large enough that the default already waits that long; from then on
-// the default holds. So a small estate collects rarely, and a large one
-// peaks where it did (the default's goal, twice its live heap, is above
-// startingHeap). GOGC or GOMEMLIMIT in the environment leaves the
-// runtime's policy alone. Not for the daemon, whose heap would sit near
-// startingHeap for nothing.
+// memoryBudget is what a one-shot command's Go memory (heap, stacks and
+// the runtime's own) is kept within while twice its live heap is less.
+const memoryBudget = 80 << 20
+
+// adjustStartingHeap tunes the collector for a one-shot command, whose
+// heap only grows until it exits.
+//
+// First, the heap may reach startingHeap before the collector works at
+// its default pace (GOGC=100), as the Go compiler does for the same reason
+// (cmd/compile's AdjustStartingHeap). By default Go collects first at 4 MB
+// and then each time the heap doubles, so loading thousands of manifests
+// pays for a score of collections of a small, growing heap. Here, after
+// each collection, GOGC is set so that the next one comes at startingHeap,
+// until the live heap is large enough that the default already waits that
+// long; from then on the default holds.
+//
+// Second, a soft memory limit of max(memoryBudget, twice the live heap)
+// is set after each collection. Twice the live heap is the default's own
+// goal, so for a large estate the limit changes nothing and can never
+// make the collector run without end; for an estate whose default goal
+// would be just above the budget (10,000 resources), the collector starts
+// a little earlier and the runtime hands idle memory back to the system,
+// which keeps the peak RSS under 100 MB for a few more collections.
+//
+// GOGC or GOMEMLIMIT in the environment leaves the runtime's policy
+// alone. Not for the daemon, whose heap would sit near startingHeap for
+// nothing.
 func adjustStartingHeap() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
+	heapTuning.Lock()
+	defer heapTuning.Unlock()
 	// The runtime's first goal is 4 MB at GOGC=100.
 	debug.SetGCPercent(100 * startingHeap / (4 << 20))
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	var rearm func(*firstGC)
-	rearm = func(*firstGC) {
-		metrics.Read(sample)
-		live := int64(sample[0].Value.Uint64())
-		if sample[0].Value.Kind() != metrics.KindUint64 || live <= 0 || 2*live >= startingHeap {
-			debug.SetGCPercent(100)
-			return
-		}
-		debug.SetGCPercent(int(100 * (startingHeap - live) / live))
-		runtime.SetFinalizer(new(firstGC), rearm)
+	debug.SetMemoryLimit(memoryBudget)
+	heapTuning.starting, heapTuning.stop = true, false
+	if !heapTuning.running {
+		heapTuning.running = true
+		runtime.SetFinalizer(new(firstGC), retune)
 	}
-	runtime.SetFinalizer(new(firstGC), rearm)
+}
+
+// heapTuning is the state of the finalizer chain adjustStartingHeap
+// starts; tests call it more than once in one process.
+var heapTuning struct {
+	sync.Mutex
+	running, starting, stop bool
+}
+
+// retune runs after each collection and sets GOGC and the memory limit
+// from the live heap, as adjustStartingHeap describes.
+func retune(*firstGC) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	heapTuning.Lock()
+	defer heapTuning.Unlock()
+	if heapTuning.stop || sample[0].Value.Kind() != metrics.KindUint64 || sample[0].Value.Uint64() == 0 {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+		heapTuning.running = false
+		return
+	}
+	live := min(sample[0].Value.Uint64(), math.MaxInt64/2)
+	debug.SetMemoryLimit(max(memoryBudget, 2*int64(live)))
+	if heapTuning.starting {
+		if 2*live >= startingHeap {
+			heapTuning.starting = false
+			debug.SetGCPercent(100)
+		} else {
+			debug.SetGCPercent(int(100 * (startingHeap - live) / live))
+		}
+	}
+	runtime.SetFinalizer(new(firstGC), retune)
 }
 
 // firstGC is the sentinel whose finalizer runs after a collection: large

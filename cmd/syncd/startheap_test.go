@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -14,16 +15,47 @@ func gcPercent() int {
 	return p
 }
 
+// memoryLimit reads the current soft memory limit.
+func memoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+// stopHeapTuning ends adjustStartingHeap's chain and puts the runtime's
+// defaults back, so that a test leaves the process as it found it.
+func stopHeapTuning(t *testing.T) {
+	heapTuning.Lock()
+	heapTuning.stop = true
+	heapTuning.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		heapTuning.Lock()
+		running := heapTuning.running
+		heapTuning.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the heap tuning chain did not stop")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if gcPercent() != 100 || memoryLimit() != math.MaxInt64 {
+		t.Fatalf("after stopping: GOGC %d, limit %d; want the defaults", gcPercent(), memoryLimit())
+	}
+}
+
 // A one-shot command starts with a goal of startingHeap and is back at the
 // default once its live heap alone would wait that long.
 func TestStartingHeapHandsOverToTheDefault(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	defer debug.SetGCPercent(gcPercent())
+	defer stopHeapTuning(t)
 
 	adjustStartingHeap()
 	if got, want := gcPercent(), 100*startingHeap/(4<<20); got != want {
 		t.Fatalf("GOGC after adjustStartingHeap = %d, want %d", got, want)
+	}
+	if got := memoryLimit(); got != memoryBudget {
+		t.Fatalf("memory limit after adjustStartingHeap = %d, want %d", got, memoryBudget)
 	}
 	// A small live heap: the next goal stays near startingHeap.
 	runtime.GC()
@@ -38,6 +70,55 @@ func TestStartingHeapHandsOverToTheDefault(t *testing.T) {
 	runtime.KeepAlive(keep)
 }
 
+// The memory limit is the budget while the live heap is small and twice
+// the live heap (the default's own goal) once that is more, so that it
+// never makes the collector chase a heap that cannot fit.
+func TestMemoryBudgetNeverBelowTheDefaultGoal(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	defer stopHeapTuning(t)
+
+	adjustStartingHeap()
+	runtime.GC()
+	waitFor(t, func() bool { runtime.GC(); return memoryLimit() == memoryBudget }, "the budget while the heap is small")
+
+	keep := make([][]byte, 0, 64)
+	for range 64 { // 64 MiB live: the default goal is 128 MiB, over the budget
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	waitFor(t, func() bool { runtime.GC(); return memoryLimit() >= 2*64<<20 }, "at least twice the live heap")
+	runtime.KeepAlive(keep)
+	keep = nil
+	waitFor(t, func() bool { runtime.GC(); return memoryLimit() == memoryBudget }, "the budget again once the heap is freed")
+}
+
+// A second command in the same process (as in tests) starts the tuning
+// over.
+func TestStartingHeapTwice(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	defer stopHeapTuning(t)
+
+	adjustStartingHeap()
+	debug.SetGCPercent(100)
+	adjustStartingHeap()
+	if got, want := gcPercent(), 100*startingHeap/(4<<20); got != want {
+		t.Fatalf("GOGC after the second call = %d, want %d", got, want)
+	}
+}
+
+// waitFor waits, collecting, until ok holds.
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("memory limit is %d, want %s", memoryLimit(), what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // GOGC or GOMEMLIMIT set by the user leave the runtime alone.
 func TestStartingHeapLeavesTheUsersSetting(t *testing.T) {
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
@@ -45,10 +126,13 @@ func TestStartingHeapLeavesTheUsersSetting(t *testing.T) {
 			t.Setenv("GOGC", "")
 			t.Setenv("GOMEMLIMIT", "")
 			t.Setenv(env, "123")
-			before := gcPercent()
+			before, limit := gcPercent(), memoryLimit()
 			adjustStartingHeap()
 			if got := gcPercent(); got != before {
 				t.Errorf("GOGC changed from %d to %d with %s set", before, got, env)
+			}
+			if got := memoryLimit(); got != limit {
+				t.Errorf("memory limit changed from %d to %d with %s set", limit, got, env)
 			}
 		})
 	}
