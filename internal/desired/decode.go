@@ -128,16 +128,22 @@ type pair struct {
 	k, v *yaml.Node
 }
 
-// fields is a decoded mapping: its entries by name, and the mapping node
-// itself for "missing field" positions.
+// fields is a decoded mapping: its known entries, and the mapping node
+// itself for "missing field" positions. A mapping decoded as an object
+// has at most its few known fields, so a scan finds one faster, and for
+// less memory, than a map would.
 type fields struct {
-	n  *yaml.Node
-	by map[string]pair
+	n    *yaml.Node
+	list []pair
 }
 
 func (f fields) get(name string) (pair, bool) {
-	pr, ok := f.by[name]
-	return pr, ok
+	for _, pr := range f.list {
+		if pr.name == name {
+			return pr, true
+		}
+	}
+	return pair{}, false
 }
 
 // pairs lists a mapping's entries, expanding YAML merge keys (<<) the way
@@ -256,13 +262,14 @@ func (d *docState) object(n *yaml.Node, p path, known ...string) (fields, bool) 
 		d.errorf(n, p, "must be a mapping, got %s", describe(n))
 		return fields{}, false
 	}
-	f := fields{n: n, by: map[string]pair{}}
-	for _, pr := range d.pairs(n, p, 0) {
+	all := d.pairs(n, p, 0)
+	f := fields{n: n, list: all[:0]} // pairs are unique by name
+	for _, pr := range all {
 		if !slices.Contains(known, pr.name) {
 			d.errorf(pr.k, p.key(pr.name), "unknown field %q (known fields: %s)", pr.name, strings.Join(known, ", "))
 			continue
 		}
-		f.by[pr.name] = pr
+		f.list = append(f.list, pr)
 	}
 	return f, true
 }
@@ -275,7 +282,7 @@ func (d *docState) require(f fields, p path, at *yaml.Node, names ...string) {
 		at = f.n
 	}
 	for _, name := range names {
-		if _, ok := f.by[name]; !ok {
+		if _, ok := f.get(name); !ok {
 			d.errorf(at, p.key(name), "required field is missing")
 		}
 	}

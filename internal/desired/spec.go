@@ -38,19 +38,19 @@ func (s specDoc) Object(n *yaml.Node, p manifest.Path, known ...string) (manifes
 	if !ok {
 		return manifest.Fields{}, false
 	}
-	out := manifest.Fields{N: f.n, By: make(map[string]manifest.Pair, len(f.by))}
-	for name, pr := range f.by {
-		out.By[name] = manifest.Pair{Name: pr.name, K: pr.k, V: pr.v}
+	out := manifest.Fields{N: f.n, Pairs: make([]manifest.Pair, len(f.list))}
+	for i, pr := range f.list {
+		out.Pairs[i] = manifest.Pair{Name: pr.name, K: pr.k, V: pr.v}
 	}
 	return out, true
 }
 
 func (s specDoc) Require(f manifest.Fields, p manifest.Path, at *yaml.Node, names ...string) {
-	by := make(map[string]pair, len(f.By))
-	for name, pr := range f.By {
-		by[name] = pair{name: pr.Name, k: pr.K, v: pr.V}
+	list := make([]pair, len(f.Pairs))
+	for i, pr := range f.Pairs {
+		list[i] = pair{name: pr.Name, k: pr.K, v: pr.V}
 	}
-	s.d.require(fields{n: f.N, by: by}, pathOf(p), at, names...)
+	s.d.require(fields{n: f.N, list: list}, pathOf(p), at, names...)
 }
 
 func (s specDoc) Str(n *yaml.Node, p manifest.Path, nullable bool) (manifest.Text, bool, bool) {
@@ -90,11 +90,11 @@ func (s specDoc) IsStringTag(n *yaml.Node) bool { return isStringTag(n) }
 func (s specDoc) IncludeJSONC(n *yaml.Node, mp manifest.Path, rawKey string, check func(any) string) (any, bool) {
 	d, p := s.d, pathOf(mp)
 	f, ok := d.object(n, p, FileKey)
-	if !ok || len(f.by) != 1 {
+	if !ok || len(f.list) != 1 {
 		d.bad = true
 		return nil, false
 	}
-	pr := f.by[FileKey]
+	pr := f.list[0] // object keeps only known fields: this is $file
 	fp := p.key(FileKey)
 	t, _, ok := d.str(pr.v, path{field: fp.field}, false) // a path, never a secret reference
 	if !ok {
