@@ -3,7 +3,6 @@ package planner
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"slices"
 
@@ -66,6 +65,7 @@ func (e *encoder) liveFingerprint(h syncd.Hasher, l *syncd.Live) string {
 type encoder struct {
 	buf  []byte
 	keys []string // scratch for sorting map keys, used as a stack
+	mac  *syncd.DigestHasher
 }
 
 // reset keeps the buffers, so that one encoder hashes a whole plan with
@@ -142,7 +142,10 @@ func (e *encoder) value(v any) {
 
 // keyed returns the keyed hash of the encoding. The unkeyed digest never
 // leaves this function.
+// An encoder is only ever used with one Hasher, whose HMAC it keeps.
 func (e *encoder) keyed(h syncd.Hasher) string {
-	sum := sha256.Sum256(e.buf)
-	return h.Hash(hex.EncodeToString(sum[:]))
+	if e.mac == nil {
+		e.mac = h.Digests()
+	}
+	return e.mac.Hash(sha256.Sum256(e.buf))
 }

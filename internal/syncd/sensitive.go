@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"maps"
 	"strconv"
 	"strings"
@@ -42,6 +43,31 @@ func (h Hasher) Hash(v any) string {
 	m := hmac.New(sha256.New, h.key)
 	m.Write(b)
 	return hashedMark + hex.EncodeToString(m.Sum(nil))
+}
+
+// DigestHasher hashes SHA-256 digests exactly as Hash hashes their hex
+// form, reusing one HMAC: for a caller that hashes thousands (a plan's
+// fingerprints). Not safe for concurrent use.
+type DigestHasher struct {
+	mac     hash.Hash
+	in, out []byte
+}
+
+// Digests returns a DigestHasher with h's key.
+func (h Hasher) Digests() *DigestHasher {
+	return &DigestHasher{mac: hmac.New(sha256.New, h.key)}
+}
+
+// Hash returns Hash(hex.EncodeToString(sum[:])): the JSON encoding of a
+// hex string is the string in quotes, nothing in it needs escaping.
+func (d *DigestHasher) Hash(sum [sha256.Size]byte) string {
+	d.in = append(d.in[:0], '"')
+	d.in = hex.AppendEncode(d.in, sum[:])
+	d.in = append(d.in, '"')
+	d.mac.Reset()
+	d.mac.Write(d.in)
+	d.out = d.mac.Sum(d.out[:0])
+	return hashedMark + hex.EncodeToString(d.out)
 }
 
 // EscapePointerToken escapes one RFC 6901 reference token.

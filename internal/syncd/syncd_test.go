@@ -1,6 +1,10 @@
 package syncd
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -140,5 +144,27 @@ func TestParseKey(t *testing.T) {
 		if _, err := ParseKey(bad, kinds); err == nil {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
+	}
+}
+
+// DigestHasher gives exactly what Hash gives for the hex form of the same
+// digest, with any key, over many digests through one HMAC.
+func TestDigestHasherIsHashOfTheHex(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, key := range [][]byte{nil, []byte("k"), bytes.Repeat([]byte{0xfe}, 100)} {
+		h := NewHasher(key)
+		d := h.Digests()
+		for range 200 {
+			var sum [sha256.Size]byte
+			for i := range sum {
+				sum[i] = byte(r.Uint32())
+			}
+			if got, want := d.Hash(sum), h.Hash(hex.EncodeToString(sum[:])); got != want {
+				t.Fatalf("key %x: Digests().Hash = %s, Hash of the hex = %s", key, got, want)
+			}
+		}
+	}
+	if a, b := NewHasher([]byte("a")).Digests().Hash([32]byte{}), NewHasher([]byte("b")).Digests().Hash([32]byte{}); a == b {
+		t.Fatal("two keys give the same hash")
 	}
 }
