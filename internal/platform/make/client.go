@@ -1,6 +1,7 @@
 package make
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -354,7 +355,7 @@ func EmptySection(section string) any {
 // ParseJSONC parses JSONC (comments, trailing commas) into a canonical
 // JSON value. Empty text is null.
 func ParseJSONC(text []byte) (any, error) {
-	if len(strings.TrimSpace(string(text))) == 0 {
+	if len(bytes.TrimSpace(text)) == 0 {
 		return nil, nil
 	}
 	// Most bodies are plain JSON: decoded directly they give the same value
@@ -397,7 +398,7 @@ func (c *Client) GetCommon(ctx context.Context, name string) (map[string]any, er
 		return nil, err
 	}
 	var v any
-	if len(strings.TrimSpace(string(resp.Body))) > 0 {
+	if len(bytes.TrimSpace(resp.Body)) > 0 {
 		if err := json.Unmarshal(resp.Body, &v); err != nil {
 			return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
 				Kind: platform.KindTransient, Message: "common data is not JSON: " + jsonErrText(err)}
@@ -445,7 +446,7 @@ func (c *Client) Recreate(ctx context.Context, name string) (string, error) {
 	var body struct {
 		AppConnection json.RawMessage `json:"appConnection"`
 	}
-	if len(strings.TrimSpace(string(resp.Body))) > 0 && json.Unmarshal(resp.Body, &body) == nil {
+	if len(bytes.TrimSpace(resp.Body)) > 0 && json.Unmarshal(resp.Body, &body) == nil {
 		var s string
 		if json.Unmarshal(body.AppConnection, &s) == nil && s != "" {
 			return s, nil

@@ -101,6 +101,10 @@ type Client struct {
 	// that echoes request headers must not carry them into an error.
 	own syncd.Scrubber
 
+	// header is what every request carries: Config.Header and the
+	// Authorization, canonical; nil when there is none.
+	header http.Header
+
 	mu       sync.Mutex
 	byStatus map[int]int64
 }
@@ -147,7 +151,22 @@ func New(cfg Config) (*Client, error) {
 			creds = append(creds, strings.TrimSpace(tok))
 		}
 	}
+	// Every request carries the same headers: canonicalised once here,
+	// each request gets a copy.
+	var header http.Header
+	if len(cfg.Header) > 0 || cfg.Authorization != "" {
+		header = http.Header{}
+		for k, vs := range cfg.Header {
+			for _, v := range vs {
+				header.Add(k, v)
+			}
+		}
+		if cfg.Authorization != "" {
+			header.Set("Authorization", cfg.Authorization)
+		}
+	}
 	return &Client{
+		header:   header,
 		own:      syncd.NewScrubber(creds),
 		cfg:      cfg,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
@@ -404,16 +423,11 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return &Response{Err: errors.New("invalid request")}
 	}
-	for k, vs := range c.cfg.Header {
-		for _, v := range vs {
-			hreq.Header.Add(k, v)
-		}
+	if c.header != nil {
+		hreq.Header = c.header.Clone()
 	}
 	if req.ContentType != "" {
 		hreq.Header.Set("Content-Type", req.ContentType)
-	}
-	if c.cfg.Authorization != "" {
-		hreq.Header.Set("Authorization", c.cfg.Authorization)
 	}
 
 	hresp, err := c.http.Do(hreq)

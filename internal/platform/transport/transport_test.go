@@ -355,3 +355,37 @@ func TestErrorBodyLosesOwnCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Every request carries Config.Header (canonical) and the Authorization,
+// which wins over one in Config.Header; a request's own Content-Type wins
+// over the configured one and does not stay for the next request.
+func TestEveryRequestCarriesTheConfiguredHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var got []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Clone())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Header = http.Header{"accept": {"application/json"}, "Content-Type": {"application/json"},
+			"Authorization": {"Basic not-this-one"}, "X-Two": {"a", "b"}}
+	})
+	ctx := context.Background()
+	for _, req := range []Request{
+		{Method: http.MethodPut, Path: "/a", Body: []byte("x"), ContentType: "application/jsonc"},
+		{Method: http.MethodGet, Path: "/b"},
+	} {
+		if r := c.Do(ctx, req); r.Err != nil || r.Status != http.StatusOK {
+			t.Fatalf("%s: status %d, err %v", req.Op(), r.Status, r.Err)
+		}
+	}
+	for i, wantType := range []string{"application/jsonc", "application/json"} {
+		h := got[i]
+		if h.Get("Accept") != "application/json" || h.Get("Authorization") != testAuth ||
+			!cmp.Equal(h.Values("X-Two"), []string{"a", "b"}) || h.Get("Content-Type") != wantType {
+			t.Errorf("request %d headers: %v; want Accept, the client's Authorization, X-Two a and b, Content-Type %s", i, h, wantType)
+		}
+	}
+}
