@@ -256,6 +256,12 @@ func (c *Client) listOnce(ctx context.Context, opts ListOptions) ([]Connector, b
 	if err != nil {
 		return nil, false, err
 	}
+	if m := first.Meta; m.Present && m.LastPage > maxPages && m.Total > maxPages*opts.PerPage {
+		// Reading maxPages pages would only end in "inconsistent": say why
+		// now, before thousands of requests.
+		return nil, false, fmt.Errorf("the connector list has %d pages (%d connectors), more than the %d pages syncd reads; nothing is planned from part of a list",
+			m.LastPage, m.Total, maxPages)
+	}
 	pages := []Page{first}
 	switch {
 	case first.Meta.Present && first.Meta.LastPage > 1:

@@ -410,3 +410,32 @@ func TestEveryReadRemembersVariableIDs(t *testing.T) {
 		t.Errorf("refused update = %v, %v", got, err)
 	}
 }
+
+// TestListTooLongToReadSaysSo: a list whose meta says it has more
+// connectors than maxPages pages can hold is refused after its first page,
+// with the sizes, instead of being read up to maxPages three times over and
+// then called inconsistent.
+func TestListTooLongToReadSaysSo(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 3
+	c, reqs := pages(t, func(p string, _ int) string {
+		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 4, "total": 301}}`
+	})
+	_, err := c.ListAllConnectors(context.Background(), ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "4 pages (301 connectors), more than the 3 pages") {
+		t.Fatalf("err = %v, want the list's size and the limit", err)
+	}
+	if n := len(reqs()); n != 1 {
+		t.Fatalf("%d requests, want only the first page", n)
+	}
+	// Exactly what maxPages pages hold is read.
+	c, reqs = pages(t, func(p string, _ int) string {
+		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 4, "total": 300}}`
+	})
+	if _, err := c.ListAllConnectors(context.Background(), ListOptions{}); err == nil || strings.Contains(err.Error(), "pages syncd reads") {
+		t.Fatalf("err = %v, want the list read up to maxPages (then found short)", err)
+	}
+	if n := len(reqs()); n < 3 {
+		t.Fatalf("%d requests, want maxPages read", n)
+	}
+}
