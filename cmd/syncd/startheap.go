@@ -29,13 +29,14 @@ const memoryBudget = 80 << 20
 // until the live heap is large enough that the default already waits that
 // long; from then on the default holds.
 //
-// Second, a soft memory limit of max(memoryBudget, twice the live heap)
-// is set after each collection. Twice the live heap is the default's own
-// goal, so for a large estate the limit changes nothing and can never
-// make the collector run without end; for an estate whose default goal
-// would be just above the budget (10,000 resources), the collector starts
-// a little earlier and the runtime hands idle memory back to the system,
-// which keeps the peak RSS under 100 MB for a few more collections.
+// Second, while twice the live heap (the default's goal) is under
+// memoryBudget, that budget is a soft memory limit, set after each
+// collection: for an estate whose default goal would be just under it
+// (10,000 resources), the collector starts a little earlier and the
+// runtime hands idle memory back to the system, which keeps the peak RSS
+// under 100 MB for a few more collections. Once the live heap is larger,
+// there is no limit: a larger estate is not slowed down, and the collector
+// never chases a heap that cannot fit.
 //
 // GOGC or GOMEMLIMIT in the environment leaves the runtime's policy
 // alone. Not for the daemon, whose heap would sit near startingHeap for
@@ -76,8 +77,12 @@ func retune(*firstGC) {
 		heapTuning.running = false
 		return
 	}
-	live := min(sample[0].Value.Uint64(), math.MaxInt64/2)
-	debug.SetMemoryLimit(max(memoryBudget, 2*int64(live)))
+	live := sample[0].Value.Uint64()
+	if 2*live < memoryBudget {
+		debug.SetMemoryLimit(memoryBudget)
+	} else {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
 	if heapTuning.starting {
 		if 2*live >= startingHeap {
 			heapTuning.starting = false

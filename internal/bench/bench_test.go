@@ -154,7 +154,7 @@ func planProcess(b *testing.B, rep *Report) error {
 	}
 	// Five runs, one after the other; the median CPU is reported with the
 	// spread, so that a busy machine shows as such.
-	small, err := planRuns(b, bin, f, 5)
+	small, err := planRuns(b, bin, f, 5, true)
 	if err != nil {
 		return err
 	}
@@ -177,6 +177,10 @@ func planProcess(b *testing.B, rep *Report) error {
 	requests := c.Make.Total + c.Patchworks.Total
 	perReq := (cpu - vcpu).Seconds() / float64(requests) * 1e6
 	rep.Info(sc, "of which loading manifests", vcpu.Seconds(), "s", fmt.Sprintf("CPU of syncd validate on the same directory (%.0f µs per manifest); the rest is %.0f µs per request", vcpu.Seconds()/float64(f.Resources())*1e6, perReq))
+	rep.Info(sc, "floor: decoding the files alone", small.floorYAML.Seconds(), "s", "CPU of a process that reads each of the 10,000 files and decodes it into go.yaml.in/yaml/v4 nodes, nothing else (floor_test.go)")
+	rep.Info(sc, "floor: as many bare GETs", small.floorHTTP.Seconds(), "s", fmt.Sprintf("CPU of a process that makes %d GETs of Make connection details with net/http, 16 at a time over reused connections, and reads each body, nothing else", requests))
+	rep.Note("The two floors (%.2f s decoding the YAML files, %.2f s for the GETs: %.2f s together) are what syncd's two libraries cost on this machine before syncd does anything with what they read; the plan's CPU above them is %.2f s.",
+		small.floorYAML.Seconds(), small.floorHTTP.Seconds(), (small.floorYAML + small.floorHTTP).Seconds(), (cpu - small.floorYAML - small.floorHTTP).Seconds())
 	rep.Note("Where the CPU of one plan of 10,000 resources goes (%.2f s, median of 5): %.2f s loading 10,000 manifest files, one per resource (~%.0f µs each: YAML parsing into position-carrying nodes, about half; open/fstat/read through the confined root; decoding and GC), "+
 		"and %.0f µs of client CPU per request for %d requests (Make needs a list per app and 3 reads per connection, the minimum): net/http over loopback (connections are reused), JSON decoding, and the GC that both pay for.",
 		cpu.Seconds(), vcpu.Seconds(), vcpu.Seconds()/float64(f.Resources())*1e6, perReq, requests)
@@ -185,7 +189,7 @@ func planProcess(b *testing.B, rep *Report) error {
 	// above. Three runs: each costs five times one of the above.
 	const lsc = "syncd plan, linear to 50,000 resources"
 	big := Fleet{Make: 25000, Apps: 250, Patchworks: 25000}
-	large, err := planRuns(b, bin, big, 3)
+	large, err := planRuns(b, bin, big, 3, false)
 	if err != nil {
 		return fmt.Errorf("50,000 resources: %w", err)
 	}
@@ -213,6 +217,8 @@ type planSeries struct {
 	dir    string
 	runs   []planUsage // sorted by CPU
 	counts emulator.Counts
+	// The floors over the same files and server (see floor_test.go).
+	floorYAML, floorHTTP time.Duration
 }
 
 func (s planSeries) median() planUsage     { return s.runs[len(s.runs)/2] }
@@ -235,8 +241,9 @@ func (s planSeries) cpuList() string {
 }
 
 // planRuns writes f, serves it from an in-process emulator at zero latency
-// and runs `syncd plan` over it n times, one after the other.
-func planRuns(b *testing.B, bin string, f Fleet, n int) (planSeries, error) {
+// and runs `syncd plan` over it n times, one after the other; with floors,
+// it then measures the floors over the same files and server.
+func planRuns(b *testing.B, bin string, f Fleet, n int, floors bool) (planSeries, error) {
 	emu := emulator.New(emulator.Options{Seed: 1})
 	srv := httptest.NewServer(emu)
 	defer func() { emu.Close(); srv.Close() }()
@@ -275,6 +282,18 @@ func planRuns(b *testing.B, bin string, f Fleet, n int) (planSeries, error) {
 		s.counts = emu.Counts()
 	}
 	slices.SortFunc(s.runs, func(a, b planUsage) int { return int(a.cpu - b.cpu) })
+	if floors {
+		var err error
+		if s.floorYAML, err = floorCPU(floorEnv+"=yaml", floorEnv+"_DIR="+s.dir); err != nil {
+			return s, err
+		}
+		requests := s.counts.Make.Total + s.counts.Patchworks.Total
+		s.floorHTTP, err = floorCPU(floorEnv+"=http", floorEnv+"_URL="+srv.URL,
+			floorEnv+"_APPS="+strings.Join(f.AppNames(), ","), floorEnv+"_N="+strconv.Itoa(requests))
+		if err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
