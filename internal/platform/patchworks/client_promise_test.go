@@ -428,6 +428,16 @@ func TestListTooLongToReadSaysSo(t *testing.T) {
 	if n := len(reqs()); n != 1 {
 		t.Fatalf("%d requests, want only the first page", n)
 	}
+	// As many pages as syncd reads, whatever the total says, are read.
+	c, reqs = pages(t, func(p string, _ int) string {
+		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 3, "total": 301}}`
+	})
+	if _, err := c.ListAllConnectors(context.Background(), ListOptions{}); err == nil || strings.Contains(err.Error(), "pages syncd reads") {
+		t.Fatalf("err = %v, want the list read (then found short)", err)
+	}
+	if n := len(reqs()); n < 3 {
+		t.Fatalf("%d requests, want the three pages read", n)
+	}
 	// Exactly what maxPages pages hold is read.
 	c, reqs = pages(t, func(p string, _ int) string {
 		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 4, "total": 300}}`
