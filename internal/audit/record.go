@@ -120,13 +120,6 @@ func (s *Store) writeDirect(ctx context.Context, rows []row) ([]row, error) {
 	return nil, nil
 }
 
-// auditColumns are the columns written, in CopyFrom order.
-var auditColumns = []string{
-	"id", "occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
-	"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
-	"event_key", "prev_hash", "row_hash",
-}
-
 // writeRows appends rows in one transaction. Locking the chain head orders
 // concurrent writers (other syncd processes too), and the keys already
 // stored are skipped, which makes a replay from the spool exactly-once.
@@ -214,42 +207,19 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 	last := &pgx.Batch{}
 	if len(todo) > 0 {
 		first := id + 1
-		// pgx asks for the rows in order, one at a time, while it sends
-		// those before: each row is chained to the one before it here, so
-		// that hashing overlaps the database's work. pgx encodes each row as
-		// soon as it has it, so one values slice serves every row.
-		// The values are pointers into todo, ids and hashes, which an
-		// interface holds without copying them to the heap.
-		vals := make([]any, len(auditColumns))
-		ids := make([]int64, len(todo))
-		hashes := make([]string, len(todo)+1)
-		hashes[0] = head
-		var scratch []byte
-		src := pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
-			r := todo[i]
-			ids[i] = first + int64(i)
-			scratch = appendRowHashInput(scratch[:0], hashes[i], ids[i], r)
-			hashes[i+1] = chainHash(key, scratch)
-			head = hashes[i+1]
-			var changes any
-			if r.Changes != nil {
-				changes = r.Changes
-			}
-			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
-				&ids[i], &r.OccurredAt, nullAt(&r.RunID), &r.Type, nullAt(&r.Kind), nullAt(&r.Name), nullAt(&r.RemoteID)
-			vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] =
-				nullAt(&r.Action), changes, nullAt(&r.Outcome), nullAt(&r.Error), nullAt(&r.ManifestRevision), nullAt(&r.Mode), nullAt(&r.Actor)
-			vals[14], vals[15], vals[16] = &r.Key, &hashes[i], &hashes[i+1]
-			return vals, nil
-		})
-		// CopyFrom returns once pgx's encoder is done: head is the last row's.
-		n, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src)
+		// The connection reads the rows in order while it sends those
+		// before: each row is chained to the one before it as it is read,
+		// so that hashing overlaps the database's work.
+		src := newCopyStream(todo, first, head, key)
+		tag, err := conn.Conn().PgConn().CopyFrom(ctx, src, copySQL)
 		if err != nil {
 			return err
 		}
-		if n != int64(len(todo)) {
+		// CopyFrom returns once the stream is read to its end.
+		if n := tag.RowsAffected(); n != int64(len(todo)) || src.next != len(todo) {
 			return fmt.Errorf("audit: copied %d rows of %d", n, len(todo))
 		}
+		head = src.head()
 		id = first + int64(len(todo)) - 1
 		last.Queue("UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head)
 		if startKeying {
@@ -571,7 +541,7 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 // appendRowHashInput appends to buf what hashFields hashes for r (chained
 // to the row before it by prev), without
 // copying the row's changes or formatting its time through a layout.
-func appendRowHashInput(buf []byte, prev string, id int64, r *row) []byte {
+func appendRowHashInput(buf, prev []byte, id int64, r *row) []byte {
 	var ts [len(hashTimeLayout)]byte
 	f := hashInput{
 		{s: r.Key, ok: true},
@@ -589,7 +559,7 @@ func appendRowHashInput(buf []byte, prev string, id int64, r *row) []byte {
 		{s: r.Mode, ok: r.Mode != ""},
 		{s: r.Actor, ok: r.Actor != ""},
 	}
-	return appendHashInput(buf, prev, id, &f)
+	return appendHashInput(buf, hashField{b: prev, ok: true}, id, &f)
 }
 
 // hashField is one column's value, in s or (not copied) in b; ok is false
@@ -610,16 +580,18 @@ type hashInput [14]hashField
 // the empty string): HMAC-SHA256 with the audit key ("h1:" and hex), or
 // plain SHA-256 (hex) without one — see chainHash.
 func hashFields(key []byte, prev string, id int64, f *hashInput) string {
-	return chainHash(key, appendHashInput(nil, prev, id, f))
+	return chainHash(key, appendHashInput(nil, hashField{s: prev, ok: true}, id, f))
 }
 
-func appendHashInput(buf []byte, prev string, id int64, f *hashInput) []byte {
-	n := 64 + len(prev)
+// appendHashInput appends what hashFields hashes; prev is the previous
+// row's hash.
+func appendHashInput(buf []byte, prev hashField, id int64, f *hashInput) []byte {
+	n := 64 + len(prev.s) + len(prev.b)
 	for _, x := range f {
 		n += len(x.s) + len(x.b) + 8
 	}
 	buf = slices.Grow(buf, n)
-	buf = appendField(buf, hashField{s: prev, ok: true})
+	buf = appendField(buf, prev)
 	buf = strconv.AppendInt(buf, id, 10)
 	buf = append(buf, ';')
 	for _, x := range f {
@@ -679,12 +651,3 @@ func appendField(buf []byte, x hashField) []byte {
 
 // null stores an empty string as SQL NULL.
 func null(s string) any { return pgstore.Null(s) }
-
-// nullAt is null for a string the caller keeps unchanged until the value is
-// written: the interface holds the pointer, not a copy of the string.
-func nullAt(s *string) any {
-	if *s == "" {
-		return nil
-	}
-	return s
-}
