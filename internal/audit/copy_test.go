@@ -84,7 +84,7 @@ func pgxCopyData(t *testing.T, rows []*row, first int64, head string, key []byte
 	}
 	for i, r := range rows {
 		id := first + int64(i)
-		hash := chainHash(key, appendRowHashInput(nil, []byte(head), id, r))
+		hash := hashFields(key, head, id, rowFields(r))
 		var changes any
 		if r.Changes != nil {
 			changes = r.Changes
@@ -108,6 +108,50 @@ func pgxCopyData(t *testing.T, rows []*row, first int64, head string, key []byte
 		head = hash
 	}
 	return append(buf, copyTrailer...), head
+}
+
+// rowFields is r as verify hashes it: the time formatted by its layout.
+func rowFields(r *row) *hashInput {
+	text := func(s string) hashField { return hashField{s: s, ok: s != ""} }
+	return &hashInput{
+		{s: r.Key, ok: true}, {s: r.OccurredAt.UTC().Format(hashTimeLayout), ok: true}, text(r.RunID), {s: r.Type, ok: true},
+		text(r.Kind), text(r.Name), text(r.RemoteID), text(r.Action), {b: r.Changes, ok: r.Changes != nil},
+		text(r.Outcome), text(r.Error), text(r.ManifestRevision), text(r.Mode), text(r.Actor),
+	}
+}
+
+// TestRowHashInputIsHashFields: what Record hashes for a row is what
+// verify hashes for it.
+func TestRowHashInputIsHashFields(t *testing.T) {
+	for _, prev := range []string{"", "5234a93414aeb3ecac44396c4d233127286e9ee4b0204243dfdc2fb977d978f6", "h1:x"} {
+		for i, r := range copyTestRows(t) {
+			id := int64(i) * 997
+			got := appendRowHashInput([]byte("junk"), []byte(prev), id, r)
+			want := appendHashInput([]byte("junk"), hashField{s: prev, ok: true}, id, rowFields(r))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("row %d (prev %q):\n got %q\nwant %q", i, prev, got, want)
+			}
+		}
+	}
+}
+
+// TestCleanIsText: clean's shortcut changes nothing pgstore.Text would
+// change, wherever the byte it must notice is.
+func TestCleanIsText(t *testing.T) {
+	inputs := []string{"", "a", "plain ascii, long enough for several words", "é", "\xff", "\x00", "\u2028", "\x7f"}
+	for n := range 20 {
+		for at := range n {
+			for _, c := range []string{"\x00", "\x80", "\xff", "é", "\xc3"} {
+				s := []byte(strings.Repeat("x", n))
+				inputs = append(inputs, string(s[:at])+c+string(s[at+1:]))
+			}
+		}
+	}
+	for _, s := range inputs {
+		if got, want := clean(s), pgstore.Text(s); got != want {
+			t.Errorf("clean(%q) = %q, want %q", s, got, want)
+		}
+	}
 }
 
 // TestCopyStreamIsPgxEncoding: copyStream's COPY data is byte for byte
@@ -206,4 +250,43 @@ func TestCopyColumnTypes(t *testing.T) {
 	if diff := cmp.Diff(want, written); diff != "" {
 		t.Errorf("types of the columns written (-encoded +table):\n%s", diff)
 	}
+}
+
+// BenchmarkEncode measures the Go side of Record for a batch of 1000
+// events like BenchmarkRecorder's, without the database: validation and
+// cleaning, canonical JSON, the hash chain and the COPY data.
+func BenchmarkEncode(b *testing.B) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	evs := make([]syncd.Event, 1000)
+	for i := range evs {
+		evs[i] = syncd.Event{
+			ID: fmt.Sprintf("bench-%d", i), OccurredAt: t0.Add(time.Duration(i) * time.Millisecond), RunID: "bench-run",
+			Type: syncd.EventChangeApplied, Kind: syncd.MakeConnection, Name: fmt.Sprintf("conn-%d", i%50),
+			RemoteID: fmt.Sprintf("custom-app-%d", i%50), Action: "update", Outcome: "ok", Mode: syncd.ModeApply, Actor: "bench@host",
+			Changes: []syncd.FieldChange{
+				{Path: "/label", Before: "Old label", After: "New label"},
+				{Path: "/common/clientSecret", Before: syncd.Redacted, After: syncd.Redacted, Sensitive: true},
+			},
+		}
+	}
+	s := &Store{opts: Options{Now: time.Now}}
+	p := make([]byte, 65531)
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, err := s.prepare(evs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		todo := make([]*row, len(rows))
+		for i := range rows {
+			todo[i] = &rows[i]
+		}
+		src := newCopyStream(todo, 1, "", nil)
+		for {
+			if _, err := src.Read(p); err == io.EOF {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
 }
