@@ -467,8 +467,11 @@ func (a *changesArena) canonicalChanges(changes []syncd.FieldChange) (_ json.Raw
 			return nil, fmt.Errorf("encode change at %s: %w", c.Path, err)
 		}
 		buf.WriteString(`,"path":`)
-		if err := value(clean(c.Path)); err != nil {
-			return nil, err
+		if path := clean(c.Path); !appendSimpleJSONString(buf, path) {
+			if err := enc.Encode(path); err != nil {
+				return nil, err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
 		}
 		if c.Sensitive {
 			buf.WriteString(`,"sensitive":true`)
@@ -512,18 +515,23 @@ func appendSimpleJSON(buf *bytes.Buffer, v any) bool {
 		}
 		return true
 	case string:
-		for i := 0; i < len(v); i++ {
-			switch c := v[i]; {
-			case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-				return false
-			}
-		}
-		buf.WriteByte('"')
-		buf.WriteString(v)
-		buf.WriteByte('"')
-		return true
+		return appendSimpleJSONString(buf, v)
 	}
 	return false
+}
+
+// appendSimpleJSONString is appendSimpleJSON for a string.
+func appendSimpleJSONString(buf *bytes.Buffer, s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
+	return true
 }
 
 // isPlainJSON reports whether v holds only what encoding/json decodes into,
@@ -655,27 +663,13 @@ func appendHashTime(buf []byte, t time.Time) []byte {
 		return t.AppendFormat(buf, hashTimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	pad := func(buf []byte, v, width int) []byte {
-		var d [6]byte
-		for i := width - 1; i >= 0; i-- {
-			d[i] = byte('0' + v%10)
-			v /= 10
-		}
-		return append(buf, d[:width]...)
-	}
-	buf = pad(buf, year, 4)
-	buf = append(buf, '-')
-	buf = pad(buf, int(month), 2)
-	buf = append(buf, '-')
-	buf = pad(buf, day, 2)
-	buf = append(buf, 'T')
-	buf = pad(buf, hour, 2)
-	buf = append(buf, ':')
-	buf = pad(buf, minute, 2)
-	buf = append(buf, ':')
-	buf = pad(buf, sec, 2)
-	buf = append(buf, '.')
-	buf = pad(buf, t.Nanosecond()/1000, 6)
+	micro := t.Nanosecond() / 1000
+	buf = append(buf, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	buf = append(buf, byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T')
+	buf = append(buf, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':')
+	buf = append(buf, byte('0'+sec/10), byte('0'+sec%10), '.')
+	buf = append(buf, byte('0'+micro/100000), byte('0'+micro/10000%10), byte('0'+micro/1000%10),
+		byte('0'+micro/100%10), byte('0'+micro/10%10), byte('0'+micro%10))
 	return append(buf, 'Z')
 }
 
