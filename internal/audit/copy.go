@@ -48,6 +48,7 @@ type copyStream struct {
 	id   int64 // its id
 	key  []byte
 	mac  hash.Hash // with key: reset for every row
+	sum  [sha256.Size]byte
 	// prev and cur are the chain hashes (as stored: hex, prefixed when
 	// keyed) of the row before the one encoded last, and of that row.
 	prev, cur []byte
@@ -138,16 +139,17 @@ func (c *copyStream) appendRow(buf []byte, r *row) []byte {
 
 // appendChainHash appends chainHash(c.key, input) to dst.
 func (c *copyStream) appendChainHash(dst, input []byte) []byte {
-	var sum [sha256.Size]byte
+	// sum is a field: a local array would escape to the heap through
+	// the interface call, on every row.
 	if c.mac == nil {
-		sum = sha256.Sum256(input)
+		c.sum = sha256.Sum256(input)
 	} else {
 		c.mac.Reset()
 		c.mac.Write(input)
-		c.mac.Sum(sum[:0])
+		c.mac.Sum(c.sum[:0])
 		dst = append(dst, keyedPrefix...)
 	}
-	return hex.AppendEncode(dst, sum[:])
+	return hex.AppendEncode(dst, c.sum[:])
 }
 
 // appendCopyText appends a text field, the empty string as NULL.
