@@ -49,6 +49,9 @@ func copyTestRows(t *testing.T) []*row {
 			Name: "n\x00\xfe", Error: "\u2028", Changes: []syncd.FieldChange{{Path: "/n", Before: 3, After: int64(1) << 60}}},
 		{ID: "k-4", OccurredAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Type: syncd.EventRunFinished, Changes: []syncd.FieldChange{}},
 	}
+	// Lengths at each digit boundary of the hash input's length prefixes.
+	events = append(events, syncd.Event{ID: "k-digits", Type: syncd.EventRunFinished, Outcome: strings.Repeat("o", 9),
+		Action: strings.Repeat("a", 10), Mode: syncd.Mode(strings.Repeat("m", 99)), Actor: strings.Repeat("x", 100)})
 	big := base
 	big.ID, big.Error = "k-big", strings.Repeat("0123456789", 10_000)
 	events = append(events, big)

@@ -523,8 +523,7 @@ func appendSimpleJSON(buf *bytes.Buffer, v any) bool {
 // appendSimpleJSONString is appendSimpleJSON for a string.
 func appendSimpleJSONString(buf *bytes.Buffer, s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+		if !jsonPlain[s[i]] {
 			return false
 		}
 	}
@@ -533,6 +532,19 @@ func appendSimpleJSONString(buf *bytes.Buffer, s string) bool {
 	buf.WriteByte('"')
 	return true
 }
+
+// jsonPlain marks the bytes encoding/json writes unchanged inside a
+// string: printable ASCII but for the quote, the backslash and the three
+// characters it escapes for HTML.
+var jsonPlain = func() (plain [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		plain[c] = true
+	}
+	for _, c := range `"\<>&` {
+		plain[c] = false
+	}
+	return plain
+}()
 
 // isPlainJSON reports whether v holds only what encoding/json decodes into,
 // so that encoding it gives the canonical form directly.
@@ -605,7 +617,14 @@ func appendHashText(buf []byte, s string) []byte {
 
 // appendHashValue is appendField for a value that is not NULL.
 func appendHashValue[T ~string | ~[]byte](buf []byte, v T) []byte {
-	buf = strconv.AppendInt(buf, int64(len(v)), 10)
+	switch n := len(v); {
+	case n < 10:
+		buf = append(buf, byte('0'+n))
+	case n < 100:
+		buf = append(buf, byte('0'+n/10), byte('0'+n%10))
+	default:
+		buf = strconv.AppendInt(buf, int64(n), 10)
+	}
 	buf = append(buf, ':')
 	buf = append(buf, v...)
 	return append(buf, ';')
