@@ -376,8 +376,8 @@ func clean(s string) string {
 	for ; i+8 <= len(s); i += 8 {
 		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		// A byte of w is 0 or has its top bit set: (w-lo)&^w has that
-		// byte's top bit set, or a lower byte's (then one is 0 too).
+		// w&hi: a byte with its top bit set. Failing that, (w-lo)&^w&hi:
+		// a byte that is 0 (exact when no byte has its top bit set).
 		if (w|(w-lo)&^w)&hi != 0 {
 			return pgstore.Text(s)
 		}
