@@ -281,7 +281,7 @@ func (s *Store) drain(ctx context.Context) error {
 		}
 		if len(rows) > 0 {
 			if err := s.ensureSchema(ctx); err != nil {
-				return s.unavailable("drain spool", err)
+				return s.drainFailed(ctx, err)
 			}
 			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := s.writeRows(wctx, rows, true)
@@ -290,12 +290,22 @@ func (s *Store) drain(ctx context.Context) error {
 				err = s.writeEach(ctx, rows)
 			}
 			if err != nil {
-				return s.unavailable("drain spool", err)
+				return s.drainFailed(ctx, err)
 			}
 			s.setHealthy(true)
 		}
 		s.spool.consumed(end, lines)
 	}
+}
+
+// drainFailed is unavailable for a drain's error, except for a drain that
+// Close stopped midway: as with Ping, that says nothing about the
+// database, and marking it unhealthy would skip Close's last attempt.
+func (s *Store) drainFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil && s.stopping() {
+		return fmt.Errorf("audit: drain spool: %w", err)
+	}
+	return s.unavailable("drain spool", err)
 }
 
 // writeEach writes rows one at a time, setting aside the rows the database
