@@ -78,6 +78,17 @@ func TestAppendSimpleJSON(t *testing.T) {
 			t.Errorf("%#v (-encoding/json +shortcut):\n%s", v, diff)
 		}
 	}
+	// Every byte alone: what the shortcut takes, it writes as encoding/json does.
+	for c := range 256 {
+		v := string([]byte{byte(c)})
+		var buf bytes.Buffer
+		if !appendSimpleJSON(&buf, v) {
+			continue
+		}
+		if want, _ := json.Marshal(v); string(want) != buf.String() {
+			t.Errorf("byte %#x: shortcut wrote %q, encoding/json %q", c, buf.String(), want)
+		}
+	}
 	for _, v := range []any{"a<b", "\xff", "nl\n", "\x7f", 1.5, `"`, `\`, "<", ">", "&", "\n", "\x1f", "\x80"} {
 		if appendSimpleJSON(&bytes.Buffer{}, v) {
 			t.Errorf("%#v taken by the shortcut, which must leave it to encoding/json", v)

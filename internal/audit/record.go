@@ -120,13 +120,6 @@ func (s *Store) writeDirect(ctx context.Context, rows []row) ([]row, error) {
 	return nil, nil
 }
 
-// auditColumns are the columns written, in CopyFrom order.
-var auditColumns = []string{
-	"id", "occurred_at", "run_id", "event_type", "resource_kind", "resource_name", "remote_id",
-	"action", "changes", "outcome", "error", "manifest_revision", "mode", "actor",
-	"event_key", "prev_hash", "row_hash",
-}
-
 // writeRows appends rows in one transaction. Locking the chain head orders
 // concurrent writers (other syncd processes too), and the keys already
 // stored are skipped, which makes a replay from the spool exactly-once.
@@ -214,42 +207,19 @@ func (s *Store) writeRows(ctx context.Context, rows []row, dedupe bool) error {
 	last := &pgx.Batch{}
 	if len(todo) > 0 {
 		first := id + 1
-		// pgx asks for the rows in order, one at a time, while it sends
-		// those before: each row is chained to the one before it here, so
-		// that hashing overlaps the database's work. pgx encodes each row as
-		// soon as it has it, so one values slice serves every row.
-		// The values are pointers into todo, ids and hashes, which an
-		// interface holds without copying them to the heap.
-		vals := make([]any, len(auditColumns))
-		ids := make([]int64, len(todo))
-		hashes := make([]string, len(todo)+1)
-		hashes[0] = head
-		var scratch []byte
-		src := pgx.CopyFromSlice(len(todo), func(i int) ([]any, error) {
-			r := todo[i]
-			ids[i] = first + int64(i)
-			scratch = appendRowHashInput(scratch[:0], hashes[i], ids[i], r)
-			hashes[i+1] = chainHash(key, scratch)
-			head = hashes[i+1]
-			var changes any
-			if r.Changes != nil {
-				changes = r.Changes
-			}
-			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] =
-				&ids[i], &r.OccurredAt, nullAt(&r.RunID), &r.Type, nullAt(&r.Kind), nullAt(&r.Name), nullAt(&r.RemoteID)
-			vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] =
-				nullAt(&r.Action), changes, nullAt(&r.Outcome), nullAt(&r.Error), nullAt(&r.ManifestRevision), nullAt(&r.Mode), nullAt(&r.Actor)
-			vals[14], vals[15], vals[16] = &r.Key, &hashes[i], &hashes[i+1]
-			return vals, nil
-		})
-		// CopyFrom returns once pgx's encoder is done: head is the last row's.
-		n, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, src)
+		// The connection reads the rows in order while it sends those
+		// before: each row is chained to the one before it as it is read,
+		// so that hashing overlaps the database's work.
+		src := newCopyStream(todo, first, head, key)
+		tag, err := conn.Conn().PgConn().CopyFrom(ctx, src, copySQL)
 		if err != nil {
 			return err
 		}
-		if n != int64(len(todo)) {
+		// CopyFrom returns once the stream is read to its end.
+		if n := tag.RowsAffected(); n != int64(len(todo)) || src.next != len(todo) {
 			return fmt.Errorf("audit: copied %d rows of %d", n, len(todo))
 		}
+		head = src.head()
 		id = first + int64(len(todo)) - 1
 		last.Queue("UPDATE audit_chain SET last_id = $1, row_hash = $2 WHERE id = 1", id, head)
 		if startKeying {
@@ -311,7 +281,7 @@ func (s *Store) drain(ctx context.Context) error {
 		}
 		if len(rows) > 0 {
 			if err := s.ensureSchema(ctx); err != nil {
-				return s.unavailable("drain spool", err)
+				return s.drainFailed(ctx, err)
 			}
 			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := s.writeRows(wctx, rows, true)
@@ -320,12 +290,22 @@ func (s *Store) drain(ctx context.Context) error {
 				err = s.writeEach(ctx, rows)
 			}
 			if err != nil {
-				return s.unavailable("drain spool", err)
+				return s.drainFailed(ctx, err)
 			}
 			s.setHealthy(true)
 		}
 		s.spool.consumed(end, lines)
 	}
+}
+
+// drainFailed is unavailable for a drain's error, except for a drain that
+// Close stopped midway: as with Ping, that says nothing about the
+// database, and marking it unhealthy would skip Close's last attempt.
+func (s *Store) drainFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil && s.stopping() {
+		return fmt.Errorf("audit: drain spool: %w", err)
+	}
+	return s.unavailable("drain spool", err)
 }
 
 // writeEach writes rows one at a time, setting aside the rows the database
@@ -397,8 +377,28 @@ func (s *Store) prepare(events []syncd.Event) ([]row, error) {
 // hash computed now matches the one recomputed from the stored row.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// clean makes s storable as text: valid UTF-8, no NUL.
-func clean(s string) string { return pgstore.Text(s) }
+// clean makes s storable as text: valid UTF-8, no NUL. It is pgstore.Text,
+// with a shortcut for ASCII without NUL (which that returns unchanged),
+// checked eight bytes at a time: most strings recorded are such.
+func clean(s string) string {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// w&hi: a byte with its top bit set. Failing that, (w-lo)&^w&hi:
+		// a byte that is 0 (exact when no byte has its top bit set).
+		if (w|(w-lo)&^w)&hi != 0 {
+			return pgstore.Text(s)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= 0x80 {
+			return pgstore.Text(s)
+		}
+	}
+	return s
+}
 
 // redact enforces the Sensitive contract on changes that claim it, in case a
 // producer forgot: a sensitive change is stored only as Redacted.
@@ -477,8 +477,11 @@ func (a *changesArena) canonicalChanges(changes []syncd.FieldChange) (_ json.Raw
 			return nil, fmt.Errorf("encode change at %s: %w", c.Path, err)
 		}
 		buf.WriteString(`,"path":`)
-		if err := value(clean(c.Path)); err != nil {
-			return nil, err
+		if path := clean(c.Path); !appendSimpleJSONString(buf, path) {
+			if err := enc.Encode(path); err != nil {
+				return nil, err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
 		}
 		if c.Sensitive {
 			buf.WriteString(`,"sensitive":true`)
@@ -522,19 +525,36 @@ func appendSimpleJSON(buf *bytes.Buffer, v any) bool {
 		}
 		return true
 	case string:
-		for i := 0; i < len(v); i++ {
-			switch c := v[i]; {
-			case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-				return false
-			}
-		}
-		buf.WriteByte('"')
-		buf.WriteString(v)
-		buf.WriteByte('"')
-		return true
+		return appendSimpleJSONString(buf, v)
 	}
 	return false
 }
+
+// appendSimpleJSONString is appendSimpleJSON for a string.
+func appendSimpleJSONString(buf *bytes.Buffer, s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !jsonPlain[s[i]] {
+			return false
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
+	return true
+}
+
+// jsonPlain marks the bytes encoding/json writes unchanged inside a
+// string: printable ASCII but for the quote, the backslash and the three
+// characters it escapes for HTML.
+var jsonPlain = func() (plain [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		plain[c] = true
+	}
+	for _, c := range `"\<>&` {
+		plain[c] = false
+	}
+	return plain
+}()
 
 // isPlainJSON reports whether v holds only what encoding/json decodes into,
 // so that encoding it gives the canonical form directly.
@@ -569,27 +589,55 @@ func canonicalJSON(b []byte) (json.RawMessage, error) {
 }
 
 // appendRowHashInput appends to buf what hashFields hashes for r (chained
-// to the row before it by prev), without
-// copying the row's changes or formatting its time through a layout.
-func appendRowHashInput(buf []byte, prev string, id int64, r *row) []byte {
+// to the row before it by prev), field by field as appendHashInput would
+// (TestRowHashInputIsHashFields), without copying the row's changes or
+// formatting its time through a layout.
+func appendRowHashInput(buf, prev []byte, id int64, r *row) []byte {
+	buf = appendHashValue(buf, prev)
+	buf = strconv.AppendInt(buf, id, 10)
+	buf = append(buf, ';')
+	buf = appendHashValue(buf, r.Key)
 	var ts [len(hashTimeLayout)]byte
-	f := hashInput{
-		{s: r.Key, ok: true},
-		{b: appendHashTime(ts[:0], r.OccurredAt), ok: true},
-		{s: r.RunID, ok: r.RunID != ""},
-		{s: r.Type, ok: true},
-		{s: r.Kind, ok: r.Kind != ""},
-		{s: r.Name, ok: r.Name != ""},
-		{s: r.RemoteID, ok: r.RemoteID != ""},
-		{s: r.Action, ok: r.Action != ""},
-		{b: r.Changes, ok: r.Changes != nil},
-		{s: r.Outcome, ok: r.Outcome != ""},
-		{s: r.Error, ok: r.Error != ""},
-		{s: r.ManifestRevision, ok: r.ManifestRevision != ""},
-		{s: r.Mode, ok: r.Mode != ""},
-		{s: r.Actor, ok: r.Actor != ""},
+	buf = appendHashValue(buf, appendHashTime(ts[:0], r.OccurredAt))
+	buf = appendHashText(buf, r.RunID)
+	buf = appendHashValue(buf, r.Type)
+	buf = appendHashText(buf, r.Kind)
+	buf = appendHashText(buf, r.Name)
+	buf = appendHashText(buf, r.RemoteID)
+	buf = appendHashText(buf, r.Action)
+	if r.Changes == nil {
+		buf = append(buf, '~', ';')
+	} else {
+		buf = appendHashValue(buf, r.Changes)
 	}
-	return appendHashInput(buf, prev, id, &f)
+	buf = appendHashText(buf, r.Outcome)
+	buf = appendHashText(buf, r.Error)
+	buf = appendHashText(buf, r.ManifestRevision)
+	buf = appendHashText(buf, r.Mode)
+	return appendHashText(buf, r.Actor)
+}
+
+// appendHashText is appendField for a text column, "" being NULL.
+func appendHashText(buf []byte, s string) []byte {
+	if s == "" {
+		return append(buf, '~', ';')
+	}
+	return appendHashValue(buf, s)
+}
+
+// appendHashValue is appendField for a value that is not NULL.
+func appendHashValue[T ~string | ~[]byte](buf []byte, v T) []byte {
+	switch n := len(v); {
+	case n < 10:
+		buf = append(buf, byte('0'+n))
+	case n < 100:
+		buf = append(buf, byte('0'+n/10), byte('0'+n%10))
+	default:
+		buf = strconv.AppendInt(buf, int64(n), 10)
+	}
+	buf = append(buf, ':')
+	buf = append(buf, v...)
+	return append(buf, ';')
 }
 
 // hashField is one column's value, in s or (not copied) in b; ok is false
@@ -610,16 +658,18 @@ type hashInput [14]hashField
 // the empty string): HMAC-SHA256 with the audit key ("h1:" and hex), or
 // plain SHA-256 (hex) without one — see chainHash.
 func hashFields(key []byte, prev string, id int64, f *hashInput) string {
-	return chainHash(key, appendHashInput(nil, prev, id, f))
+	return chainHash(key, appendHashInput(nil, hashField{s: prev, ok: true}, id, f))
 }
 
-func appendHashInput(buf []byte, prev string, id int64, f *hashInput) []byte {
-	n := 64 + len(prev)
+// appendHashInput appends what hashFields hashes; prev is the previous
+// row's hash.
+func appendHashInput(buf []byte, prev hashField, id int64, f *hashInput) []byte {
+	n := 64 + len(prev.s) + len(prev.b)
 	for _, x := range f {
 		n += len(x.s) + len(x.b) + 8
 	}
 	buf = slices.Grow(buf, n)
-	buf = appendField(buf, hashField{s: prev, ok: true})
+	buf = appendField(buf, prev)
 	buf = strconv.AppendInt(buf, id, 10)
 	buf = append(buf, ';')
 	for _, x := range f {
@@ -642,27 +692,13 @@ func appendHashTime(buf []byte, t time.Time) []byte {
 		return t.AppendFormat(buf, hashTimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	pad := func(buf []byte, v, width int) []byte {
-		var d [6]byte
-		for i := width - 1; i >= 0; i-- {
-			d[i] = byte('0' + v%10)
-			v /= 10
-		}
-		return append(buf, d[:width]...)
-	}
-	buf = pad(buf, year, 4)
-	buf = append(buf, '-')
-	buf = pad(buf, int(month), 2)
-	buf = append(buf, '-')
-	buf = pad(buf, day, 2)
-	buf = append(buf, 'T')
-	buf = pad(buf, hour, 2)
-	buf = append(buf, ':')
-	buf = pad(buf, minute, 2)
-	buf = append(buf, ':')
-	buf = pad(buf, sec, 2)
-	buf = append(buf, '.')
-	buf = pad(buf, t.Nanosecond()/1000, 6)
+	micro := t.Nanosecond() / 1000
+	buf = append(buf, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	buf = append(buf, byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T')
+	buf = append(buf, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':')
+	buf = append(buf, byte('0'+sec/10), byte('0'+sec%10), '.')
+	buf = append(buf, byte('0'+micro/100000), byte('0'+micro/10000%10), byte('0'+micro/1000%10),
+		byte('0'+micro/100%10), byte('0'+micro/10%10), byte('0'+micro%10))
 	return append(buf, 'Z')
 }
 
@@ -679,12 +715,3 @@ func appendField(buf []byte, x hashField) []byte {
 
 // null stores an empty string as SQL NULL.
 func null(s string) any { return pgstore.Null(s) }
-
-// nullAt is null for a string the caller keeps unchanged until the value is
-// written: the interface holds the pointer, not a copy of the string.
-func nullAt(s *string) any {
-	if *s == "" {
-		return nil
-	}
-	return s
-}

@@ -244,6 +244,16 @@ func (s *Store) loop() {
 	}
 }
 
+// stopping reports whether Close has stopped the background loop.
+func (s *Store) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *Store) isSpooling() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
