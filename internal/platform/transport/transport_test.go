@@ -388,4 +388,17 @@ func TestEveryRequestCarriesTheConfiguredHeaders(t *testing.T) {
 			t.Errorf("request %d headers: %v; want Accept, the client's Authorization, X-Two a and b, Content-Type %s", i, h, wantType)
 		}
 	}
+
+	// Without an Authorization the configured headers are still sent.
+	got = nil
+	c = newClient(t, srv.URL, func(cfg *Config) {
+		cfg.Authorization = ""
+		cfg.Header = http.Header{"Accept": {"application/json"}}
+	})
+	if r := c.Do(ctx, Request{Method: http.MethodGet, Path: "/c"}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if h := got[0]; h.Get("Accept") != "application/json" || h.Get("Authorization") != "" {
+		t.Errorf("headers without an Authorization: %v; want Accept alone", h)
+	}
 }
