@@ -378,6 +378,12 @@ func (l *loader) file(rel string) {
 		l.errs = append(l.errs, &Error{File: shown, Line: line, Col: col, Msg: "invalid UTF-8: manifests must be UTF-8 text"})
 		return
 	}
+	if doc, ok := quickParse(data); ok {
+		if r := l.document(shown, filepath.Dir(rel), doc); r != nil {
+			l.docs = append(l.docs, r)
+		}
+		return
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
