@@ -33,7 +33,7 @@ func quickParse(data []byte) (*yaml.Node, bool) {
 	if !ok || q.i != len(q.lines) {
 		return nil, false
 	}
-	doc := &yaml.Node{Kind: yaml.DocumentNode, Line: root.Line, Column: root.Column, Content: []*yaml.Node{root}}
+	doc := q.node(yaml.Node{Kind: yaml.DocumentNode, Line: root.Line, Column: root.Column, Content: []*yaml.Node{root}})
 	if q.marker > 0 {
 		doc.Line, doc.Column = q.marker, 1 // the document starts at its "---"
 	}
@@ -53,6 +53,18 @@ type quick struct {
 	i      int
 	depth  int
 	marker int // the line of a leading "---"
+	slab   []yaml.Node
+}
+
+// node hands out n's place in the file's slab: one allocation for the
+// nodes of most files instead of one per node. The loader keeps no node
+// past the file, so the slab goes with the file.
+func (q *quick) node(n yaml.Node) *yaml.Node {
+	if len(q.slab) == cap(q.slab) {
+		q.slab = make([]yaml.Node, 0, max(16, 2*len(q.lines)+2))
+	}
+	q.slab = append(q.slab, n)
+	return &q.slab[len(q.slab)-1]
 }
 
 // split keeps the lines with content and declines document markers and
@@ -108,7 +120,7 @@ func isEntry(text string) bool {
 
 func (q *quick) sequence(indent int) (*yaml.Node, bool) {
 	l := q.lines[q.i]
-	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.no, Column: indent + 1}
+	seq := q.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.no, Column: indent + 1})
 	for q.i < len(q.lines) && q.lines[q.i].indent == indent && isEntry(q.lines[q.i].text) {
 		l := q.lines[q.i]
 		rest := strings.TrimLeft(l.text[1:], " ")
@@ -127,7 +139,7 @@ func (q *quick) sequence(indent int) (*yaml.Node, bool) {
 			seq.Content = append(seq.Content, m)
 			continue
 		}
-		v, ok := scalarLine(rest, l.no, col+1)
+		v, ok := q.scalarLine(rest, l.no, col+1)
 		if !ok {
 			return nil, false
 		}
@@ -176,7 +188,7 @@ func splitKey(text string) (key, rest string, ok bool) {
 
 func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 	l := q.lines[q.i]
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: l.no, Column: indent + 1}
+	m := q.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: l.no, Column: indent + 1})
 	var keys []string
 	for q.i < len(q.lines) && q.lines[q.i].indent == indent {
 		l := q.lines[q.i]
@@ -184,7 +196,7 @@ func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		k, ok := plainScalar(key, l.no, indent+1)
+		k, ok := q.plainScalar(key, l.no, indent+1)
 		if !ok {
 			return nil, false
 		}
@@ -211,7 +223,7 @@ func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 			}
 		} else {
 			col := indent + len(l.text) - len(rest)
-			if v, ok = scalarLine(rest, l.no, col+1); !ok {
+			if v, ok = q.scalarLine(rest, l.no, col+1); !ok {
 				return nil, false
 			}
 			q.i++
@@ -228,7 +240,7 @@ func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 }
 
 // scalarLine reads a scalar that ends the line, with an optional comment.
-func scalarLine(text string, line, col int) (*yaml.Node, bool) {
+func (q *quick) scalarLine(text string, line, col int) (*yaml.Node, bool) {
 	switch text[0] {
 	case '"':
 		end := strings.IndexByte(text[1:], '"')
@@ -238,7 +250,7 @@ func scalarLine(text string, line, col int) (*yaml.Node, bool) {
 		if !onlyComment(text[end+2:]) {
 			return nil, false
 		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Style: yaml.DoubleQuotedStyle, Tag: "!!str", Value: strings.Clone(text[1 : 1+end]), Line: line, Column: col}, true
+		return q.node(yaml.Node{Kind: yaml.ScalarNode, Style: yaml.DoubleQuotedStyle, Tag: "!!str", Value: strings.Clone(text[1 : 1+end]), Line: line, Column: col}), true
 	case '\'':
 		var b strings.Builder
 		k := 1
@@ -259,7 +271,7 @@ func scalarLine(text string, line, col int) (*yaml.Node, bool) {
 		if !onlyComment(text[k:]) {
 			return nil, false
 		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Style: yaml.SingleQuotedStyle, Tag: "!!str", Value: b.String(), Line: line, Column: col}, true
+		return q.node(yaml.Node{Kind: yaml.ScalarNode, Style: yaml.SingleQuotedStyle, Tag: "!!str", Value: b.String(), Line: line, Column: col}), true
 	}
 	value := text
 	for k := 1; k < len(text); k++ {
@@ -272,7 +284,7 @@ func scalarLine(text string, line, col int) (*yaml.Node, bool) {
 	if strings.Contains(value, ": ") || strings.HasSuffix(value, ":") {
 		return nil, false
 	}
-	return plainScalar(value, line, col)
+	return q.plainScalar(value, line, col)
 }
 
 // onlyComment reports whether what follows a quoted scalar is nothing or
@@ -284,11 +296,11 @@ func onlyComment(rest string) bool {
 
 // plainScalar resolves a plain scalar's tag, declining every text whose
 // resolution is not certain.
-func plainScalar(value string, line, col int) (*yaml.Node, bool) {
+func (q *quick) plainScalar(value string, line, col int) (*yaml.Node, bool) {
 	if value == "" {
 		return nil, false
 	}
-	n := &yaml.Node{Kind: yaml.ScalarNode, Value: strings.Clone(value), Line: line, Column: col}
+	n := q.node(yaml.Node{Kind: yaml.ScalarNode, Value: strings.Clone(value), Line: line, Column: col})
 	c := value[0]
 	switch {
 	case c >= '0' && c <= '9':
