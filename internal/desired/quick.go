@@ -54,6 +54,16 @@ type quick struct {
 	depth  int
 	marker int // the line of a leading "---"
 	slab   []yaml.Node
+	// stack holds the children of the collections being read; each
+	// collection gets an exact copy of its own when it ends.
+	stack []*yaml.Node
+}
+
+// children ends the collection whose children start at base in the stack.
+func (q *quick) children(base int) []*yaml.Node {
+	c := append([]*yaml.Node(nil), q.stack[base:]...)
+	q.stack = q.stack[:base]
+	return c
 }
 
 // node hands out n's place in the file's slab: one allocation for the
@@ -71,6 +81,7 @@ func (q *quick) node(n yaml.Node) *yaml.Node {
 // directives other than one leading "---".
 func (q *quick) split(data []byte) bool {
 	s := string(data)
+	q.lines = make([]quickLine, 0, strings.Count(s, "\n")+1)
 	no := 0
 	started := false
 	for len(s) > 0 {
@@ -121,6 +132,7 @@ func isEntry(text string) bool {
 func (q *quick) sequence(indent int) (*yaml.Node, bool) {
 	l := q.lines[q.i]
 	seq := q.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.no, Column: indent + 1})
+	base := len(q.stack)
 	for q.i < len(q.lines) && q.lines[q.i].indent == indent && isEntry(q.lines[q.i].text) {
 		l := q.lines[q.i]
 		rest := strings.TrimLeft(l.text[1:], " ")
@@ -136,7 +148,7 @@ func (q *quick) sequence(indent int) (*yaml.Node, bool) {
 			if !ok {
 				return nil, false
 			}
-			seq.Content = append(seq.Content, m)
+			q.stack = append(q.stack, m)
 			continue
 		}
 		v, ok := q.scalarLine(rest, l.no, col+1)
@@ -147,8 +159,9 @@ func (q *quick) sequence(indent int) (*yaml.Node, bool) {
 		if q.i < len(q.lines) && q.lines[q.i].indent > indent {
 			return nil, false // a scalar that goes on, or content that does not belong
 		}
-		seq.Content = append(seq.Content, v)
+		q.stack = append(q.stack, v)
 	}
+	seq.Content = q.children(base)
 	return seq, true
 }
 
@@ -189,7 +202,7 @@ func splitKey(text string) (key, rest string, ok bool) {
 func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 	l := q.lines[q.i]
 	m := q.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: l.no, Column: indent + 1})
-	var keys []string
+	base := len(q.stack)
 	for q.i < len(q.lines) && q.lines[q.i].indent == indent {
 		l := q.lines[q.i]
 		key, rest, ok := splitKey(l.text)
@@ -200,12 +213,11 @@ func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		for _, seen := range keys {
-			if seen == k.Value {
+		for j := base; j < len(q.stack); j += 2 {
+			if q.stack[j].Value == k.Value {
 				return nil, false // the library names the duplicate
 			}
 		}
-		keys = append(keys, k.Value)
 		var v *yaml.Node
 		if rest == "" || rest[0] == '#' {
 			// The value is the block on the next lines: more indented, or
@@ -231,11 +243,12 @@ func (q *quick) mapping(indent int) (*yaml.Node, bool) {
 				return nil, false
 			}
 		}
-		m.Content = append(m.Content, k, v)
+		q.stack = append(q.stack, k, v)
 	}
 	if q.i < len(q.lines) && q.lines[q.i].indent > indent {
 		return nil, false
 	}
+	m.Content = q.children(base)
 	return m, true
 }
 
