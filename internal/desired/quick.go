@@ -40,6 +40,9 @@ func quickParse(data []byte) (*yaml.Node, bool) {
 	return doc, true
 }
 
+// maxKey is the longest plain key quickParse reads.
+const maxKey = 1024
+
 // quickLine is one line that holds content: its number (1-based), its
 // indentation in spaces and the text after it.
 type quickLine struct {
@@ -171,9 +174,11 @@ func mappingKeyAt(text string) bool {
 	return ok
 }
 
-// splitKey splits "key: rest" (or "key:") at the first ": ".
+// splitKey splits "key: rest" (or "key:") at the first ": ". A key longer
+// than maxKey is declined: YAML limits implicit keys to 1024 characters,
+// and libyaml and yaml.v3 refuse longer ones (v4 reads them).
 func splitKey(text string) (key, rest string, ok bool) {
-	for k := 0; k < len(text); k++ {
+	for k := 0; k < len(text) && k <= maxKey; k++ {
 		switch text[k] {
 		case ':':
 			if k+1 == len(text) {

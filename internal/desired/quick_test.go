@@ -151,10 +151,23 @@ var quickCases = []struct {
 	{"\ufeffa: b\n", false},
 	{"a: café\n", false},
 	{"a: b\x00\n", false},
+	{"a: b\x7f\n", false},
+	{"a: b~\n", true},
 	{"a: 'b' 'c'\n", false},
 	{"'a': b\n", false},
 	{"\"a\": b\n", false},
 	{"a : b\n", false},
+	{"a #b: c\n", false},
+	{"a#b: c\n", true},
+	{"a\"b: c\n", true},
+	{"a'b: c\n", true},
+	{"a: b\nc \n", false},
+	{"- a \n", true},
+	{":\n", false},
+	{": a\n", false},
+	{"- : a\n", false},
+	{strings.Repeat("k", 1024) + ": v\n", true},
+	{strings.Repeat("k", 1025) + ": v\n", false},
 	{"a:b\n", false},
 	{"a: b\n#c\n  # d\ne: f\n", true},
 	{"a: #c\n  b: c\n", true},
@@ -319,4 +332,26 @@ func FuzzQuickParse(f *testing.F) {
 		}
 		checkQuick(t, "fuzz", data)
 	})
+}
+
+// TestQuickParseBoundsItsDepth: nesting past maxDepth is the library's to
+// read (and the loader's to refuse), never the quick path's recursion.
+func TestQuickParseBoundsItsDepth(t *testing.T) {
+	nested := func(levels int) []byte {
+		var b strings.Builder
+		for i := range levels - 1 {
+			b.WriteString(strings.Repeat(" ", i) + "k:\n")
+		}
+		b.WriteString(strings.Repeat(" ", levels-1) + "k: v\n")
+		return []byte(b.String())
+	}
+	if !checkQuick(t, "maxDepth levels", nested(maxDepth)) {
+		t.Errorf("quickParse declined %d nested mappings; it reads up to maxDepth", maxDepth)
+	}
+	if _, ok := quickParse(nested(maxDepth + 1)); ok {
+		t.Errorf("quickParse read %d nested mappings, past maxDepth", maxDepth+1)
+	}
+	if _, ok := quickParse(nested(1000)); ok {
+		t.Error("quickParse read 1,000 nested mappings")
+	}
 }
