@@ -180,12 +180,12 @@ func mappingKeyAt(text string) bool {
 func splitKey(text string) (key, rest string, ok bool) {
 	for k := 0; k < len(text) && k <= maxKey; k++ {
 		switch text[k] {
-		case ':':
+		case ':': // an empty key is declined by plainScalar
 			if k+1 == len(text) {
-				return text[:k], "", k > 0
+				return text[:k], "", true
 			}
 			if text[k+1] == ' ' {
-				return text[:k], strings.TrimLeft(text[k+1:], " "), k > 0
+				return text[:k], strings.TrimLeft(text[k+1:], " "), true
 			}
 		case '#':
 			if k > 0 && text[k-1] == ' ' {

@@ -158,6 +158,8 @@ var quickCases = []struct {
 	{"\"a\": b\n", false},
 	{"a : b\n", false},
 	{"a #b: c\n", false},
+	{"a: \"\"\n", true},
+	{"a: ''\n", true},
 	{"a#b: c\n", true},
 	{"a\"b: c\n", true},
 	{"a'b: c\n", true},
@@ -353,5 +355,17 @@ func TestQuickParseBoundsItsDepth(t *testing.T) {
 	}
 	if _, ok := quickParse(nested(1000)); ok {
 		t.Error("quickParse read 1,000 nested mappings")
+	}
+}
+
+// TestQuickParseCountsDepthNotBlocks: a long manifest of shallow blocks is
+// read however many blocks it has.
+func TestQuickParseCountsDepthNotBlocks(t *testing.T) {
+	var b strings.Builder
+	for i := range 3 * maxDepth {
+		fmt.Fprintf(&b, "k%d:\n  a: b\n  c:\n    - d\n", i)
+	}
+	if !checkQuick(t, "shallow blocks", []byte(b.String())) {
+		t.Errorf("quickParse declined %d shallow blocks", 3*maxDepth)
 	}
 }
