@@ -159,6 +159,8 @@ var quickCases = []struct {
 	{"a : b\n", false},
 	{"a #b: c\n", false},
 	{"a: \"\"\n", true},
+	{"a: \"\\t\"\n", false},
+	{"a: '\\t'\n", true},
 	{"a: ''\n", true},
 	{"a#b: c\n", true},
 	{"a\"b: c\n", true},
