@@ -84,7 +84,9 @@ func (q *quick) node(n yaml.Node) *yaml.Node {
 // directives other than one leading "---".
 func (q *quick) split(data []byte) bool {
 	s := string(data)
-	q.lines = make([]quickLine, 0, strings.Count(s, "\n")+1)
+	// Sized for a usual manifest at once; a hostile file of blank lines
+	// costs no more than its content lines.
+	q.lines = make([]quickLine, 0, min(strings.Count(s, "\n")+1, 256))
 	no := 0
 	started := false
 	for len(s) > 0 {

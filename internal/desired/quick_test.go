@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -372,5 +373,23 @@ func TestQuickParseCountsDepthNotBlocks(t *testing.T) {
 	}
 	if !checkQuick(t, "shallow blocks", []byte(b.String())) {
 		t.Errorf("quickParse declined %d shallow blocks", 3*maxDepth)
+	}
+}
+
+// TestQuickParseOfBlankLinesIsCheap: a manifest of a mebibyte of blank
+// lines (within the size limit) costs the quick path a few kilobytes, not
+// a slot per line.
+func TestQuickParseOfBlankLinesIsCheap(t *testing.T) {
+	data := []byte(strings.Repeat("\n", DefaultMaxManifestBytes-len("a: b\n")) + "a: b\n")
+	if !checkQuick(t, "blank lines", data) {
+		t.Fatal("quickParse declined a manifest of blank lines and one key")
+	}
+	// Bytes allocated, which do not depend on the collector or the clock.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	quickParse(data)
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 2*DefaultMaxManifestBytes {
+		t.Errorf("quickParse allocated %d bytes for one key after %d blank lines", n, len(data))
 	}
 }
