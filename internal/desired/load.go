@@ -125,6 +125,9 @@ type loader struct {
 	// repeat (keys, and values such as "apikey"), so that the decoded specs
 	// of a large estate share them; it ends with the load.
 	shared map[string]any
+	// quick reads the plain manifests, one file after another with the
+	// same buffers: no node of a file may be kept past its document.
+	quick quick
 }
 
 // Strings longer than maxShared, and strings met after maxSharedEntries
@@ -378,7 +381,7 @@ func (l *loader) file(rel string) {
 		l.errs = append(l.errs, &Error{File: shown, Line: line, Col: col, Msg: "invalid UTF-8: manifests must be UTF-8 text"})
 		return
 	}
-	if doc, ok := quickParse(data); ok {
+	if doc, ok := l.quick.parse(data); ok {
 		if r := l.document(shown, filepath.Dir(rel), doc); r != nil {
 			l.docs = append(l.docs, r)
 		}

@@ -20,14 +20,28 @@ import (
 // the library does (kinds, tags, values, styles, lines and columns);
 // TestQuickParseIsTheLibrary and FuzzQuickParse hold it to that.
 func quickParse(data []byte) (*yaml.Node, bool) {
+	var q quick
+	return q.parse(data)
+}
+
+// parse is quickParse with q's buffers: the loader reads file after file
+// with one quick, so the nodes of most files cost no allocation at all.
+// Each parse overwrites the nodes of the one before, so the caller must be
+// done with a tree before it parses the next file.
+func (q *quick) parse(data []byte) (*yaml.Node, bool) {
 	for _, c := range data {
 		if c < ' ' && c != '\n' || c >= 0x7f {
 			return nil, false // tabs, CR, controls and all of Unicode: the library's
 		}
 	}
-	q := quick{}
+	q.i, q.depth, q.marker = 0, 0, 0
+	q.slab, q.ptrs, q.stack = q.slab[:0], q.ptrs[:0], q.stack[:0]
 	if !q.split(data) || len(q.lines) == 0 {
 		return nil, false
+	}
+	if want := 2*len(q.lines) + 2; cap(q.slab) < want {
+		q.slab = make([]yaml.Node, 0, want)
+		q.ptrs = make([]*yaml.Node, 0, want)
 	}
 	root, ok := q.block(q.lines[0].indent)
 	if !ok || q.i != len(q.lines) {
@@ -56,22 +70,29 @@ type quick struct {
 	i      int
 	depth  int
 	marker int // the line of a leading "---"
-	slab   []yaml.Node
+	// slab holds the nodes and ptrs their Content lists, sized for the
+	// file at hand and kept for the next one.
+	slab []yaml.Node
+	ptrs []*yaml.Node
 	// stack holds the children of the collections being read; each
-	// collection gets an exact copy of its own when it ends.
+	// collection gets its own list in ptrs when it ends.
 	stack []*yaml.Node
 }
 
 // children ends the collection whose children start at base in the stack.
 func (q *quick) children(base int) []*yaml.Node {
-	c := append([]*yaml.Node(nil), q.stack[base:]...)
+	n := len(q.stack) - base
+	if cap(q.ptrs)-len(q.ptrs) < n {
+		q.ptrs = make([]*yaml.Node, 0, max(16, n, 2*len(q.lines)+2))
+	}
+	start := len(q.ptrs)
+	q.ptrs = append(q.ptrs, q.stack[base:]...)
 	q.stack = q.stack[:base]
-	return c
+	return q.ptrs[start:len(q.ptrs):len(q.ptrs)]
 }
 
-// node hands out n's place in the file's slab: one allocation for the
-// nodes of most files instead of one per node. The loader keeps no node
-// past the file, so the slab goes with the file.
+// node hands out n's place in the slab. A file whose nodes outgrow it
+// (a line can hold three) gets another, and the next file reuses that one.
 func (q *quick) node(n yaml.Node) *yaml.Node {
 	if len(q.slab) == cap(q.slab) {
 		q.slab = make([]yaml.Node, 0, max(16, 2*len(q.lines)+2))
@@ -86,7 +107,10 @@ func (q *quick) split(data []byte) bool {
 	s := string(data)
 	// Sized for a usual manifest at once; a hostile file of blank lines
 	// costs no more than its content lines.
-	q.lines = make([]quickLine, 0, min(strings.Count(s, "\n")+1, 256))
+	if n := min(strings.Count(s, "\n")+1, 256); cap(q.lines) < n {
+		q.lines = make([]quickLine, 0, n)
+	}
+	q.lines = q.lines[:0]
 	no := 0
 	started := false
 	for len(s) > 0 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -391,5 +392,56 @@ func TestQuickParseOfBlankLinesIsCheap(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if n := after.TotalAlloc - before.TotalAlloc; n > 2*DefaultMaxManifestBytes {
 		t.Errorf("quickParse allocated %d bytes for one key after %d blank lines", n, len(data))
+	}
+}
+
+// TestLoaderReusesQuickSafely: the loader reads every plain file with the
+// same buffers, so each file's nodes overwrite the last one's. Whatever it
+// keeps of a file (specs, sources, positions for the checks across files)
+// must come out as if that file had been read alone.
+func TestLoaderReusesQuickSafely(t *testing.T) {
+	long := []string{"  sections:", "    api:", "      url: https://example.com/one", "      headers:"}
+	for i := range 40 {
+		long = append(long, fmt.Sprintf("        h%02d: v%02d", i, i))
+	}
+	files := map[string]string{
+		"a.yaml": with(replace(makeDoc, "  name: crm", "  name: dup"), long...),
+		"b.yaml": doc(pwDoc...),
+		"c.yaml": "# a\n# b\n" + doc(replace(replace(makeDoc, "  name: crm", "  name: dup"), "  label", "  label: Other")...),
+		"d.yaml": with(replace(pwDoc, "  name: shop", "  name: bad"), "  connection_pool_id: x"),
+		"e.yaml": doc(replace(replace(makeDoc, "  name: crm", "  name: small"), "  label", "  label: Small")...),
+	}
+	for name, text := range files {
+		if _, ok := quickParse([]byte(text)); !ok {
+			t.Fatalf("%s takes the library's path; this test is about the quick one:\n%s", name, text)
+		}
+	}
+	dir := writeTree(t, files)
+	set, err := Load(dir, Options{})
+	checkErrors(t, dir, err, []wantErr{
+		{File: "c.yaml", Line: 6, Col: 9, Field: "metadata.name", Msg: "first defined at " + filepath.Join(dir, "a.yaml") + ":4"},
+		{File: "d.yaml", Line: 6, Col: 9, Field: "spec.name", Msg: "also used by shop at " + filepath.Join(dir, "b.yaml") + ":6"},
+		{File: "d.yaml", Line: 12, Col: 23, Field: "spec.connection_pool_id", Msg: "must be an integer or null"},
+	})
+	for name := range files {
+		if name == "c.yaml" || name == "d.yaml" {
+			continue
+		}
+		alone := writeTree(t, map[string]string{name: files[name]})
+		one, err := Load(alone, Options{})
+		if err != nil {
+			t.Fatalf("%s alone: %v", name, err)
+		}
+		d := one.Resources[0]
+		got := set.Get(d.Key)
+		if got == nil {
+			t.Fatalf("%s: %s is missing from the whole load", name, d.Key)
+		}
+		if diff := cmp.Diff(d.Spec, got.Spec); diff != "" {
+			t.Errorf("%s: spec read with the others differs from read alone (-alone +together):\n%s", name, diff)
+		}
+		if d.Source.Line != got.Source.Line || filepath.Base(got.Source.File) != name {
+			t.Errorf("%s: source %v, read alone %v", name, got.Source, d.Source)
+		}
 	}
 }
