@@ -60,6 +60,20 @@ func sameNode(a, b *yaml.Node, at string) error {
 func checkQuick(t *testing.T, name string, data []byte) bool {
 	t.Helper()
 	got, ok := quickParse(data)
+	// The loader reads file after file with one reader: one that read
+	// another file before must read this one alike.
+	var used quick
+	if _, warm := used.parse([]byte(quickWarmup)); !warm {
+		t.Fatal("the warm-up text takes the library's path")
+	}
+	again, againOK := used.parse(data)
+	if againOK != ok {
+		t.Errorf("%s: a fresh reader reads it: %v, one that read another file first: %v\n%s", name, ok, againOK, data)
+	} else if ok {
+		if err := sameNode(again, got, "doc"); err != nil {
+			t.Errorf("%s: a reader that read another file first: %v\n%s", name, err, data)
+		}
+	}
 	if !ok {
 		return false
 	}
@@ -78,8 +92,9 @@ func checkQuick(t *testing.T, name string, data []byte) bool {
 	return true
 }
 
-// quickCases are texts at the edges of the subset: each is either read
-// exactly as the library reads it, or declined.
+// quickWarmup fills a reader's buffers with nodes before the text under test.
+var quickWarmup = "---\nw:\n  - x: 1\n    u: two\n  - z\nk: \"v\"\nl:\n- 'q'\n- m: o\np:\n  r:\n    s: t\n"
+
 // quickCases are texts at the edges of the subset, each with whether
 // quickParse reads it: what it reads must be what the library reads, and
 // what it declines, the library reads instead.
