@@ -35,13 +35,12 @@ func (q *quick) parse(data []byte) (*yaml.Node, bool) {
 		}
 	}
 	q.i, q.depth, q.marker = 0, 0, 0
+	if cap(q.slab) > maxKeptNodes {
+		q.slab, q.ptrs = nil, nil // a huge file's; the next is usual
+	}
 	q.slab, q.ptrs, q.stack = q.slab[:0], q.ptrs[:0], q.stack[:0]
 	if !q.split(data) || len(q.lines) == 0 {
 		return nil, false
-	}
-	if want := 2*len(q.lines) + 2; cap(q.slab) < want {
-		q.slab = make([]yaml.Node, 0, want)
-		q.ptrs = make([]*yaml.Node, 0, want)
 	}
 	root, ok := q.block(q.lines[0].indent)
 	if !ok || q.i != len(q.lines) {
@@ -56,6 +55,10 @@ func (q *quick) parse(data []byte) (*yaml.Node, bool) {
 
 // maxKey is the longest plain key quickParse reads.
 const maxKey = 1024
+
+// maxKeptNodes bounds the slab a reader keeps for the next file: a file of
+// ten thousand lines is not a manifest, and its nodes go with it.
+const maxKeptNodes = 1 << 14
 
 // quickLine is one line that holds content: its number (1-based), its
 // indentation in spaces and the text after it.
@@ -83,7 +86,7 @@ type quick struct {
 func (q *quick) children(base int) []*yaml.Node {
 	n := len(q.stack) - base
 	if cap(q.ptrs)-len(q.ptrs) < n {
-		q.ptrs = make([]*yaml.Node, 0, max(16, n, 2*len(q.lines)+2))
+		q.ptrs = make([]*yaml.Node, 0, max(n, 2*len(q.lines)+2, 2*cap(q.ptrs)))
 	}
 	start := len(q.ptrs)
 	q.ptrs = append(q.ptrs, q.stack[base:]...)
@@ -92,10 +95,11 @@ func (q *quick) children(base int) []*yaml.Node {
 }
 
 // node hands out n's place in the slab. A file whose nodes outgrow it
-// (a line can hold three) gets another, and the next file reuses that one.
+// (a line can hold up to four) gets a larger one, and the files after it
+// reuse that.
 func (q *quick) node(n yaml.Node) *yaml.Node {
 	if len(q.slab) == cap(q.slab) {
-		q.slab = make([]yaml.Node, 0, max(16, 2*len(q.lines)+2))
+		q.slab = make([]yaml.Node, 0, max(2*len(q.lines)+2, 2*cap(q.slab)))
 	}
 	q.slab = append(q.slab, n)
 	return &q.slab[len(q.slab)-1]

@@ -460,3 +460,26 @@ func TestLoaderReusesQuickSafely(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickReaderLetsAHugeFileGo: the loader's reader keeps its buffers
+// for the next file, but not those of a file far larger than a manifest.
+func TestQuickReaderLetsAHugeFileGo(t *testing.T) {
+	var q quick
+	huge := strings.Repeat("- a: b\n", 3*maxKeptNodes)
+	if _, ok := q.parse([]byte(huge)); !ok {
+		t.Fatal("the huge list takes the library's path")
+	}
+	if _, ok := q.parse([]byte(plainManifests[0])); !ok {
+		t.Fatal("a plain manifest takes the library's path")
+	}
+	if cap(q.slab) > maxKeptNodes || cap(q.ptrs) > maxKeptNodes {
+		t.Errorf("after a huge file and a manifest the reader keeps %d nodes and %d pointers; at most %d", cap(q.slab), cap(q.ptrs), maxKeptNodes)
+	}
+	if _, ok := q.parse([]byte(plainManifests[0])); !ok {
+		t.Fatal("a plain manifest takes the library's path")
+	}
+	kept := cap(q.slab)
+	if _, ok := q.parse([]byte(plainManifests[0])); !ok || cap(q.slab) != kept {
+		t.Errorf("a second manifest of the same size grew the slab from %d to %d nodes", kept, cap(q.slab))
+	}
+}
