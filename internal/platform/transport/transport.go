@@ -136,9 +136,11 @@ func New(cfg Config) (*Client, error) {
 		// net/http keeps only two idle connections per host by default:
 		// with more requests in flight, every other one would pay for a
 		// new connection (CPU, and a round trip on a real network).
+		// wire sends the requests itself, on the caller's goroutine (see
+		// wire); through a proxy they go by net/http.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = cfg.MaxConcurrency
-		hc = &http.Client{Transport: tr}
+		hc = &http.Client{Transport: newWire(tr, cfg.MaxConcurrency)}
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -1,0 +1,356 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// wire is the HTTP/1.1 round tripper syncd's clients use: each exchange
+// runs on the calling goroutine (write the request, read the response
+// head, hand over the body), and the connection goes back to an idle pool
+// when its body has been read to the end. net/http's Transport passes every
+// request through a writer and a reader goroutine per connection; at the
+// tens of thousands of small requests of a large plan those hand-offs cost
+// about a third of the client's CPU. Requests wire does not take (another
+// scheme, or a proxy from the environment) go to fallback, which is
+// net/http's.
+//
+// Whether a request was written is reported as net/http reports it, through
+// the request's httptrace.ClientTrace.WroteRequest: the no-duplicate
+// promise rests on it (see Response.Sent).
+type wire struct {
+	fallback *http.Transport
+	// tls is the client configuration for https; nil means the system's
+	// roots and the host's name. Tests give their server's roots.
+	tls     *tls.Config
+	dialer  net.Dialer
+	maxIdle int // idle connections kept per host
+
+	mu   sync.Mutex
+	idle map[string][]*wireConn // by scheme and host:port, newest last
+}
+
+const (
+	// wireIdleTimeout is how long an idle connection is kept: beyond it
+	// a server has usually closed its end (nginx after 75 s; earlier ones,
+	// such as Apache after 5 s, a peek finds).
+	wireIdleTimeout = 60 * time.Second
+	// wirePeekAfter is how long a connection rests before its reuse
+	// costs a peek: within it no server has timed it out, and a plan
+	// reuses its connections within microseconds.
+	wirePeekAfter = 100 * time.Millisecond
+	// maxResponseHead bounds a response's status line and headers, as
+	// net/http's Transport does by default: a server that sends headers
+	// without end gets an error, not our memory.
+	maxResponseHead = 1 << 20
+)
+
+// errHeadTooLarge is the answer to a response head over maxResponseHead.
+var errHeadTooLarge = errors.New("response headers exceed 1 MiB")
+
+type wireConn struct {
+	key   string
+	c     net.Conn
+	raw   net.Conn // the TCP connection under c (c itself for http)
+	lr    *limitedConn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	since time.Time // idle since
+}
+
+// limitedConn reads from c at most left bytes: exchange sets it for a
+// response head and lifts it for the body (whose size the caller bounds).
+type limitedConn struct {
+	c    net.Conn
+	left int64
+}
+
+func (l *limitedConn) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.c.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func newWire(fallback *http.Transport, maxIdle int) *wire {
+	return &wire{
+		fallback: fallback,
+		dialer:   net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		maxIdle:  max(1, maxIdle),
+		idle:     map[string][]*wireConn{},
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !w.takes(req) {
+		return w.fallback.RoundTrip(req)
+	}
+	for {
+		pc, reused, err := w.conn(req.Context(), req)
+		if err != nil {
+			return nil, err
+		}
+		resp, retry, err := w.exchange(pc, reused, req)
+		if retry {
+			continue // the server had closed the idle connection: nothing was read
+		}
+		return resp, err
+	}
+}
+
+// takes reports whether wire sends req itself: plain http or https,
+// straight to the server.
+func (w *wire) takes(req *http.Request) bool {
+	if req.URL == nil || req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
+		return false
+	}
+	if w.fallback.Proxy != nil {
+		if p, err := w.fallback.Proxy(req); err != nil || p != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// addr is req's host with its port.
+func addr(req *http.Request) string {
+	host, port := req.URL.Hostname(), req.URL.Port()
+	if port == "" {
+		port = "80"
+		if req.URL.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// conn takes an idle connection to req's server that is still open, or
+// dials one.
+func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, error) {
+	key := req.URL.Scheme + "://" + addr(req)
+	for {
+		w.mu.Lock()
+		list := w.idle[key]
+		var pc *wireConn
+		if n := len(list); n > 0 {
+			pc = list[n-1]
+			list[n-1] = nil
+			w.idle[key] = list[:n-1]
+		}
+		w.mu.Unlock()
+		if pc == nil {
+			break
+		}
+		if idle := time.Since(pc.since); idle < wirePeekAfter || idle < wireIdleTimeout && alive(pc.raw) {
+			return pc, true, nil
+		}
+		pc.c.Close()
+	}
+	pc, err := w.dial(ctx, req, key)
+	return pc, false, err
+}
+
+func (w *wire) dial(ctx context.Context, req *http.Request, key string) (*wireConn, error) {
+	raw, err := w.dialer.DialContext(ctx, "tcp", addr(req))
+	if err != nil {
+		return nil, err
+	}
+	c := raw
+	if req.URL.Scheme == "https" {
+		cfg := &tls.Config{}
+		if w.tls != nil {
+			cfg = w.tls.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = req.URL.Hostname()
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(raw, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	lr := &limitedConn{c: c}
+	return &wireConn{key: key, c: c, raw: raw, lr: lr, br: bufio.NewReader(lr), bw: bufio.NewWriter(c)}, nil
+}
+
+// exchange writes req on pc and reads the response head. retry means the
+// server had closed pc, a reused connection, before answering, and req may
+// be sent again on another: it was never read (a replayable request, as
+// net/http decides) or never written.
+func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *http.Response, retry bool, err error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() {
+		pc.c.SetDeadline(time.Unix(1, 0)) // wakes a blocked read or write
+	})
+	fail := func(err error) (*http.Response, bool, error) {
+		stop()
+		pc.c.Close()
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, err
+	}
+	trace := httptrace.ContextClientTrace(ctx)
+	err = req.Write(pc.bw)
+	if err == nil {
+		err = pc.bw.Flush()
+	}
+	if err != nil {
+		if trace != nil && trace.WroteRequest != nil {
+			trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
+		}
+		if reused && w.again(ctx, req, stop) {
+			pc.c.Close()
+			return nil, true, nil
+		}
+		return fail(err)
+	}
+	if trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	// A server that closed the connection while it was idle answers
+	// nothing at all: no byte, only the end or a reset.
+	pc.lr.left = maxResponseHead
+	if _, err := pc.br.Peek(1); err != nil {
+		if reused && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && w.again(ctx, req, stop) {
+			pc.c.Close()
+			return nil, true, nil
+		}
+		return fail(err)
+	}
+	for {
+		resp, err = http.ReadResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		// 1xx answers are interim (103 Early Hints); 101 would switch
+		// protocols, which syncd never asks for.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 {
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return fail(errors.New("unexpected 101 Switching Protocols"))
+			}
+			continue
+		}
+		break
+	}
+	pc.lr.left = math.MaxInt64
+	resp.Body = &wireBody{w: w, pc: pc, body: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
+	return resp, false, nil
+}
+
+// again reports whether req, which failed on a reused connection before
+// any answer, goes out again on another: only a replayable one, with its
+// body rewound, and not once its context has ended.
+func (w *wire) again(ctx context.Context, req *http.Request, stop func() bool) bool {
+	if !replayable(req) || ctx.Err() != nil || !stop() {
+		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return false
+		}
+		req.Body = body
+	}
+	return true
+}
+
+// replayable is net/http's rule for sending a request again after a reused
+// connection failed: a method without side effects and no body to lose.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	}
+	return false
+}
+
+// put returns pc to the idle pool.
+func (w *wire) put(pc *wireConn) {
+	pc.since = time.Now()
+	w.mu.Lock()
+	if list := w.idle[pc.key]; len(list) < w.maxIdle {
+		w.idle[pc.key] = append(list, pc)
+		pc = nil
+	}
+	w.mu.Unlock()
+	if pc != nil {
+		pc.c.Close()
+	}
+}
+
+// CloseIdleConnections closes every idle connection, wire's and the
+// fallback's; http.Client.CloseIdleConnections calls it.
+func (w *wire) CloseIdleConnections() {
+	w.mu.Lock()
+	idle := w.idle
+	w.idle = map[string][]*wireConn{}
+	w.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			pc.c.Close()
+		}
+	}
+	w.fallback.CloseIdleConnections()
+}
+
+// wireBody is a response body: read to its end, it gives its connection
+// back to the pool; closed before that, it closes the connection instead
+// of reading the rest (a body can be hostile and endless).
+type wireBody struct {
+	w    *wire
+	pc   *wireConn
+	body io.ReadCloser
+	stop func() bool // ends the context's hold on the connection
+	keep bool        // the connection may carry another request
+	mu   sync.Mutex
+	done bool
+}
+
+func (b *wireBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if err == io.EOF {
+		b.finish(true)
+	}
+	return n, err
+}
+
+func (b *wireBody) Close() error {
+	b.finish(false)
+	return nil
+}
+
+func (b *wireBody) finish(eof bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done = true
+	// stop is false when the context already ended: its deadline is on
+	// the connection, which must go.
+	if b.stop() && eof && b.keep {
+		b.w.put(b.pc)
+		return
+	}
+	b.pc.c.Close()
+}

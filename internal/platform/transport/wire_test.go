@@ -1,0 +1,396 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// newTestWire is the round tripper New builds, without a proxy.
+func newTestWire(maxIdle int) *wire {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return newWire(tr, maxIdle)
+}
+
+// countConns counts the connections srv accepts.
+func countConns(srv *httptest.Server) *atomic.Int64 {
+	var n atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			n.Add(1)
+		}
+	}
+	return &n
+}
+
+func idleConns(w *wire) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, l := range w.idle {
+		n += len(l)
+	}
+	return n
+}
+
+func wireGet(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWireReusesItsConnections(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
+	}))
+	conns := countConns(srv)
+	srv.Start()
+	defer srv.Close()
+	w := newTestWire(4)
+	c := &http.Client{Transport: w}
+	for i := range 20 {
+		if got, want := wireGet(t, c, fmt.Sprintf("%s/get/%d", srv.URL, i)), fmt.Sprintf("GET /get/%d ", i); got != want {
+			t.Fatalf("body %q, want %q", got, want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/put", strings.NewReader(`{"a":1}`))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != `PUT /put {"a":1}` {
+		t.Errorf("PUT answered %q", b)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("21 requests one after another opened %d connections, want 1", n)
+	}
+	if n := idleConns(w); n != 1 {
+		t.Errorf("%d idle connections, want 1", n)
+	}
+	c.CloseIdleConnections()
+	if n := idleConns(w); n != 0 {
+		t.Errorf("CloseIdleConnections left %d", n)
+	}
+}
+
+func TestWireKeepsAtMostMaxIdle(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	w := newTestWire(2)
+	c := &http.Client{Transport: w}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { wireGet(t, c, srv.URL) })
+	}
+	time.Sleep(50 * time.Millisecond) // all five in flight, on five connections
+	close(release)
+	wg.Wait()
+	if n := idleConns(w); n != 2 {
+		t.Errorf("%d idle connections, want maxIdle 2", n)
+	}
+}
+
+func TestWireSpeaksTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %v", r.Proto, r.TLS != nil)
+	}))
+	srv.EnableHTTP2 = true // the server offers h2; wire asks for HTTP/1.1
+	conns := countConns(srv)
+	srv.StartTLS()
+	defer srv.Close()
+	w := newTestWire(4)
+	w.tls = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	c := &http.Client{Transport: w}
+	for range 3 {
+		if got := wireGet(t, c, srv.URL); got != "HTTP/1.1 true" {
+			t.Fatalf("answer %q", got)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("3 requests opened %d TLS connections, want 1", n)
+	}
+	// Without the server's roots the certificate is refused.
+	bare := newTestWire(1)
+	if _, err := (&http.Client{Transport: bare}).Get(srv.URL); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unknown certificate: err = %v", err)
+	}
+}
+
+// rawServer answers each connection with handle, on plain TCP.
+func rawServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// closesAfterAnswer answers one request per connection with a keep-alive
+// response and then closes the connection without a word, as a server
+// does whose idle timeout has passed; it counts the requests it read.
+func closesAfterAnswer(requests *atomic.Int64) func(net.Conn) {
+	return func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		requests.Add(1)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(20 * time.Millisecond) // the client has it, and pools the connection
+	}
+}
+
+func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
+	var requests atomic.Int64
+	u := rawServer(t, closesAfterAnswer(&requests))
+	w := newTestWire(4)
+	c := &http.Client{Transport: w}
+	if got := wireGet(t, c, u); got != "ok" {
+		t.Fatalf("first answer %q", got)
+	}
+	// Rested past wirePeekAfter: the peek sees the close, and wire dials,
+	// so that even a POST (never sent twice) goes through.
+	time.Sleep(wirePeekAfter + 50*time.Millisecond)
+	resp, err := c.Post(u, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatalf("a POST after a rest: %v", err)
+	}
+	resp.Body.Close()
+	// Reused at once, without a peek: the GET meets the close and goes
+	// again on a new connection.
+	time.Sleep(40 * time.Millisecond)
+	if got := wireGet(t, c, u); got != "ok" {
+		t.Fatalf("at once: %q", got)
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("the server read %d requests, want 3", n)
+	}
+}
+
+// TestWireNeverSendsAWriteTwice: a POST that meets a closed connection is
+// not sent again (the server might have acted on it); it fails, and says
+// it was written, so the caller treats it as possibly applied.
+func TestWireNeverSendsAWriteTwice(t *testing.T) {
+	var requests atomic.Int64
+	u := rawServer(t, closesAfterAnswer(&requests))
+	w := newTestWire(4)
+	c := &http.Client{Transport: w}
+	if got := wireGet(t, c, u); got != "ok" {
+		t.Fatalf("first answer %q", got)
+	}
+	time.Sleep(40 * time.Millisecond) // closed by now, but within wirePeekAfter
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodPost, u, strings.NewReader(`{}`))
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a POST on a closed connection succeeded")
+	}
+	if !wrote.Load() {
+		t.Error("the POST was written but WroteRequest did not say so")
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("the server read %d requests, want 1 (the GET)", n)
+	}
+}
+
+func TestWireCancelStopsABodyMidway(t *testing.T) {
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "part")
+		w.(http.Flusher).Flush()
+		<-stall
+	}))
+	defer srv.Close()
+	defer close(stall) // before Close, which waits for the handler
+	w := newTestWire(4)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := (&http.Client{Transport: w}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a cancelled body read ended without an error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the context did not stop the body read")
+	}
+	if n := idleConns(w); n != 0 {
+		t.Errorf("a cancelled connection went back to the pool (%d idle)", n)
+	}
+}
+
+// TestWireDoesNotDrainAnEndlessBody: closing a body before its end closes
+// the connection; it does not read on (a hostile server never ends).
+func TestWireDoesNotDrainAnEndlessBody(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		for range 1 << 15 { // 1 GiB, chunked
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			sent.Add(int64(len(chunk)))
+		}
+	}))
+	defer srv.Close()
+	w := newTestWire(4)
+	resp, err := (&http.Client{Transport: w}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp.Body.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %s: it read the body on", d)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := sent.Load(); n > 64<<20 {
+		t.Errorf("the server got %d MB out after Close", n>>20)
+	}
+	if n := idleConns(w); n != 0 {
+		t.Errorf("a half-read connection went back to the pool (%d idle)", n)
+	}
+}
+
+func TestWireRefusesEndlessHeaders(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Junk: " + strings.Repeat("j", 1000) + "\r\n"
+		for range 4096 { // 4 MB of headers
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	})
+	_, err := (&http.Client{Transport: newTestWire(1)}).Get(u)
+	if !errors.Is(err, errHeadTooLarge) {
+		t.Errorf("4 MB of headers: err = %v, want %v", err, errHeadTooLarge)
+	}
+}
+
+func TestWireSkipsInterimAnswers(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
+	})
+	if got := wireGet(t, &http.Client{Transport: newTestWire(1)}, u); got != "real" {
+		t.Errorf("answer %q, want the final one", got)
+	}
+}
+
+func TestWireHonoursConnectionClose(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	}))
+	conns := countConns(srv)
+	srv.Start()
+	defer srv.Close()
+	w := newTestWire(4)
+	c := &http.Client{Transport: w}
+	for range 3 {
+		wireGet(t, c, srv.URL)
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("3 answers with Connection: close, %d connections", n)
+	}
+	if n := idleConns(w); n != 0 {
+		t.Errorf("%d closed connections pooled", n)
+	}
+}
+
+// TestWireLeavesProxiesToNetHTTP: a request the environment sends through
+// a proxy goes by net/http's Transport, which speaks to proxies.
+func TestWireLeavesProxiesToNetHTTP(t *testing.T) {
+	var via atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		via.Add(1)
+		fmt.Fprintf(w, "proxied %s", r.URL)
+	}))
+	defer proxy.Close()
+	pu, _ := url.Parse(proxy.URL)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyURL(pu)
+	w := newWire(tr, 4)
+	if got := wireGet(t, &http.Client{Transport: w}, "http://api.example.invalid/x"); got != "proxied http://api.example.invalid/x" {
+		t.Errorf("answer %q", got)
+	}
+	if via.Load() != 1 {
+		t.Error("the request did not go through the proxy")
+	}
+}
+
+// TestNewSendsByWire: a Client made without an HTTPClient sends through
+// wire; one given an HTTPClient uses it.
+func TestNewSendsByWire(t *testing.T) {
+	c := newClient(t, "http://127.0.0.1:1", nil)
+	if _, ok := c.http.Transport.(*wire); !ok {
+		t.Errorf("default transport is %T, want *wire", c.http.Transport)
+	}
+	own := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{}}}
+	c = newClient(t, "http://127.0.0.1:1", func(cfg *Config) { cfg.HTTPClient = own })
+	if c.http != own {
+		t.Error("Config.HTTPClient was not used")
+	}
+}
