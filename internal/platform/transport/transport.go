@@ -153,8 +153,8 @@ func New(cfg Config) (*Client, error) {
 			creds = append(creds, strings.TrimSpace(tok))
 		}
 	}
-	// Every request carries the same headers: canonicalised once here,
-	// each request gets a copy.
+	// Every request carries the same headers: canonicalised once here;
+	// a request that adds its own gets a copy.
 	var header http.Header
 	if len(cfg.Header) > 0 || cfg.Authorization != "" {
 		header = http.Header{}
@@ -425,11 +425,16 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return &Response{Err: errors.New("invalid request")}
 	}
-	if c.header != nil {
-		hreq.Header = c.header.Clone()
-	}
-	if req.ContentType != "" {
+	switch {
+	case req.ContentType != "":
+		if c.header != nil {
+			hreq.Header = c.header.Clone()
+		}
 		hreq.Header.Set("Content-Type", req.ContentType)
+	case c.header != nil:
+		// Shared by every request, and only read: net/http copies a
+		// request's headers before it changes any (for a redirect).
+		hreq.Header = c.header
 	}
 
 	hresp, err := c.http.Do(hreq)
