@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"sync"
 	"syscall"
 	"time"
@@ -25,9 +24,9 @@ import (
 // scheme, or a proxy from the environment) go to fallback, which is
 // net/http's.
 //
-// Whether a request was written is reported as net/http reports it, through
-// the request's httptrace.ClientTrace.WroteRequest: the no-duplicate
-// promise rests on it (see Response.Sent).
+// Whether a request was written is reported as net/http reports it, by
+// Request.Write through the request's httptrace.ClientTrace.WroteRequest:
+// the no-duplicate promise rests on it (see Response.Sent).
 type wire struct {
 	fallback *http.Transport
 	// tls is the client configuration for https; nil means the system's
@@ -35,6 +34,8 @@ type wire struct {
 	tls     *tls.Config
 	dialer  net.Dialer
 	maxIdle int // idle connections kept per host
+	// idleTimeout is wireIdleTimeout; tests shorten it.
+	idleTimeout time.Duration
 
 	mu   sync.Mutex
 	idle map[string][]*wireConn // by scheme and host:port, newest last
@@ -89,10 +90,11 @@ func (l *limitedConn) Read(p []byte) (int, error) {
 
 func newWire(fallback *http.Transport, maxIdle int) *wire {
 	return &wire{
-		fallback: fallback,
-		dialer:   net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
-		maxIdle:  max(1, maxIdle),
-		idle:     map[string][]*wireConn{},
+		fallback:    fallback,
+		dialer:      net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		maxIdle:     max(1, maxIdle),
+		idleTimeout: wireIdleTimeout,
+		idle:        map[string][]*wireConn{},
 	}
 }
 
@@ -157,7 +159,7 @@ func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, er
 		if pc == nil {
 			break
 		}
-		if idle := time.Since(pc.since); idle < wirePeekAfter || idle < wireIdleTimeout && alive(pc.raw) {
+		if idle := time.Since(pc.since); idle < w.idleTimeout && (idle < wirePeekAfter || alive(pc.raw)) {
 			return pc, true, nil
 		}
 		pc.c.Close()
@@ -209,23 +211,19 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *htt
 		}
 		return nil, false, err
 	}
-	trace := httptrace.ContextClientTrace(ctx)
+	// Request.Write tells the request's httptrace.ClientTrace.WroteRequest
+	// what it wrote, as in net/http's Transport: into the buffer, so a
+	// request whose flush fails still counts as sent (never the other way).
 	err = req.Write(pc.bw)
 	if err == nil {
 		err = pc.bw.Flush()
 	}
 	if err != nil {
-		if trace != nil && trace.WroteRequest != nil {
-			trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
-		}
 		if reused && w.again(ctx, req, stop) {
 			pc.c.Close()
 			return nil, true, nil
 		}
 		return fail(err)
-	}
-	if trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
 	}
 	// A server that closed the connection while it was idle answers
 	// nothing at all: no byte, only the end or a reset.
@@ -258,28 +256,19 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *htt
 }
 
 // again reports whether req, which failed on a reused connection before
-// any answer, goes out again on another: only a replayable one, with its
-// body rewound, and not once its context has ended.
+// any answer, goes out again on another: only a replayable one, and not
+// once its context has ended.
 func (w *wire) again(ctx context.Context, req *http.Request, stop func() bool) bool {
-	if !replayable(req) || ctx.Err() != nil || !stop() {
-		return false
-	}
-	if req.Body != nil && req.Body != http.NoBody {
-		body, err := req.GetBody()
-		if err != nil {
-			return false
-		}
-		req.Body = body
-	}
-	return true
+	return replayable(req) && ctx.Err() == nil && stop()
 }
 
 // replayable is net/http's rule for sending a request again after a reused
-// connection failed: a method without side effects and no body to lose.
+// connection failed, for the requests syncd makes: a method without side
+// effects, and no body.
 func replayable(req *http.Request) bool {
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+		return req.Body == nil || req.Body == http.NoBody
 	}
 	return false
 }

@@ -22,7 +22,7 @@ import (
 // newTestWire is the round tripper New builds, without a proxy.
 func newTestWire(maxIdle int) *wire {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
+	tr.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil } // no proxy for this host
 	return newWire(tr, maxIdle)
 }
 
@@ -86,8 +86,12 @@ func TestWireReusesItsConnections(t *testing.T) {
 	if string(b) != `PUT /put {"a":1}` {
 		t.Errorf("PUT answered %q", b)
 	}
+	// A connection that rested past wirePeekAfter is peeked, found open,
+	// and reused.
+	time.Sleep(wirePeekAfter + 50*time.Millisecond)
+	wireGet(t, c, srv.URL+"/rested")
 	if n := conns.Load(); n != 1 {
-		t.Errorf("21 requests one after another opened %d connections, want 1", n)
+		t.Errorf("22 requests one after another opened %d connections, want 1", n)
 	}
 	if n := idleConns(w); n != 1 {
 		t.Errorf("%d idle connections, want 1", n)
@@ -199,7 +203,11 @@ func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a POST after a rest: %v", err)
 	}
+	io.ReadAll(resp.Body) // to its end: the connection goes back to the pool
 	resp.Body.Close()
+	if n := idleConns(w); n != 1 {
+		t.Fatalf("%d idle connections after the POST, want 1", n)
+	}
 	// Reused at once, without a peek: the GET meets the close and goes
 	// again on a new connection.
 	time.Sleep(40 * time.Millisecond)
@@ -332,7 +340,7 @@ func TestWireRefusesEndlessHeaders(t *testing.T) {
 func TestWireSkipsInterimAnswers(t *testing.T) {
 	u := rawServer(t, func(c net.Conn) {
 		http.ReadRequest(bufio.NewReader(c))
-		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
 	})
 	if got := wireGet(t, &http.Client{Transport: newTestWire(1)}, u); got != "real" {
 		t.Errorf("answer %q, want the final one", got)
@@ -392,5 +400,56 @@ func TestNewSendsByWire(t *testing.T) {
 	c = newClient(t, "http://127.0.0.1:1", func(cfg *Config) { cfg.HTTPClient = own })
 	if c.http != own {
 		t.Error("Config.HTTPClient was not used")
+	}
+}
+
+func TestWireDropsAConnectionIdleTooLong(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	conns := countConns(srv)
+	srv.Start()
+	defer srv.Close()
+	w := newTestWire(4)
+	w.idleTimeout = 20 * time.Millisecond
+	c := &http.Client{Transport: w}
+	wireGet(t, c, srv.URL)
+	time.Sleep(40 * time.Millisecond)
+	wireGet(t, c, srv.URL)
+	if n := conns.Load(); n != 2 {
+		t.Errorf("a connection idle past the timeout was reused: %d connections, want 2", n)
+	}
+}
+
+// TestWireReportsAWriteThatFailed: a request the server never took is
+// reported as not written, so a write that failed so may be sent again.
+func TestWireReportsAWriteThatFailed(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		c.Read(make([]byte, 1024))    // the request has begun
+		c.(*net.TCPConn).SetLinger(0) // and the server resets
+	})
+	var wrote, told atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		told.Store(true)
+		wrote.Store(i.Err == nil)
+	}}
+	body := strings.Repeat("x", 32<<20)
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodPut, u, strings.NewReader(body))
+	resp, err := (&http.Client{Transport: newTestWire(1)}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a PUT to a server that resets succeeded")
+	}
+	if !told.Load() || wrote.Load() {
+		t.Errorf("WroteRequest told: %v, written: %v; want told, not written (err %v)", told.Load(), wrote.Load(), err)
+	}
+}
+
+// TestWireProxyErrorGoesToNetHTTP: when the proxy setting cannot be read
+// (a malformed HTTPS_PROXY), net/http's Transport reports it.
+func TestWireProxyErrorGoesToNetHTTP(t *testing.T) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = func(*http.Request) (*url.URL, error) { return nil, errors.New("bad proxy setting") }
+	_, err := (&http.Client{Transport: newWire(tr, 1)}).Get("http://127.0.0.1:1/")
+	if err == nil || !strings.Contains(err.Error(), "bad proxy setting") {
+		t.Errorf("err = %v, want the proxy setting's", err)
 	}
 }
