@@ -178,12 +178,12 @@ func planProcess(b *testing.B, rep *Report) error {
 	perReq := (cpu - vcpu).Seconds() / float64(requests) * 1e6
 	rep.Info(sc, "of which loading manifests", vcpu.Seconds(), "s", fmt.Sprintf("CPU of syncd validate on the same directory (%.0f µs per manifest); the rest is %.0f µs per request", vcpu.Seconds()/float64(f.Resources())*1e6, perReq))
 	rep.Info(sc, "floor: reading the files alone", small.floorFiles.Seconds(), "s", "CPU of a process that reads each of the 10,000 files (os.ReadFile), nothing else (floor_test.go)")
-	rep.Info(sc, "floor: as many bare GETs", small.floorHTTP.Seconds(), "s", fmt.Sprintf("CPU of a process that makes %d GETs of Make connection details with net/http, 16 at a time over reused connections, and reads each body, nothing else", requests))
+	rep.Info(sc, "floor: as many bare GETs", small.floorHTTP.Seconds(), "s", fmt.Sprintf("CPU of a process that makes %d GETs of Make connection details with net/http's Transport, 16 at a time over reused connections, and reads each body, nothing else (syncd sends with its own round tripper, transport.wire, which costs less per request)", requests))
 	rep.Info(sc, "reference: the YAML library decoding the files", small.refYAML.Seconds(), "s", "CPU of a process that reads each file and decodes it into go.yaml.in/yaml/v4 nodes; syncd reads plain block manifests without the library (desired.quickParse, compared node by node with it in tests)")
 	rep.Note("The two floors (%.2f s reading the files, %.2f s for the GETs: %.2f s together) are what the plan's input costs on this machine before syncd does anything with it; the plan's CPU above them is %.2f s.",
 		small.floorFiles.Seconds(), small.floorHTTP.Seconds(), (small.floorFiles + small.floorHTTP).Seconds(), (cpu - small.floorFiles - small.floorHTTP).Seconds())
 	rep.Note("Where the CPU of one plan of 10,000 resources goes (%.2f s, median of 5): %.2f s loading 10,000 manifest files, one per resource (~%.0f µs each: open/fstat/read through the confined root, YAML parsing into position-carrying nodes, decoding into specs, and GC), "+
-		"and %.0f µs of client CPU per request for %d requests (Make needs a list per app and 3 reads per connection, the minimum): net/http over loopback (connections are reused), JSON decoding, and the GC that both pay for.",
+		"and %.0f µs of client CPU per request for %d requests (Make needs a list per app and 3 reads per connection, the minimum): HTTP/1.1 over loopback (transport.wire, connections reused), JSON decoding, and the GC that both pay for.",
 		cpu.Seconds(), vcpu.Seconds(), vcpu.Seconds()/float64(f.Resources())*1e6, perReq, requests)
 
 	// Linear to 50,000: CPU and RSS per resource within ±20% of the figures
