@@ -188,14 +188,22 @@ func closesAfterAnswer(requests *atomic.Int64) func(net.Conn) {
 	}
 }
 
-func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
-	var requests atomic.Int64
-	u := rawServer(t, closesAfterAnswer(&requests))
-	w := newTestWire(4)
-	c := &http.Client{Transport: w}
+// answeredOnce has wire make one GET to a server that then closes the
+// connection unannounced; the connection is in wire's pool.
+func answeredOnce(t *testing.T) (u string, w *wire, c *http.Client, requests *atomic.Int64) {
+	t.Helper()
+	requests = new(atomic.Int64)
+	u = rawServer(t, closesAfterAnswer(requests))
+	w = newTestWire(4)
+	c = &http.Client{Transport: w}
 	if got := wireGet(t, c, u); got != "ok" {
 		t.Fatalf("first answer %q", got)
 	}
+	return u, w, c, requests
+}
+
+func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
+	u, w, c, requests := answeredOnce(t)
 	// Rested past wirePeekAfter: the peek sees the close, and wire dials,
 	// so that even a POST (never sent twice) goes through.
 	time.Sleep(wirePeekAfter + 50*time.Millisecond)
@@ -223,13 +231,7 @@ func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
 // not sent again (the server might have acted on it); it fails, and says
 // it was written, so the caller treats it as possibly applied.
 func TestWireNeverSendsAWriteTwice(t *testing.T) {
-	var requests atomic.Int64
-	u := rawServer(t, closesAfterAnswer(&requests))
-	w := newTestWire(4)
-	c := &http.Client{Transport: w}
-	if got := wireGet(t, c, u); got != "ok" {
-		t.Fatalf("first answer %q", got)
-	}
+	u, _, c, requests := answeredOnce(t)
 	time.Sleep(40 * time.Millisecond) // closed by now, but within wirePeekAfter
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) }}
