@@ -217,11 +217,14 @@ func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
 		t.Fatalf("%d idle connections after the POST, want 1", n)
 	}
 	// Reused at once, without a peek: the GET meets the close and goes
-	// again on a new connection.
+	// again on a new connection (an empty body is no body).
 	time.Sleep(40 * time.Millisecond)
-	if got := wireGet(t, c, u); got != "ok" {
-		t.Fatalf("at once: %q", got)
+	req, _ := http.NewRequest(http.MethodGet, u, http.NoBody)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatalf("a GET at once: %v", err)
 	}
+	resp.Body.Close()
 	if n := requests.Load(); n != 3 {
 		t.Errorf("the server read %d requests, want 3", n)
 	}
@@ -453,5 +456,19 @@ func TestWireProxyErrorGoesToNetHTTP(t *testing.T) {
 	_, err := (&http.Client{Transport: newWire(tr, 1)}).Get("http://127.0.0.1:1/")
 	if err == nil || !strings.Contains(err.Error(), "bad proxy setting") {
 		t.Errorf("err = %v, want the proxy setting's", err)
+	}
+}
+
+func TestWireAddsTheDefaultPort(t *testing.T) {
+	for u, want := range map[string]string{
+		"https://api.example.com/v1": "api.example.com:443",
+		"http://api.example.com/v1":  "api.example.com:80",
+		"http://127.0.0.1:8080/x":    "127.0.0.1:8080",
+		"https://[::1]/x":            "[::1]:443",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if got := addr(req); got != want {
+			t.Errorf("addr(%s) = %s, want %s", u, got, want)
+		}
 	}
 }
