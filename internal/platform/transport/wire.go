@@ -104,8 +104,15 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		return w.fallback.RoundTrip(req)
 	}
 	for {
+		// As net/http: a request whose context has ended is not sent,
+		// even on a connection at hand.
+		if err := req.Context().Err(); err != nil {
+			closeBody(req)
+			return nil, err
+		}
 		pc, reused, err := w.conn(req.Context(), req)
 		if err != nil {
+			closeBody(req) // RoundTrip always closes it, as net/http's does
 			return nil, err
 		}
 		resp, retry, err := w.exchange(pc, reused, req)
@@ -113,6 +120,12 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue // the server had closed the idle connection: nothing was read
 		}
 		return resp, err
+	}
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
 	}
 }
 
@@ -337,7 +350,10 @@ func (b *wireBody) finish(eof bool) {
 	b.done = true
 	// stop is false when the context already ended: its deadline is on
 	// the connection, which must go.
-	if b.stop() && eof && b.keep {
+	// Bytes already buffered past the answer are none of the next
+	// request's: a connection that has them is not reused (net/http
+	// drops it too, "Unsolicited response").
+	if b.stop() && eof && b.keep && b.pc.br.Buffered() == 0 {
 		b.w.put(b.pc)
 		return
 	}
