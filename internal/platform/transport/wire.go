@@ -172,7 +172,11 @@ func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, er
 		if pc == nil {
 			break
 		}
-		if idle := time.Since(pc.since); idle < w.idleTimeout && (idle < wirePeekAfter || alive(pc.raw)) {
+		// A request wire would not send again (a write) always costs a
+		// peek: a server that closed the connection right after its last
+		// answer would otherwise fail it as written, where net/http's
+		// reader goroutine has seen the close and dialed.
+		if idle := time.Since(pc.since); idle < w.idleTimeout && (idle < wirePeekAfter && replayable(req) || alive(pc.raw)) {
 			return pc, true, nil
 		}
 		pc.c.Close()

@@ -215,3 +215,37 @@ func TestWireAttackConcurrentAnswersMatch(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after", before, after)
 	}
 }
+
+// TestWireAttackWriteAfterAnImmediateClose: a server that closes each
+// connection right after its answer, without Connection: close. net/http's
+// reader goroutine sees the close as soon as the body ends and drops the
+// connection, so the POST that follows goes on a new one. wire does not
+// look within wirePeekAfter: the POST goes on the dead connection and
+// fails as written (an ambiguous write for the caller). Fixed: a write
+// always peeks.
+func TestWireAttackWriteAfterAnImmediateClose(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	c := &http.Client{Transport: newTestWire(4)}
+	failed := 0
+	for range 20 {
+		wireGet(t, c, u)
+		time.Sleep(2 * time.Millisecond) // the FIN is in
+		resp, err := c.Post(u, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			failed++
+			continue
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if failed > 0 {
+		t.Errorf("%d of 20 POSTs failed on a connection the server had closed before they were sent", failed)
+	}
+}
