@@ -46,13 +46,10 @@ const (
 	// a server has usually closed its end (nginx after 75 s; earlier ones,
 	// such as Apache after 5 s, a peek finds).
 	wireIdleTimeout = 60 * time.Second
-	// wirePeekAfter is how long a connection rests before its reuse
-	// costs a peek: within it no server has timed it out, and a plan
-	// reuses its connections within microseconds.
-	wirePeekAfter = 100 * time.Millisecond
 	// maxResponseHead bounds a response's status line and headers, as
-	// net/http's Transport does by default: a server that sends headers
-	// without end gets an error, not our memory.
+	// net/http's Transport does (at 10 MiB by default; an API's heads
+	// are a few hundred bytes): a server that sends headers without end
+	// gets an error, not our memory.
 	maxResponseHead = 1 << 20
 )
 
@@ -172,11 +169,11 @@ func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, er
 		if pc == nil {
 			break
 		}
-		// A request wire would not send again (a write) always costs a
-		// peek: a server that closed the connection right after its last
-		// answer would otherwise fail it as written, where net/http's
-		// reader goroutine has seen the close and dialed.
-		if idle := time.Since(pc.since); idle < w.idleTimeout && (idle < wirePeekAfter && replayable(req) || alive(pc.raw)) {
+		// Every reuse costs a peek (one recvfrom): what net/http's reader
+		// goroutine sees at once, a close or bytes nobody asked for, must
+		// not meet the next request, above all a write, which would fail
+		// as written where net/http would have dialed.
+		if time.Since(pc.since) < w.idleTimeout && alive(pc.raw) {
 			return pc, true, nil
 		}
 		pc.c.Close()

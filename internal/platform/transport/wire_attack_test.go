@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,15 +16,6 @@ import (
 	"testing"
 	"time"
 )
-
-// attackOnly skips a test that shows a behaviour not fixed here; set
-// WIRE_ATTACK=1 to run it.
-func attackOnly(t *testing.T) {
-	t.Helper()
-	if os.Getenv("WIRE_ATTACK") == "" {
-		t.Skip("known difference from net/http, not fixed; WIRE_ATTACK=1 runs it")
-	}
-}
 
 // TestWireAttackStaleBytesAreNotTheNextAnswer: a server that sends more
 // than its answer (a second response, a body longer than its
@@ -61,10 +51,9 @@ func TestWireAttackStaleBytesAreNotTheNextAnswer(t *testing.T) {
 }
 
 // TestWireAttackStaleBytesLater: as above, but the extra answer arrives a
-// moment after the first, while the connection rests in the pool for less
-// than wirePeekAfter (so no peek looks at it).
+// moment after the first, while the connection rests in the pool: the
+// peek before its reuse finds it.
 func TestWireAttackStaleBytesLater(t *testing.T) {
-	attackOnly(t)
 	var n atomic.Int64 // requests, over all connections
 	u := rawServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
@@ -220,9 +209,9 @@ func TestWireAttackConcurrentAnswersMatch(t *testing.T) {
 // connection right after its answer, without Connection: close. net/http's
 // reader goroutine sees the close as soon as the body ends and drops the
 // connection, so the POST that follows goes on a new one. wire does not
-// look within wirePeekAfter: the POST goes on the dead connection and
-// fails as written (an ambiguous write for the caller). Fixed: a write
-// always peeks.
+// look (it peeked only after a rest): the POST went on the dead connection
+// and failed as written (an ambiguous write for the caller). Fixed: every
+// reuse peeks.
 func TestWireAttackWriteAfterAnImmediateClose(t *testing.T) {
 	u := rawServer(t, func(c net.Conn) {
 		req, err := http.ReadRequest(bufio.NewReader(c))

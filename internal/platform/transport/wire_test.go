@@ -86,9 +86,8 @@ func TestWireReusesItsConnections(t *testing.T) {
 	if string(b) != `PUT /put {"a":1}` {
 		t.Errorf("PUT answered %q", b)
 	}
-	// A connection that rested past wirePeekAfter is peeked, found open,
-	// and reused.
-	time.Sleep(wirePeekAfter + 50*time.Millisecond)
+	// A connection that rested is peeked, found open, and reused.
+	time.Sleep(50 * time.Millisecond)
 	wireGet(t, c, srv.URL+"/rested")
 	if n := conns.Load(); n != 1 {
 		t.Errorf("22 requests one after another opened %d connections, want 1", n)
@@ -204,41 +203,28 @@ func answeredOnce(t *testing.T) (u string, w *wire, c *http.Client, requests *at
 
 func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
 	u, w, c, requests := answeredOnce(t)
-	// Rested past wirePeekAfter: the peek sees the close, and wire dials,
-	// so that even a POST (never sent twice) goes through.
-	time.Sleep(wirePeekAfter + 50*time.Millisecond)
+	// The server has closed by now: the peek sees it, and wire dials, so
+	// that even a POST (never sent twice) goes through.
+	time.Sleep(40 * time.Millisecond)
 	resp, err := c.Post(u, "application/json", strings.NewReader(`{}`))
 	if err != nil {
-		t.Fatalf("a POST after a rest: %v", err)
+		t.Fatalf("a POST after the close: %v", err)
 	}
 	io.ReadAll(resp.Body) // to its end: the connection goes back to the pool
 	resp.Body.Close()
 	if n := idleConns(w); n != 1 {
 		t.Fatalf("%d idle connections after the POST, want 1", n)
 	}
-	// Reused at once, without a peek: the GET meets the close and goes
-	// again on a new connection (an empty body is no body).
-	time.Sleep(40 * time.Millisecond)
-	req, _ := http.NewRequest(http.MethodGet, u, http.NoBody)
-	resp, err = c.Do(req)
-	if err != nil {
-		t.Fatalf("a GET at once: %v", err)
-	}
-	resp.Body.Close()
-	if n := requests.Load(); n != 3 {
-		t.Errorf("the server read %d requests, want 3", n)
+	if n := requests.Load(); n != 2 {
+		t.Errorf("the server read %d requests, want 2", n)
 	}
 }
 
-// TestWireNeverSendsAWriteTwice: a POST that meets a closed connection is
-// not sent again (the server might have acted on it); it fails, and says
-// it was written, so the caller treats it as possibly applied.
-func TestWireNeverSendsAWriteTwice(t *testing.T) {
-	// The server answers the first request on a connection and closes on
-	// reading the second, unanswered: the POST meets a reused connection
-	// that a peek found open.
-	var requests atomic.Int64
-	u := rawServer(t, func(c net.Conn) {
+// closesOnSecond answers the first request on a connection and closes the
+// connection on reading the second, unanswered: the second meets a reused
+// connection that a peek found open. It counts the requests it read.
+func closesOnSecond(requests *atomic.Int64) func(net.Conn) {
+	return func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for i := 0; ; i++ {
 			req, err := http.ReadRequest(br)
@@ -252,7 +238,35 @@ func TestWireNeverSendsAWriteTwice(t *testing.T) {
 			}
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	})
+	}
+}
+
+// TestWireSendsAReadAgain: a GET that meets a connection closed after
+// the peek goes again on a new one (an empty body is no body).
+func TestWireSendsAReadAgain(t *testing.T) {
+	var requests atomic.Int64
+	u := rawServer(t, closesOnSecond(&requests))
+	c := &http.Client{Transport: newTestWire(4)}
+	if got := wireGet(t, c, u); got != "ok" {
+		t.Fatalf("first answer %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, http.NoBody)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("the GET was not sent again: %v", err)
+	}
+	resp.Body.Close()
+	if n := requests.Load(); n != 3 {
+		t.Errorf("the server read %d requests, want 3 (GET, GET unanswered, GET again)", n)
+	}
+}
+
+// TestWireNeverSendsAWriteTwice: a POST that meets a closed connection is
+// not sent again (the server might have acted on it); it fails, and says
+// it was written, so the caller treats it as possibly applied.
+func TestWireNeverSendsAWriteTwice(t *testing.T) {
+	var requests atomic.Int64
+	u := rawServer(t, closesOnSecond(&requests))
 	c := &http.Client{Transport: newTestWire(4)}
 	if got := wireGet(t, c, u); got != "ok" {
 		t.Fatalf("first answer %q", got)
