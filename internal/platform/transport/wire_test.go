@@ -255,9 +255,14 @@ func TestWireSendsAReadAgain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the GET was not sent again: %v", err)
 	}
+	io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if n := requests.Load(); n != 3 {
-		t.Errorf("the server read %d requests, want 3 (GET, GET unanswered, GET again)", n)
+	// And one without a body at all, on the new connection's second turn.
+	if got := wireGet(t, c, u); got != "ok" {
+		t.Fatalf("the bodiless GET was not sent again: %q", got)
+	}
+	if n := requests.Load(); n != 5 {
+		t.Errorf("the server read %d requests, want 5 (GET, then twice a GET unanswered and sent again)", n)
 	}
 }
 
