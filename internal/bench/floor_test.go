@@ -22,11 +22,12 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/syncd/syncd/internal/emulator"
+	"github.com/syncd/syncd/internal/platform/transport"
 )
 
 // The floors are what the plan's input costs alone, on this machine:
-// reading the manifest files, and the same number of GETs through
-// net/http. A third figure is a reference, not a floor: decoding the files
+// reading the manifest files, and the same number of GETs through syncd's
+// HTTP client (transport.NewHTTPClient), bare. A third figure is a reference, not a floor: decoding the files
 // with go.yaml.in/yaml/v4, which plain block manifests no longer go through
 // (desired.quickParse). Each runs in a child process (this test binary,
 // through TestFloorChild), so that the emulator serving this process is not
@@ -105,7 +106,7 @@ func decode(p string, b []byte) error {
 // as a plan reads them), conc at a time over reused connections, reading
 // each body.
 func getAll(base, apps string, n, conc int) error {
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+	c := transport.NewHTTPClient(conc) // syncd's own HTTP client, bare
 	get := func(path string) ([]byte, error) {
 		req, err := http.NewRequest(http.MethodGet, base+"/api/v2"+path, nil)
 		if err != nil {

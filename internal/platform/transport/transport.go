@@ -109,6 +109,18 @@ type Client struct {
 	byStatus map[int]int64
 }
 
+// NewHTTPClient is the HTTP client New gives a Client without
+// Config.HTTPClient: wire sends the requests itself, on the caller's
+// goroutine, keeping up to maxIdle idle connections per server; through a
+// proxy they go by net/http's Transport, which keeps as many (its default,
+// two, would make every other request in flight pay for a new
+// connection).
+func NewHTTPClient(maxIdle int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = maxIdle
+	return &http.Client{Transport: newWire(tr, maxIdle)}
+}
+
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
 	if cfg.Platform == "" {
@@ -133,14 +145,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.Retry = withDefaults(cfg.Retry)
 	hc := cfg.HTTPClient
 	if hc == nil {
-		// net/http keeps only two idle connections per host by default:
-		// with more requests in flight, every other one would pay for a
-		// new connection (CPU, and a round trip on a real network).
-		// wire sends the requests itself, on the caller's goroutine (see
-		// wire); through a proxy they go by net/http.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.MaxConcurrency
-		hc = &http.Client{Transport: newWire(tr, cfg.MaxConcurrency)}
+		hc = NewHTTPClient(cfg.MaxConcurrency)
 	}
 	log := cfg.Logger
 	if log == nil {
