@@ -296,6 +296,11 @@ func (c *Client) listOnce(ctx context.Context, opts ListOptions) ([]Connector, b
 				break
 			}
 		}
+		if last := pages[len(pages)-1]; len(pages) >= maxPages && last.Links.Next != nil && len(last.Data) > 0 {
+			// Cut at maxPages, the rest would look absent, and be created
+			// again.
+			return nil, false, fmt.Errorf("the connector list goes on past the %d pages syncd reads (its next links never end); nothing is planned from part of a list", maxPages)
+		}
 	}
 	seen := map[string]bool{}
 	var all []Connector

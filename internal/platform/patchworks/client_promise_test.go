@@ -325,17 +325,18 @@ func TestListQueryLeavesOutWhatIsNotSet(t *testing.T) {
 
 // TestListStopsAtMaxPages: a server whose pages never end (next links
 // forever, or a last_page beyond reason) is read up to maxPages pages, not
-// forever.
+// forever; next links that go on past them are no whole list.
 func TestListStopsAtMaxPages(t *testing.T) {
 	defer func(n int) { maxPages = n }(maxPages)
 	maxPages = 3
 	c, reqs := pages(t, func(p string, _ int) string {
 		return `{"data": [{"id": ` + p + `}], "links": {"next": "n"}}`
 	})
-	all, err := c.ListAllConnectors(context.Background(), ListOptions{})
-	if err != nil || len(all) != 3 || len(reqs()) != 3 {
-		t.Errorf("no meta: %d connectors in %d requests, %v", len(all), len(reqs()), err)
+	_, err := c.ListAllConnectors(context.Background(), ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "goes on past the 3 pages syncd reads") || len(reqs()) != 3 {
+		t.Errorf("no meta: %d requests, err %v; want 3 and the list refused", len(reqs()), err)
 	}
+	var all []Connector
 	c, reqs = pages(t, func(p string, _ int) string {
 		return `{"data": [{"id": ` + p + `}], "meta": {"last_page": 1000000000, "total": 3}}`
 	})
@@ -447,5 +448,23 @@ func TestListTooLongToReadSaysSo(t *testing.T) {
 	}
 	if n := len(reqs()); n < 3 {
 		t.Fatalf("%d requests, want maxPages read", n)
+	}
+}
+
+// TestNextLinksEndingAtMaxPagesAreAWholeList: a list without meta whose
+// next links end on page maxPages is read whole.
+func TestNextLinksEndingAtMaxPagesAreAWholeList(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 3
+	c, _ := pages(t, func(p string, _ int) string {
+		next := `"/connectors?page=next"`
+		if p == "3" {
+			next = "null"
+		}
+		return `{"data": [{"id": ` + p + `}], "links": {"next": ` + next + `}}`
+	})
+	all, err := c.ListAllConnectors(context.Background(), ListOptions{})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("a list that ends at maxPages: %d connectors, err %v; want 3", len(all), err)
 	}
 }
