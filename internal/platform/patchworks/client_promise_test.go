@@ -467,4 +467,15 @@ func TestNextLinksEndingAtMaxPagesAreAWholeList(t *testing.T) {
 	if err != nil || len(all) != 3 {
 		t.Fatalf("a list that ends at maxPages: %d connectors, err %v; want 3", len(all), err)
 	}
+	// An empty page ends a list too, whatever its next link says.
+	c, _ = pages(t, func(p string, _ int) string {
+		if p == "3" {
+			return `{"data": [], "links": {"next": "/connectors?page=4"}}`
+		}
+		return `{"data": [{"id": ` + p + `}], "links": {"next": "/connectors?page=next"}}`
+	})
+	all, err = c.ListAllConnectors(context.Background(), ListOptions{})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("a list whose page maxPages is empty: %d connectors, err %v; want 2", len(all), err)
+	}
 }
