@@ -17,14 +17,11 @@ import (
 	"time"
 )
 
-// TestWireAttackStaleBytesAreNotTheNextAnswer: a server that sends more
-// than its answer (a second response, a body longer than its
-// Content-Length, a body after a 204) leaves bytes in the connection's
-// buffer; the next request on that connection must not take them as its
-// answer. net/http closes such a connection ("Unsolicited response").
-func TestWireAttackStaleBytesAreNotTheNextAnswer(t *testing.T) {
-	var n atomic.Int64 // requests, over all connections
-	u := rawServer(t, func(c net.Conn) {
+// strayServer answers its first request, over all connections, with
+// first, and every other with the request's path.
+func strayServer(t *testing.T, first func(net.Conn)) string {
+	var n atomic.Int64
+	return rawServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
 			req, err := http.ReadRequest(br)
@@ -33,13 +30,24 @@ func TestWireAttackStaleBytesAreNotTheNextAnswer(t *testing.T) {
 			}
 			io.Copy(io.Discard, req.Body)
 			if n.Add(1) == 1 {
-				// One write: the answer and a stale one behind it.
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"+
-					"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+				first(c)
 				continue
 			}
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
 		}
+	})
+}
+
+// TestWireAttackStaleBytesAreNotTheNextAnswer: a server that sends more
+// than its answer (a second response, a body longer than its
+// Content-Length, a body after a 204) leaves bytes in the connection's
+// buffer; the next request on that connection must not take them as its
+// answer. net/http closes such a connection ("Unsolicited response").
+func TestWireAttackStaleBytesAreNotTheNextAnswer(t *testing.T) {
+	u := strayServer(t, func(c net.Conn) {
+		// One write: the answer and a stale one behind it.
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"+
+			"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
 	})
 	c := &http.Client{Transport: newTestWire(4)}
 	if got := wireGet(t, c, u+"/a"); got != "first" {
@@ -54,23 +62,10 @@ func TestWireAttackStaleBytesAreNotTheNextAnswer(t *testing.T) {
 // moment after the first, while the connection rests in the pool: the
 // peek before its reuse finds it.
 func TestWireAttackStaleBytesLater(t *testing.T) {
-	var n atomic.Int64 // requests, over all connections
-	u := rawServer(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			if n.Add(1) == 1 {
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
-				time.Sleep(5 * time.Millisecond)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
-				continue
-			}
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
-		}
+	u := strayServer(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+		time.Sleep(5 * time.Millisecond)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
 	})
 	c := &http.Client{Transport: newTestWire(4)}
 	if got := wireGet(t, c, u+"/a"); got != "first" {

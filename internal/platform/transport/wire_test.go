@@ -187,12 +187,12 @@ func closesAfterAnswer(requests *atomic.Int64) func(net.Conn) {
 	}
 }
 
-// answeredOnce has wire make one GET to a server that then closes the
-// connection unannounced; the connection is in wire's pool.
-func answeredOnce(t *testing.T) (u string, w *wire, c *http.Client, requests *atomic.Int64) {
+// answeredOnce has wire make one GET to a server made by serve (which
+// counts the requests it reads); the connection is in wire's pool.
+func answeredOnce(t *testing.T, serve func(requests *atomic.Int64) func(net.Conn)) (u string, w *wire, c *http.Client, requests *atomic.Int64) {
 	t.Helper()
 	requests = new(atomic.Int64)
-	u = rawServer(t, closesAfterAnswer(requests))
+	u = rawServer(t, serve(requests))
 	w = newTestWire(4)
 	c = &http.Client{Transport: w}
 	if got := wireGet(t, c, u); got != "ok" {
@@ -202,7 +202,7 @@ func answeredOnce(t *testing.T) (u string, w *wire, c *http.Client, requests *at
 }
 
 func TestWireFindsAConnectionTheServerClosed(t *testing.T) {
-	u, w, c, requests := answeredOnce(t)
+	u, w, c, requests := answeredOnce(t, closesAfterAnswer)
 	// The server has closed by now: the peek sees it, and wire dials, so
 	// that even a POST (never sent twice) goes through.
 	time.Sleep(40 * time.Millisecond)
@@ -244,12 +244,7 @@ func closesOnSecond(requests *atomic.Int64) func(net.Conn) {
 // TestWireSendsAReadAgain: a GET that meets a connection closed after
 // the peek goes again on a new one (an empty body is no body).
 func TestWireSendsAReadAgain(t *testing.T) {
-	var requests atomic.Int64
-	u := rawServer(t, closesOnSecond(&requests))
-	c := &http.Client{Transport: newTestWire(4)}
-	if got := wireGet(t, c, u); got != "ok" {
-		t.Fatalf("first answer %q", got)
-	}
+	u, _, c, requests := answeredOnce(t, closesOnSecond)
 	req, _ := http.NewRequest(http.MethodGet, u, http.NoBody)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -270,12 +265,7 @@ func TestWireSendsAReadAgain(t *testing.T) {
 // not sent again (the server might have acted on it); it fails, and says
 // it was written, so the caller treats it as possibly applied.
 func TestWireNeverSendsAWriteTwice(t *testing.T) {
-	var requests atomic.Int64
-	u := rawServer(t, closesOnSecond(&requests))
-	c := &http.Client{Transport: newTestWire(4)}
-	if got := wireGet(t, c, u); got != "ok" {
-		t.Fatalf("first answer %q", got)
-	}
+	u, _, c, requests := answeredOnce(t, closesOnSecond)
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) }}
 	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodPost, u, strings.NewReader(`{}`))
