@@ -22,6 +22,10 @@ func classify(op string, resp *transport.Response) error {
 		return nil
 	}
 	e := &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Message: errorMessage(resp.Body)}
+	if m, ok := resp.Redirected(); ok {
+		e.Kind, e.Message = platform.KindInvalid, m
+		return e
+	}
 	locked := strings.Contains(strings.ToLower(e.Message), "lock")
 	switch s := resp.Status; {
 	case s == http.StatusNotFound:

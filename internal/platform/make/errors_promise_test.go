@@ -33,7 +33,10 @@ func TestClassifyMapsEachAnswerToOneKind(t *testing.T) {
 	}{
 		{name: "200", status: 200, ok: true},
 		{name: "299", status: 299, ok: true},
-		{name: "300 is not success", status: 300, kind: platform.KindInvalid},
+		{name: "300 is a redirect, not success", status: 300, kind: platform.KindInvalid,
+			msg: "the server redirects elsewhere; syncd does not follow redirects, so nothing was done"},
+		{name: "308 write is a redirect, not ambiguous", op: "POST /x", status: 308, kind: platform.KindInvalid,
+			msg: "the server redirects elsewhere; syncd does not follow redirects, so nothing was done"},
 		{name: "199 is not success", status: 199, kind: platform.KindInvalid},
 		{name: "404 API answer", status: 404, body: `{"message":"Connection not found"}`, kind: platform.KindNotFound, msg: "Connection not found"},
 		{name: "404 HTML page", status: 404, header: html, body: `<html>nope</html>`, kind: platform.KindInvalid,

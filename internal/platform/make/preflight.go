@@ -43,6 +43,9 @@ func (c *Client) Preflight(ctx context.Context) error {
 	case s == http.StatusTooManyRequests || s >= 500:
 		e.Problem = "the API is not answering normally"
 		e.Fix = "retry later"
+	case s >= 300 && s < 400:
+		e.Problem, _ = resp.Redirected()
+		e.Fix = fixURL
 	case s >= 200 && s < 300:
 		var body struct {
 			Apps *[]json.RawMessage `json:"apps"`

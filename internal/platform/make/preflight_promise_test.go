@@ -13,8 +13,8 @@ import (
 
 // TestPreflightTellsWhatIsWrong: every answer but a list is a
 // PreflightError whose problem says what kind of failure it was: a 5xx is
-// "not answering normally" (retry later), a 3xx does not answer like the
-// API, no answer names the network error, and a caller that gave up gets
+// "not answering normally" (retry later), a 3xx is a redirect syncd does
+// not follow, no answer names the network error, and a caller that gave up gets
 // its context's error, not a verdict on the URL.
 func TestPreflightTellsWhatIsWrong(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,7 +24,7 @@ func TestPreflightTellsWhatIsWrong(t *testing.T) {
 	}{
 		{"500", 500, "the API is not answering normally"},
 		{"503", 503, "the API is not answering normally"},
-		{"300", 300, "this does not answer like"},
+		{"300", 300, "the server redirects elsewhere; syncd does not follow redirects"},
 		{"499", 499, "this does not answer like"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

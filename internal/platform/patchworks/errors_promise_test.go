@@ -34,7 +34,10 @@ func TestClassifyMapsEachAnswerToOneKind(t *testing.T) {
 	}{
 		{name: "200", status: 200, ok: true},
 		{name: "299", status: 299, ok: true},
-		{name: "300 is not success", status: 300, kind: platform.KindInvalid},
+		{name: "300 is a redirect, not success", status: 300, kind: platform.KindInvalid,
+			msg: "the server redirects elsewhere; syncd does not follow redirects, so nothing was done"},
+		{name: "308 write is a redirect, not ambiguous", op: "POST /x", status: 308, kind: platform.KindInvalid,
+			msg: "the server redirects elsewhere; syncd does not follow redirects, so nothing was done"},
 		{name: "404 API answer", status: 404, body: `{"message":"No query results"}`, kind: platform.KindNotFound, msg: "No query results"},
 		{name: "404 HTML page", status: 404, header: html, body: `<html/>`, kind: platform.KindInvalid,
 			msg: "an HTML page, not an API answer: is the base URL right?"},

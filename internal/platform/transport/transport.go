@@ -93,6 +93,9 @@ type Client struct {
 	cfg  Config
 	base string
 	http *http.Client
+	// wire is http's Transport when it is syncd's own (New's default):
+	// send calls it directly.
+	wire *wire
 	log  *slog.Logger
 	pace *pacer
 	sem  chan struct{}
@@ -147,6 +150,12 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = NewHTTPClient(cfg.MaxConcurrency)
 	}
+	w, _ := hc.Transport.(*wire)
+	if w == nil {
+		own := *hc // the caller's client, as it is, but redirects come back as answers
+		own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		hc = &own
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -178,6 +187,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:      cfg,
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     hc,
+		wire:     w,
 		log:      log,
 		pace:     newPacer(cfg.RequestsPerMinute, cfg.QuotaShare, cfg.Window, nil),
 		sem:      make(chan struct{}, cfg.MaxConcurrency),
@@ -227,6 +237,9 @@ type Response struct {
 	// Timeout is true when the per-attempt timeout ended it.
 	Timeout  bool
 	Attempts int
+	// Location is where a 3xx answer redirects to (scheme, host and
+	// path; no credentials or query), for the error that refuses it.
+	Location string
 }
 
 // RetryAfter parses the response's Retry-After header (seconds or an HTTP
@@ -247,6 +260,20 @@ func (r *Response) NoResponse(name, op string) error {
 	}
 	return &platform.APIError{Platform: name, Op: op, Kind: platform.KindTransient,
 		Message: msg, Ambiguous: IsWrite(op) && r.Sent}
+}
+
+// Redirected reports whether the answer is a redirect (3xx), and says so
+// for an error: syncd does not follow one (see Client.send), so nothing a
+// redirected request asked for was done.
+func (r *Response) Redirected() (string, bool) {
+	if r.Status < 300 || r.Status >= 400 {
+		return "", false
+	}
+	to := "elsewhere"
+	if r.Location != "" {
+		to = "to " + r.Location
+	}
+	return "the server redirects " + to + "; syncd does not follow redirects, so nothing was done", true
 }
 
 // IsWrite reports whether an op ("METHOD /path") may change server state.
@@ -442,7 +469,7 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 		hreq.Header = c.header
 	}
 
-	hresp, err := c.http.Do(hreq)
+	hresp, err := c.send(hreq)
 	wasSent := func() bool { mu.Lock(); defer mu.Unlock(); return sent }
 	if err != nil {
 		c.count(0)
@@ -461,7 +488,39 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 	if hresp.StatusCode >= 400 && c.own.CanCut() {
 		b = c.own.CutBytes(b)
 	}
-	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
+	r := &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b, Sent: true}
+	if hresp.StatusCode >= 300 && hresp.StatusCode < 400 {
+		r.Location = c.location(hreq.URL, hresp.Header.Get("Location"))
+	}
+	return r
+}
+
+// send sends hreq once, without following a redirect: a base URL that
+// redirects is a wrong one (http for https, a moved host), and following
+// it would turn a POST into a GET (301, 302), or send a write twice. The
+// 3xx answer goes to the platform's client, which refuses it. A Client
+// on wire calls it directly: http.Client's redirect bookkeeping copies
+// every request's headers and URL, for nothing here.
+func (c *Client) send(hreq *http.Request) (*http.Response, error) {
+	if c.wire != nil {
+		return c.wire.RoundTrip(hreq)
+	}
+	return c.http.Do(hreq)
+}
+
+// location is a redirect's target for an error message: resolved against
+// the request's URL, without credentials, query or fragment, and with the
+// client's credentials cut (a hostile server could echo them into it).
+func (c *Client) location(base *url.URL, loc string) string {
+	u, err := base.Parse(strings.TrimSpace(loc))
+	if loc == "" || err != nil || u.Host == "" {
+		return ""
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	if out := u.String(); !c.own.Suspect(out) {
+		return c.own.Scrub(out)
+	}
+	return syncd.Withheld
 }
 
 // failure describes a network error without the URL that net/http puts in

@@ -433,8 +433,11 @@ func TestNewSendsByWire(t *testing.T) {
 	}
 	own := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{}}}
 	c = newClient(t, "http://127.0.0.1:1", func(cfg *Config) { cfg.HTTPClient = own })
-	if c.http != own {
+	if c.wire != nil || c.http.Transport != own.Transport {
 		t.Error("Config.HTTPClient was not used")
+	}
+	if own.CheckRedirect != nil {
+		t.Error("New changed the caller's HTTPClient")
 	}
 }
 
