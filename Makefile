@@ -70,6 +70,7 @@ reliability: build
 	$(WITH_PG) $(GO) test -count=1 -v -timeout 10m -run 'TestListenBeyondLoopbackNeedsToken|TestTokenGuardsAllButProbes|TestIdleConnectionsDoNotStarveTheListener|TestScanOutOfDescriptorsIsAFailedRun' ./internal/daemon
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/desired
 	$(GO) test -run '^$$' -fuzz '^FuzzQuickParse$$' -fuzztime $(FUZZTIME) ./internal/desired
+	$(GO) test -run '^$$' -fuzz '^FuzzSameJSON$$' -fuzztime $(FUZZTIME) ./internal/syncd
 	$(GO) test -run '^$$' -fuzz '^FuzzReadPlanFile$$' -fuzztime $(FUZZTIME) ./internal/planner
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionJSONC$$' -fuzztime $(FUZZTIME) ./internal/reliability
 	$(GO) test -run '^$$' -fuzz '^FuzzSectionFile$$' -fuzztime $(FUZZTIME) ./internal/reliability

@@ -19,6 +19,7 @@ import (
 
 	"github.com/syncd/syncd/internal/platform"
 	"github.com/syncd/syncd/internal/platform/transport"
+	"github.com/syncd/syncd/internal/syncd"
 )
 
 const platformName = "make"
@@ -324,23 +325,35 @@ func checkSection(section string) error {
 // GetSection returns a section's stored text verbatim and its parsed
 // value. A legacy empty (null) section reads as its empty shape.
 func (c *Client) GetSection(ctx context.Context, name, section string) (raw string, value any, err error) {
+	body, value, err := c.readSection(ctx, name, section, nil)
+	return string(body), value, err
+}
+
+// readSection is GetSection for a section expected to be like (the
+// manifest's value; nil for none): an answer that is exactly like's value
+// gives like itself, without decoding a copy (see syncd.SameJSON), and any
+// other shares what it can with like (syncd.ShareDesired).
+func (c *Client) readSection(ctx context.Context, name, section string, like any) ([]byte, any, error) {
 	if err := checkSection(section); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	req := transport.Request{Method: http.MethodGet, Path: connPath(name) + "/" + section}
 	resp, err := c.do(ctx, req, nil)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	value, err = ParseJSONC(resp.Body)
+	if like != nil && syncd.SameJSON(resp.Body, like) {
+		return resp.Body, like, nil
+	}
+	value, err := ParseJSONC(resp.Body)
 	if err != nil {
-		return "", nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+		return nil, nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
 			Kind: platform.KindTransient, Message: "section is not valid JSONC: " + err.Error()}
 	}
 	if value == nil {
 		value = EmptySection(section)
 	}
-	return string(resp.Body), value, nil
+	return resp.Body, syncd.ShareDesired(value, like), nil
 }
 
 // EmptySection is the value a legacy null section stands for.
@@ -392,10 +405,19 @@ func (c *Client) SetSection(ctx context.Context, name, section, raw string) erro
 
 // GetCommon returns a connection's common data; null reads as {}.
 func (c *Client) GetCommon(ctx context.Context, name string) (map[string]any, error) {
+	return c.readCommon(ctx, name, nil)
+}
+
+// readCommon is GetCommon for common data expected to be like (the
+// manifest's; nil for none), as readSection.
+func (c *Client) readCommon(ctx context.Context, name string, like map[string]any) (map[string]any, error) {
 	req := transport.Request{Method: http.MethodGet, Path: connPath(name) + "/common"}
 	resp, err := c.do(ctx, req, nil)
 	if err != nil {
 		return nil, err
+	}
+	if like != nil && syncd.SameJSON(resp.Body, like) {
+		return like, nil
 	}
 	var v any
 	if len(bytes.TrimSpace(resp.Body)) > 0 {
@@ -404,19 +426,29 @@ func (c *Client) GetCommon(ctx context.Context, name string) (map[string]any, er
 				Kind: platform.KindTransient, Message: "common data is not JSON: " + jsonErrText(err)}
 		}
 	}
+	var m map[string]any
 	switch v := v.(type) {
 	case map[string]any:
-		return v, nil
+		m = v
 	case nil:
-		return map[string]any{}, nil
+		m = map[string]any{}
 	case []any:
 		// PHP encodes an empty map as [].
 		if len(v) == 0 {
-			return map[string]any{}, nil
+			m = map[string]any{}
 		}
 	}
-	return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
-		Kind: platform.KindTransient, Message: "common data is not an object"}
+	if m == nil {
+		return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: resp.Status,
+			Kind: platform.KindTransient, Message: "common data is not an object"}
+	}
+	if like == nil {
+		return m, nil
+	}
+	if shared, ok := syncd.ShareDesired(m, like).(map[string]any); ok {
+		return shared, nil
+	}
+	return m, nil
 }
 
 // SetCommon replaces a connection's common data. Once the app is approved

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/google/go-cmp/cmp"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -256,4 +257,83 @@ func TestWriteBodies(t *testing.T) {
 	if err := c.SetCommon(ctx, name, map[string]any{"bad": func() {}}); err == nil || !strings.Contains(err.Error(), "encode common data") {
 		t.Errorf("unencodable common: %v", err)
 	}
+}
+
+// TestReadsTakeTheManifestsValueWhenEqual: a section or common data that
+// answers exactly the manifest's value gives that value itself (nothing
+// decoded twice, nothing kept twice); any other answer is decoded as
+// GetSection and GetCommon decode it, and shares only its equal parts.
+func TestReadsTakeTheManifestsValueWhenEqual(t *testing.T) {
+	ctx := context.Background()
+	sec := func(s string) any {
+		v, err := ParseJSONC([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, body, like string
+		same             bool // the result is like itself
+		want             string
+	}{
+		{"compact", `{"url":"https://x","headers":{"k":"v"}}`, `{"headers":{"k":"v"},"url":"https://x"}`, true, ""},
+		{"indented as syncd writes", "{\n  \"url\": \"https:\\/\\/x\"\n}", `{"url":"https://x"}`, true, ""},
+		{"edited on the server", `{"url":"https://y","headers":{"k":"v"}}`, `{"headers":{"k":"v"},"url":"https://x"}`, false,
+			`{"url":"https://y","headers":{"k":"v"}}`},
+		{"JSONC with a comment", `{"url": "https://x" /* prod */}`, `{"url":"https://x"}`, true, ""},
+		{"legacy null", `null`, `{}`, false, `{}`},
+		{"no manifest", `{"url":"https://x"}`, ``, false, `{"url":"https://x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := answerServer(t, 200, tc.body)
+			var like any
+			if tc.like != "" {
+				like = sec(tc.like)
+			}
+			_, got, err := c.readSection(ctx, "conn", "api", like)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.same {
+				if !sameValue(got, like) {
+					t.Fatalf("got %v, want the manifest's own value", got)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, sec(tc.want)) {
+				t.Fatalf("got %#v, want %s", got, tc.want)
+			}
+			if like != nil && sameValue(got, like) && tc.want != tc.like {
+				t.Fatal("a different answer came back as the manifest's value")
+			}
+		})
+	}
+	t.Run("common", func(t *testing.T) {
+		like := map[string]any{"clientId": "id-1", "n": 2.0}
+		c := answerServer(t, 200, `{"n": 2, "clientId": "id-1"}`)
+		got, err := c.readCommon(ctx, "conn", like)
+		if err != nil || !sameValue(got, like) {
+			t.Fatalf("got %v, %v; want the manifest's own map", got, err)
+		}
+		c = answerServer(t, 200, `{"n": 3, "clientId": "id-1"}`)
+		got, err = c.readCommon(ctx, "conn", like)
+		if err != nil || sameValue(got, like) || got["n"] != 3.0 {
+			t.Fatalf("got %v, %v; want the server's {n: 3}", got, err)
+		}
+		c = answerServer(t, 200, `[]`)
+		got, err = c.readCommon(ctx, "conn", map[string]any{})
+		if err != nil || len(got) != 0 {
+			t.Fatalf("PHP's empty []: got %v, %v", got, err)
+		}
+		c = answerServer(t, 200, `"x"`)
+		if _, err = c.readCommon(ctx, "conn", like); err == nil {
+			t.Fatal("a string taken as common data")
+		}
+	})
+}
+
+// sameValue reports whether a and b are the same map or slice in memory.
+func sameValue(a, b any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }

@@ -353,20 +353,17 @@ func (c *Client) fetchDetails(ctx context.Context, objects map[string]*object) e
 			}
 			return "connection", err
 		case j.common:
-			m, err := c.GetCommon(gctx, j.name)
+			like, _ := o.likeField("common").(map[string]any)
+			m, err := c.readCommon(gctx, j.name, like)
 			if err == nil {
-				if shared, ok := syncd.ShareDesired(m, o.likeField("common")).(map[string]any); ok {
-					m = shared
-				}
 				o.mu.Lock()
 				o.common = m
 				o.mu.Unlock()
 			}
 			return "common data", err
 		default:
-			_, v, err := c.GetSection(gctx, j.name, j.section)
+			_, v, err := c.readSection(gctx, j.name, j.section, o.likeSection(j.section))
 			if err == nil {
-				v = syncd.ShareDesired(v, o.likeSection(j.section))
 				o.mu.Lock()
 				o.sections[j.section] = v
 				o.mu.Unlock()
