@@ -355,7 +355,6 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	}
 	b.markMatched(l.Kind, l.RemoteID)
 	c.RemoteID = l.RemoteID
-	c.LiveFingerprint = b.enc.liveFingerprint(b.h, l)
 	c.Drift = false
 
 	var binding *syncd.Binding
@@ -395,6 +394,11 @@ func (b *builder) planResource(d *syncd.Desired) Change {
 	}
 	if c.Action == ActionReplace && d.Policy.Protect {
 		c.Blocked = joinReason(c.Blocked, reasonProtect)
+	}
+	if c.Action != ActionNoop {
+		// What a saved plan checks before it writes; a noop is never
+		// saved, and on a large estate in sync it is nearly every change.
+		c.LiveFingerprint = b.enc.liveFingerprint(b.h, l)
 	}
 	return c
 }

@@ -165,3 +165,35 @@ func TestHashes(t *testing.T) {
 		t.Error("nil must hash to \"\"")
 	}
 }
+
+// TestFingerprintsWhereAPlanCanBeSaved: every change a saved plan can
+// hold (update, adopt, delete) carries the live object's fingerprint,
+// which apply checks; a noop, which is never saved, carries none, and
+// still carries its DesiredHash (the drift record reads it).
+func TestFingerprintsWhereAPlanCanBeSaved(t *testing.T) {
+	in := Input{Rules: testRules, Hasher: testHasher, Prune: true,
+		Desired: []*syncd.Desired{pwDesired("same", "S", ""), pwDesired("edited", "E", ""), pwDesired("found", "F", "")},
+		Live:    []syncd.Live{pwLive("1", "S"), pwLive("2", "E-old"), pwLive("3", "F"), pwLive("4", "gone")},
+		Bindings: bindings("same", "1", "edited", "2", "orphan", "4")}
+	want := map[string]Action{"same": ActionNoop, "edited": ActionUpdate, "found": ActionAdopt, "orphan": ActionDelete}
+	for _, c := range Build(in).Changes {
+		if c.Action != want[c.Key.Name] {
+			t.Fatalf("%s: %s, want %s", c.Key.Name, c.Action, want[c.Key.Name])
+		}
+		l := pwLive(c.RemoteID, "")
+		for _, x := range in.Live {
+			if x.RemoteID == c.RemoteID {
+				l = x
+			}
+		}
+		switch {
+		case c.Action == ActionNoop && c.LiveFingerprint != "":
+			t.Errorf("%s: a noop carries a fingerprint", c.Key.Name)
+		case c.Action != ActionNoop && c.LiveFingerprint != LiveFingerprint(testHasher, &l):
+			t.Errorf("%s (%s): fingerprint %q, want the live object's", c.Key.Name, c.Action, c.LiveFingerprint)
+		}
+		if c.Action != ActionDelete && c.DesiredHash == "" {
+			t.Errorf("%s: no DesiredHash", c.Key.Name)
+		}
+	}
+}

@@ -33,7 +33,8 @@ type Change struct {
 	// Notes are display-only remarks (e.g. "secret value cannot be read back").
 	Notes []string
 	// LiveFingerprint is a hash of the live object as observed ("" when
-	// there is none); apply of a saved plan refuses when it has moved.
+	// there is none, and for a noop, which a saved plan never holds);
+	// apply of a saved plan refuses when it has moved.
 	LiveFingerprint string
 	// DesiredHash is a keyed hash of the desired spec ("" for a delete);
 	// apply of a saved plan refuses when the manifest has moved.
