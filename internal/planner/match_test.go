@@ -172,8 +172,8 @@ func TestHashes(t *testing.T) {
 // still carries its DesiredHash (the drift record reads it).
 func TestFingerprintsWhereAPlanCanBeSaved(t *testing.T) {
 	in := Input{Rules: testRules, Hasher: testHasher, Prune: true,
-		Desired: []*syncd.Desired{pwDesired("same", "S", ""), pwDesired("edited", "E", ""), pwDesired("found", "F", "")},
-		Live:    []syncd.Live{pwLive("1", "S"), pwLive("2", "E-old"), pwLive("3", "F"), pwLive("4", "gone")},
+		Desired:  []*syncd.Desired{pwDesired("same", "S", ""), pwDesired("edited", "E", ""), pwDesired("found", "F", "")},
+		Live:     []syncd.Live{pwLive("1", "S"), pwLive("2", "E-old"), pwLive("3", "F"), pwLive("4", "gone")},
 		Bindings: bindings("same", "1", "edited", "2", "orphan", "4")}
 	want := map[string]Action{"same": ActionNoop, "edited": ActionUpdate, "found": ActionAdopt, "orphan": ActionDelete}
 	for _, c := range Build(in).Changes {
