@@ -479,3 +479,28 @@ func TestNextLinksEndingAtMaxPagesAreAWholeList(t *testing.T) {
 		t.Fatalf("a list whose page maxPages is empty: %d connectors, err %v; want 2", len(all), err)
 	}
 }
+
+// TestPageItemsDecodeAsConnectors: a page's data decodes item by item as
+// []Connector would: objects as they are, null as a nil Connector, and
+// any other item is "not the expected JSON", naming its type.
+func TestPageItemsDecodeAsConnectors(t *testing.T) {
+	ctx := context.Background()
+	answer := func(t *testing.T, body string) (*Client, []string) {
+		_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { reply(w, 200, body) })
+		return c, nil
+	}
+	c, _ := answer(t, `{"data": [{"id": 1, "name": "A"}, null, {"id": 2}], "meta": {"current_page": 1, "last_page": 1, "total": 2}}`)
+	p, err := c.ListConnectors(ctx, ListOptions{})
+	if err != nil || len(p.Data) != 3 || p.Data[0]["name"] != "A" || p.Data[1] != nil || p.Data[2]["id"] != 2.0 {
+		t.Fatalf("page = %#v, %v", p.Data, err)
+	}
+	for item, kind := range map[string]string{`3`: "number", `"x"`: "string", `true`: "bool", `[1]`: "array"} {
+		c, _ := answer(t, `{"data": [{"id": 1}, `+item+`]}`)
+		_, err := c.ListConnectors(ctx, ListOptions{})
+		var ae *platform.APIError
+		want := `response is not the expected JSON: field "data" has type ` + kind
+		if !errors.As(err, &ae) || ae.Kind != platform.KindTransient || ae.Message != want {
+			t.Errorf("item %s: %v, want %q", item, err, want)
+		}
+	}
+}
