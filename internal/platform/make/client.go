@@ -148,20 +148,30 @@ type Connection struct {
 }
 
 func (c *Connection) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Name                string          `json:"name"`
-		Label               string          `json:"label"`
-		Type                string          `json:"type"`
-		ConnectedSystemName *string         `json:"connectedSystemName"`
-		AppVersion          json.RawMessage `json:"appVersion"`
-		AppVersion2         json.RawMessage `json:"app_version"`
-		AliasTo             *string         `json:"alias_to"`
-		RedirectURI         string          `json:"redirectUri"`
-	}
+	var w connWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*c = Connection{Name: w.Name, Label: w.Label, Type: w.Type, ConnectedSystemName: w.ConnectedSystemName,
+	*c = w.conn()
+	return nil
+}
+
+// connWire is a connection as Make sends it. A list decodes into
+// []connWire, not []Connection, so that each item is read once instead of
+// being scanned again by an UnmarshalJSON of its own.
+type connWire struct {
+	Name                string          `json:"name"`
+	Label               string          `json:"label"`
+	Type                string          `json:"type"`
+	ConnectedSystemName *string         `json:"connectedSystemName"`
+	AppVersion          json.RawMessage `json:"appVersion"`
+	AppVersion2         json.RawMessage `json:"app_version"`
+	AliasTo             *string         `json:"alias_to"`
+	RedirectURI         string          `json:"redirectUri"`
+}
+
+func (w *connWire) conn() Connection {
+	c := Connection{Name: w.Name, Label: w.Label, Type: w.Type, ConnectedSystemName: w.ConnectedSystemName,
 		AliasTo: w.AliasTo, RedirectURI: w.RedirectURI}
 	for _, v := range []json.RawMessage{w.AppVersion, w.AppVersion2} {
 		if s := versionText(v); s != "" {
@@ -169,12 +179,19 @@ func (c *Connection) UnmarshalJSON(b []byte) error {
 			break
 		}
 	}
-	return nil
+	return c
 }
 
 // versionText accepts a number or a string and never fails: the version is
-// not something syncd relies on.
+// not something syncd relies on. A string without escapes, the usual
+// answer, is read as it is.
 func versionText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && utf8.Valid(raw) && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 {
+		return string(raw[1 : n-1])
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s
@@ -223,18 +240,23 @@ func jsonErrText(err error) string {
 // ListConnections lists the connections of app. The list is not paginated.
 func (c *Client) ListConnections(ctx context.Context, app string) ([]Connection, error) {
 	var body struct {
-		AppConnections *[]Connection `json:"appConnections"`
-		Connections    *[]Connection `json:"connections"`
+		AppConnections *[]connWire `json:"appConnections"`
+		Connections    *[]connWire `json:"connections"`
 	}
 	req := transport.Request{Method: http.MethodGet, Path: appPath(app)}
 	if _, err := c.do(ctx, req, &body); err != nil {
 		return nil, err
 	}
-	switch {
-	case body.AppConnections != nil:
-		return *body.AppConnections, nil
-	case body.Connections != nil:
-		return *body.Connections, nil
+	list := body.AppConnections
+	if list == nil {
+		list = body.Connections
+	}
+	if list != nil {
+		out := make([]Connection, len(*list))
+		for i := range *list {
+			out[i] = (*list)[i].conn()
+		}
+		return out, nil
 	}
 	return nil, &platform.APIError{Platform: platformName, Op: req.Op(), Status: http.StatusOK,
 		Kind: platform.KindTransient, Message: "response has neither appConnections nor connections"}

@@ -94,6 +94,9 @@ func TestConnectionReadsEitherVersionSpelling(t *testing.T) {
 		`{"name": "a", "appVersion": 1, "app_version": "9"}`:  "1",
 		`{"name": "a", "appVersion": {"major": 1}}`:           "",
 		`{"name": "a"}`: "",
+		`{"name": "a", "appVersion": "v\"2"}`:     `v"2`,
+		`{"name": "a", "appVersion": "\u0031.0"}`: "1.0",
+		"{\"name\": \"a\", \"appVersion\": \"1\xff\"}": "1\uFFFD",
 	} {
 		var c Connection
 		if err := json.Unmarshal([]byte(body), &c); err != nil {
@@ -101,6 +104,11 @@ func TestConnectionReadsEitherVersionSpelling(t *testing.T) {
 		}
 		if c.AppVersion != want || c.Name != "a" {
 			t.Errorf("%s: version %q, want %q", body, c.AppVersion, want)
+		}
+		// A list reads its items the same way.
+		list, err := answerServer(t, 200, `{"appConnections": [`+body+`, null]}`).ListConnections(context.Background(), "app")
+		if err != nil || len(list) != 2 || list[0] != c || list[1] != (Connection{}) {
+			t.Errorf("%s in a list: %+v, %v", body, list, err)
 		}
 	}
 	var c Connection
