@@ -93,9 +93,9 @@ func TestConnectionReadsEitherVersionSpelling(t *testing.T) {
 		`{"name": "a", "appVersion": "", "app_version": 2}`:   "2",
 		`{"name": "a", "appVersion": 1, "app_version": "9"}`:  "1",
 		`{"name": "a", "appVersion": {"major": 1}}`:           "",
-		`{"name": "a"}`: "",
-		`{"name": "a", "appVersion": "v\"2"}`:     `v"2`,
-		`{"name": "a", "appVersion": "\u0031.0"}`: "1.0",
+		`{"name": "a"}`:                                "",
+		`{"name": "a", "appVersion": "v\"2"}`:          `v"2`,
+		`{"name": "a", "appVersion": "\u0031.0"}`:      "1.0",
 		"{\"name\": \"a\", \"appVersion\": \"1\xff\"}": "1\uFFFD",
 	} {
 		var c Connection
