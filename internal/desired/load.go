@@ -419,8 +419,8 @@ func (l *loader) syntaxError(file string, err error) {
 
 // finish runs the checks that span documents and assembles the Set.
 func (l *loader) finish() (*Set, error) {
-	names := map[syncd.Key]*docResult{}
-	natural := map[string]*docResult{}
+	names := make(map[syncd.Key]*docResult, len(l.docs))
+	natural := make(map[string]*docResult, len(l.docs))
 	for _, r := range l.docs {
 		if r.d == nil {
 			continue
@@ -457,7 +457,7 @@ func (l *loader) finish() (*Set, error) {
 		}
 	}
 
-	set := &Set{}
+	set := &Set{Resources: make([]*syncd.Desired, 0, len(l.docs)), Files: make([]File, 0, len(l.files))}
 	for _, r := range l.docs {
 		if r.d != nil && !r.bad {
 			set.Resources = append(set.Resources, r.d)
@@ -471,15 +471,17 @@ func (l *loader) finish() (*Set, error) {
 	slices.SortFunc(set.Files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
 	h := sha256.New()
 	rels := make([]string, 0, len(set.Files))
-	byRel := map[string]string{}
+	byRel := make(map[string]string, len(set.Files))
 	for _, f := range set.Files {
 		r := l.rel[f.Path]
 		rels = append(rels, r)
 		byRel[r] = f.Digest
 	}
 	slices.Sort(rels)
+	var line []byte
 	for _, r := range rels {
-		fmt.Fprintf(h, "%s\x00%s\n", r, byRel[r])
+		line = append(append(append(append(line[:0], r...), 0), byRel[r]...), '\n')
+		h.Write(line)
 	}
 	set.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 

@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 )
 
 // Bodies of a declared length and of none (chunked) come back whole, and
@@ -83,5 +86,43 @@ func TestReadBodyShort(t *testing.T) {
 				t.Errorf("readBody = %q, %v; want %q, %v", b, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+// TestReadBodyOfUnknownLengthOwnsItsBytes: bodies without a length share
+// a buffer while they are read; what readBody returns is the caller's own,
+// unchanged by the next read; a buffer grown past maxPooledBody is not
+// kept; a read error keeps what came before it.
+func TestReadBodyOfUnknownLengthOwnsItsBytes(t *testing.T) {
+	first, err := readBody(strings.NewReader("first body"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := readBody(strings.NewReader("2nd"), -1)
+	if err != nil || string(first) != "first body" || string(second) != "2nd" {
+		t.Fatalf("got %q and %q, %v", first, second, err)
+	}
+	if cap(second) > 2*len(second)+8 {
+		t.Errorf("a 3-byte body holds %d bytes", cap(second))
+	}
+	empty, err := readBody(strings.NewReader(""), -1)
+	if err != nil || empty == nil || len(empty) != 0 {
+		t.Errorf("empty body = %#v, %v; want non-nil and empty, as io.ReadAll", empty, err)
+	}
+	big := strings.Repeat("y", maxPooledBody+1)
+	if b, err := readBody(strings.NewReader(big), -1); err != nil || len(b) != len(big) {
+		t.Fatalf("big body: %d bytes, %v", len(b), err)
+	}
+	for range 4 { // a pool may drop entries at will: look a few times
+		buf := bodyBufs.Get().(*bytes.Buffer)
+		if buf.Cap() > maxPooledBody {
+			t.Fatalf("a %d-byte buffer was kept", buf.Cap())
+		}
+		defer bodyBufs.Put(buf)
+	}
+	boom := errors.New("boom")
+	b, err := readBody(io.MultiReader(strings.NewReader("part"), iotest.ErrReader(boom)), -1)
+	if string(b) != "part" || !errors.Is(err, boom) {
+		t.Errorf("failed read = %q, %v", b, err)
 	}
 }

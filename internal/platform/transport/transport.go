@@ -550,6 +550,12 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
+// bodyBufs are readBody's buffers for bodies of unknown length; one that
+// grew past maxPooledBody is left to the GC.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 1 << 20
+
 // readBody reads a response body of at most maxBody bytes. With a declared
 // length it reads into one buffer of that size, instead of the doubling
 // buffers of io.ReadAll (a Make detail read is a few hundred bytes, a
@@ -557,7 +563,17 @@ func isTimeout(err error) bool {
 // transport's io.ErrUnexpectedEOF, as with io.ReadAll.
 func readBody(r io.Reader, n int64) ([]byte, error) {
 	if n < 0 || n > maxBody {
-		return io.ReadAll(io.LimitReader(r, maxBody))
+		// Without a length (chunked) the body is read into a buffer kept
+		// for the next, and copied out at its size: io.ReadAll's doubling
+		// would allocate about three times a Patchworks page per page.
+		buf := bodyBufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err := buf.ReadFrom(io.LimitReader(r, maxBody))
+		b := append([]byte{}, buf.Bytes()...)
+		if buf.Cap() <= maxPooledBody {
+			bodyBufs.Put(buf)
+		}
+		return b, err
 	}
 	b := make([]byte, n)
 	got, err := io.ReadFull(r, b)
