@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -400,5 +401,105 @@ func TestEveryRequestCarriesTheConfiguredHeaders(t *testing.T) {
 	}
 	if h := got[0]; h.Get("Accept") != "application/json" || h.Get("Authorization") != "" {
 		t.Errorf("headers without an Authorization: %v; want Accept alone", h)
+	}
+}
+
+// TestTimeoutCoversTheBody: the per-attempt timeout also ends a body that
+// stops coming (wire holds it as the connection's deadline, http.Client's
+// path as a context): the attempt is a sent timeout, and the next request
+// does not inherit the stalled connection.
+func TestTimeoutCoversTheBody(t *testing.T) {
+	for _, via := range []string{"wire", "http.Client"} {
+		t.Run(via, func(t *testing.T) {
+			release := make(chan struct{})
+			var n atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					w.Header().Set("Content-Length", "100")
+					io.WriteString(w, `{"partial":`)
+					w.(http.Flusher).Flush()
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+					return
+				}
+				io.WriteString(w, `{}`)
+			}))
+			defer srv.Close()
+			defer close(release)
+			c := newClient(t, srv.URL, func(cfg *Config) {
+				cfg.Timeout = 300 * time.Millisecond
+				cfg.Retry.MaxAttempts = 1
+				if via == "http.Client" {
+					cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+				}
+			})
+			resp := c.Do(context.Background(), Request{Method: "GET", Path: "/stall"})
+			if resp.Status != 0 || !resp.Timeout || !resp.Sent || resp.Err == nil || !strings.Contains(resp.Err.Error(), "no response within") {
+				t.Fatalf("status %d timeout %v sent %v err %v; want a sent timeout", resp.Status, resp.Timeout, resp.Sent, resp.Err)
+			}
+			if r := c.Do(context.Background(), Request{Method: "GET", Path: "/next"}); r.Status != 200 || string(r.Body) != "{}" {
+				t.Fatalf("next request: status %d body %q err %v", r.Status, r.Body, r.Err)
+			}
+		})
+	}
+}
+
+// TestDeadlineDoesNotOutliveItsAttempt: a connection goes back to the pool
+// with its attempt's deadline on it; the next attempt on it, after that
+// deadline has passed, gets its own.
+func TestDeadlineDoesNotOutliveItsAttempt(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(150 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	}))
+	conns := countConns(srv)
+	srv.Start()
+	defer srv.Close()
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Timeout = 200 * time.Millisecond })
+	if r := c.Do(context.Background(), Request{Method: "GET", Path: "/a"}); r.Status != 200 {
+		t.Fatalf("first: %d %v", r.Status, r.Err)
+	}
+	time.Sleep(250 * time.Millisecond) // past the first attempt's deadline
+	if r := c.Do(context.Background(), Request{Method: "GET", Path: "/slow"}); r.Status != 200 {
+		t.Fatalf("second, on the pooled connection: %d %v", r.Status, r.Err)
+	}
+	if conns.Load() != 1 {
+		t.Errorf("%d connections, want the pooled one reused", conns.Load())
+	}
+}
+
+// TestConnectingIsBoundedByTheAttempt: a server that accepts the
+// connection and then says nothing (no TLS handshake) fails the attempt
+// within its timeout, as a timeout, with nothing sent.
+func TestConnectingIsBoundedByTheAttempt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent, until the test ends
+		}
+	}()
+	c := newClient(t, "https://"+ln.Addr().String(), func(cfg *Config) {
+		cfg.Timeout = 300 * time.Millisecond
+		cfg.Retry.MaxAttempts = 1
+	})
+	start := time.Now()
+	r := c.Do(context.Background(), Request{Method: "GET", Path: "/x"})
+	if r.Status != 0 || r.Sent || !r.Timeout {
+		t.Fatalf("status %d sent %v timeout %v err %v; want an unsent timeout", r.Status, r.Sent, r.Timeout, r.Err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("took %v, want it ended near the 300ms timeout", el)
 	}
 }

@@ -95,28 +95,42 @@ func newWire(fallback *http.Transport, maxIdle int) *wire {
 	}
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. The request context's deadline,
+// if any, is also the connection's: it bounds every read and write of the
+// exchange, the body's included.
 func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !w.takes(req) {
 		return w.fallback.RoundTrip(req)
 	}
+	deadline, _ := req.Context().Deadline()
+	resp, _, err := w.send(req, deadline)
+	return resp, err
+}
+
+// send sends req, which wire takes, with deadline (zero for none) on the
+// connection for the whole exchange, the body's reading included: a
+// Client's attempt gives its timeout this way instead of by a context of
+// its own. written reports, as Request.Write reports to a ClientTrace,
+// whether the request was written (into the connection's buffer: a flush
+// that fails still counts as written, never the other way).
+func (w *wire) send(req *http.Request, deadline time.Time) (resp *http.Response, written bool, err error) {
 	for {
 		// As net/http: a request whose context has ended is not sent,
 		// even on a connection at hand.
 		if err := req.Context().Err(); err != nil {
 			closeBody(req)
-			return nil, err
+			return nil, false, err
 		}
-		pc, reused, err := w.conn(req.Context(), req)
+		pc, reused, err := w.conn(req.Context(), req, deadline)
 		if err != nil {
 			closeBody(req) // RoundTrip always closes it, as net/http's does
-			return nil, err
+			return nil, false, err
 		}
-		resp, retry, err := w.exchange(pc, reused, req)
+		resp, retry, written, err := w.exchange(pc, reused, req, deadline)
 		if retry {
 			continue // the server had closed the idle connection: nothing was read
 		}
-		return resp, err
+		return resp, written, err
 	}
 }
 
@@ -154,7 +168,7 @@ func addr(req *http.Request) string {
 
 // conn takes an idle connection to req's server that is still open, or
 // dials one.
-func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, error) {
+func (w *wire) conn(ctx context.Context, req *http.Request, deadline time.Time) (*wireConn, bool, error) {
 	key := req.URL.Scheme + "://" + addr(req)
 	for {
 		w.mu.Lock()
@@ -178,15 +192,20 @@ func (w *wire) conn(ctx context.Context, req *http.Request) (*wireConn, bool, er
 		}
 		pc.c.Close()
 	}
-	pc, err := w.dial(ctx, req, key)
+	pc, err := w.dial(ctx, req, key, deadline)
 	return pc, false, err
 }
 
-func (w *wire) dial(ctx context.Context, req *http.Request, key string) (*wireConn, error) {
-	raw, err := w.dialer.DialContext(ctx, "tcp", addr(req))
+func (w *wire) dial(ctx context.Context, req *http.Request, key string, deadline time.Time) (*wireConn, error) {
+	d := w.dialer
+	if !deadline.IsZero() {
+		d.Deadline = deadline
+	}
+	raw, err := d.DialContext(ctx, "tcp", addr(req))
 	if err != nil {
 		return nil, err
 	}
+	raw.SetDeadline(deadline) // bounds the TLS handshake too
 	c := raw
 	if req.URL.Scheme == "https" {
 		cfg := &tls.Config{}
@@ -212,30 +231,33 @@ func (w *wire) dial(ctx context.Context, req *http.Request, key string) (*wireCo
 // server had closed pc, a reused connection, before answering, and req may
 // be sent again on another: it was never read (a replayable request, as
 // net/http decides) or never written.
-func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *http.Response, retry bool, err error) {
+func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request, deadline time.Time) (resp *http.Response, retry, written bool, err error) {
 	ctx := req.Context()
+	pc.c.SetDeadline(deadline) // zero lifts an earlier exchange's
 	stop := context.AfterFunc(ctx, func() {
 		pc.c.SetDeadline(time.Unix(1, 0)) // wakes a blocked read or write
 	})
-	fail := func(err error) (*http.Response, bool, error) {
+	fail := func(err error) (*http.Response, bool, bool, error) {
 		stop()
 		pc.c.Close()
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, false, written, ctx.Err()
 		}
-		return nil, false, err
+		return nil, false, written, err
 	}
 	// Request.Write tells the request's httptrace.ClientTrace.WroteRequest
 	// what it wrote, as in net/http's Transport: into the buffer, so a
 	// request whose flush fails still counts as sent (never the other way).
+	// written says the same to send's caller.
 	err = req.Write(pc.bw)
+	written = err == nil
 	if err == nil {
 		err = pc.bw.Flush()
 	}
 	if err != nil {
 		if reused && w.again(ctx, req, stop) {
 			pc.c.Close()
-			return nil, true, nil
+			return nil, true, false, nil
 		}
 		return fail(err)
 	}
@@ -245,7 +267,7 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *htt
 	if _, err := pc.br.Peek(1); err != nil {
 		if reused && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && w.again(ctx, req, stop) {
 			pc.c.Close()
-			return nil, true, nil
+			return nil, true, false, nil
 		}
 		return fail(err)
 	}
@@ -266,7 +288,7 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request) (resp *htt
 	}
 	pc.lr.left = math.MaxInt64
 	resp.Body = &wireBody{w: w, pc: pc, body: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
-	return resp, false, nil
+	return resp, false, true, nil
 }
 
 // again reports whether req, which failed on a reused connection before
@@ -289,6 +311,7 @@ func replayable(req *http.Request) bool {
 
 // put returns pc to the idle pool.
 func (w *wire) put(pc *wireConn) {
+	pc.c.SetDeadline(time.Time{}) // a passed deadline would fail the next peek
 	pc.since = time.Now()
 	w.mu.Lock()
 	if list := w.idle[pc.key]; len(list) < w.maxIdle {
