@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/syncd/syncd/internal/platform/manifest"
 )
 
 // Limits that keep a hostile manifest (an alias bomb, say) from costing
@@ -123,28 +125,12 @@ func isStringTag(n *yaml.Node) bool {
 }
 
 // pair is one mapping entry.
-type pair struct {
-	name string
-	k, v *yaml.Node
-}
-
-// fields is a decoded mapping: its known entries, and the mapping node
-// itself for "missing field" positions. A mapping decoded as an object
-// has at most its few known fields, so a scan finds one faster, and for
-// less memory, than a map would.
-type fields struct {
-	n    *yaml.Node
-	list []pair
-}
-
-func (f fields) get(name string) (pair, bool) {
-	for _, pr := range f.list {
-		if pr.name == name {
-			return pr, true
-		}
-	}
-	return pair{}, false
-}
+// pair and fields are the contract's manifest.Pair and manifest.Fields:
+// the platforms' decoders get the loader's own, not copies.
+type (
+	pair   = manifest.Pair
+	fields = manifest.Fields
+)
 
 // pairs lists a mapping's entries, expanding YAML merge keys (<<) the way
 // YAML 1.1 defines them: explicit keys win over merged ones.
@@ -161,7 +147,7 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 			return seenMap[name]
 		}
 		for i := range out {
-			if out[i].name == name {
+			if out[i].Name == name {
 				return true
 			}
 		}
@@ -169,7 +155,7 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 	}
 	add := func(pr pair) {
 		if seenMap != nil {
-			seenMap[pr.name] = true
+			seenMap[pr.Name] = true
 		}
 		out = append(out, pr)
 	}
@@ -193,7 +179,7 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 			d.errorf(k, p.key(name), "duplicate key %q", name)
 			continue
 		}
-		add(pair{name: name, k: k, v: v})
+		add(pair{Name: name, K: k, V: v})
 	}
 	if depth > maxDepth {
 		if len(merges) > 0 {
@@ -224,11 +210,11 @@ func (d *docState) pairs(n *yaml.Node, p path, depth int) []pair {
 				return out
 			}
 			for _, pr := range d.pairs(s, p, depth+1) {
-				if !seen(pr.name) {
+				if !seen(pr.Name) {
 					if seenMap == nil && len(out) >= 16 {
 						seenMap = make(map[string]bool, 2*len(out))
 						for _, o := range out {
-							seenMap[o.name] = true
+							seenMap[o.Name] = true
 						}
 					}
 					add(pr)
@@ -263,13 +249,13 @@ func (d *docState) object(n *yaml.Node, p path, known ...string) (fields, bool) 
 		return fields{}, false
 	}
 	all := d.pairs(n, p, 0)
-	f := fields{n: n, list: all[:0]} // pairs are unique by name
+	f := fields{N: n, Pairs: all[:0]} // pairs are unique by name
 	for _, pr := range all {
-		if !slices.Contains(known, pr.name) {
-			d.errorf(pr.k, p.key(pr.name), "unknown field %q (known fields: %s)", pr.name, strings.Join(known, ", "))
+		if !slices.Contains(known, pr.Name) {
+			d.errorf(pr.K, p.key(pr.Name), "unknown field %q (known fields: %s)", pr.Name, strings.Join(known, ", "))
 			continue
 		}
-		f.list = append(f.list, pr)
+		f.Pairs = append(f.Pairs, pr)
 	}
 	return f, true
 }
@@ -279,10 +265,10 @@ func (d *docState) object(n *yaml.Node, p path, known ...string) (fields, bool) 
 // when it has no key (a document, a list item).
 func (d *docState) require(f fields, p path, at *yaml.Node, names ...string) {
 	if at == nil {
-		at = f.n
+		at = f.N
 	}
 	for _, name := range names {
-		if _, ok := f.get(name); !ok {
+		if _, ok := f.Get(name); !ok {
 			d.errorf(at, p.key(name), "required field is missing")
 		}
 	}
@@ -447,11 +433,11 @@ func (d *docState) value(n *yaml.Node, p path, depth int, secretKey func(string)
 		m := map[string]any{}
 		ok := true
 		for _, pr := range d.pairs(n, p, 0) {
-			cp := p.key(pr.name)
-			v, vok := d.value(pr.v, cp, depth+1, secretKey)
+			cp := p.key(pr.Name)
+			v, vok := d.value(pr.V, cp, depth+1, secretKey)
 			ok = ok && vok
-			m[pr.name] = v
-			if secretKey != nil && secretKey(pr.name) {
+			m[pr.Name] = v
+			if secretKey != nil && secretKey(pr.Name) {
 				d.markSensitive(cp.ptr)
 			}
 		}

@@ -45,34 +45,34 @@ func (l *loader) document(file, dir string, doc *yaml.Node) *docResult {
 	}
 	d.require(top, path{}, nil, "apiVersion", "kind", "metadata", "spec")
 
-	if pr, ok := top.get("apiVersion"); ok {
-		if t, _, ok := d.str(pr.v, path{field: "apiVersion"}, false); ok && t.s != syncd.APIVersion {
-			d.errorf(deref(pr.v), path{field: "apiVersion"}, "unsupported apiVersion %q (want %s)", t.s, syncd.APIVersion)
+	if pr, ok := top.Get("apiVersion"); ok {
+		if t, _, ok := d.str(pr.V, path{field: "apiVersion"}, false); ok && t.s != syncd.APIVersion {
+			d.errorf(deref(pr.V), path{field: "apiVersion"}, "unsupported apiVersion %q (want %s)", t.s, syncd.APIVersion)
 		}
 	}
 	var kind syncd.Kind
-	if pr, ok := top.get("kind"); ok {
-		if t, _, ok := d.str(pr.v, path{field: "kind"}, false); ok {
+	if pr, ok := top.Get("kind"); ok {
+		if t, _, ok := d.str(pr.V, path{field: "kind"}, false); ok {
 			if _, ok := d.l.platform(syncd.Kind(t.s)); ok {
 				kind = syncd.Kind(t.s)
 			} else {
-				d.errorf(deref(pr.v), path{field: "kind"}, "unknown kind %q (want %s)", t.s, d.l.kindNames())
+				d.errorf(deref(pr.V), path{field: "kind"}, "unknown kind %q (want %s)", t.s, d.l.kindNames())
 			}
 		}
 	}
 
 	des := &syncd.Desired{Source: syncd.Source{File: file, Line: root.Line}}
 	des.Key.Kind = kind
-	if pr, ok := top.get("metadata"); ok {
+	if pr, ok := top.Get("metadata"); ok {
 		r.nameAt = docPosOf(d.metadata(pr, kind, des))
 	}
-	if pr, ok := top.get("policy"); ok {
-		d.policy(pr.v, des)
+	if pr, ok := top.Get("policy"); ok {
+		d.policy(pr.V, des)
 	}
-	if pr, ok := top.get("spec"); ok && kind != "" {
+	if pr, ok := top.Get("spec"); ok && kind != "" {
 		sp := path{field: "spec", inSpec: true}
 		var keyAt *yaml.Node
-		des.Spec, keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.k, pr.v, sp.spec())
+		des.Spec, keyAt = d.l.format(kind).DecodeSpec(specDoc{d}, pr.K, pr.V, sp.spec())
 		r.keyAt = docPosOf(keyAt)
 	}
 	if kind == "" || des.Key.Name == "" || des.Spec == nil {
@@ -153,56 +153,56 @@ func keyedList(kind syncd.Kind, field string) (keyField, noun string, ok bool) {
 // node for duplicate reports (nil when the name is unusable).
 func (d *docState) metadata(at pair, kind syncd.Kind, des *syncd.Desired) *yaml.Node {
 	p := path{field: "metadata"}
-	f, ok := d.object(at.v, p, "name", "externalId", "labels")
+	f, ok := d.object(at.V, p, "name", "externalId", "labels")
 	if !ok {
 		return nil
 	}
-	d.require(f, p, at.k, "name")
+	d.require(f, p, at.K, "name")
 	var nameAt *yaml.Node
-	if pr, ok := f.get("name"); ok {
+	if pr, ok := f.Get("name"); ok {
 		np := p.key("name")
-		if t, _, ok := d.str(pr.v, np, false); ok {
+		if t, _, ok := d.str(pr.V, np, false); ok {
 			switch {
 			case t.s == "":
-				d.errorf(deref(pr.v), np, "must not be empty")
+				d.errorf(deref(pr.V), np, "must not be empty")
 			case len(t.s) > MaxNameLength:
-				d.errorf(deref(pr.v), np, "%q is longer than %d characters", t.s, MaxNameLength)
+				d.errorf(deref(pr.V), np, "%q is longer than %d characters", t.s, MaxNameLength)
 			case !namePattern.MatchString(t.s):
-				d.errorf(deref(pr.v), np, "%q is not a valid name: use lowercase letters, digits and '-', starting and ending with a letter or digit", t.s)
+				d.errorf(deref(pr.V), np, "%q is not a valid name: use lowercase letters, digits and '-', starting and ending with a letter or digit", t.s)
 			default:
 				des.Key.Name = t.s
-				nameAt = deref(pr.v)
+				nameAt = deref(pr.V)
 			}
 		}
 	}
-	if pr, ok := f.get("externalId"); ok {
+	if pr, ok := f.Get("externalId"); ok {
 		ep := p.key("externalId")
 		var t manifest.Text
 		var ok bool
 		if kind != "" {
-			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.v, ep.spec())
+			t, ok = d.l.format(kind).DecodeExternalID(specDoc{d}, pr.V, ep.spec())
 		} else {
 			var tt text
-			tt, _, ok = d.str(pr.v, ep, false)
+			tt, _, ok = d.str(pr.V, ep, false)
 			t = textOf(tt)
 		}
 		if ok {
 			if t.S == "" {
-				d.errorf(deref(pr.v), ep, "must not be empty (leave it out instead)")
+				d.errorf(deref(pr.V), ep, "must not be empty (leave it out instead)")
 			}
 			des.ExternalID = t.S
 		}
 	}
-	if pr, ok := f.get("labels"); ok {
+	if pr, ok := f.Get("labels"); ok {
 		lp := p.key("labels")
-		ln := deref(pr.v)
+		ln := deref(pr.V)
 		if ln == nil || ln.Kind != yaml.MappingNode {
 			d.errorf(ln, lp, "must be a mapping of strings, got %s", describe(ln))
 		} else {
 			labels := map[string]string{}
 			for _, e := range d.pairs(ln, lp, 0) {
-				if t, _, ok := d.str(e.v, lp.key(e.name), false); ok {
-					labels[e.name] = t.s
+				if t, _, ok := d.str(e.V, lp.key(e.Name), false); ok {
+					labels[e.Name] = t.s
 				}
 			}
 			if len(labels) > 0 {
@@ -222,19 +222,19 @@ func (d *docState) policy(n *yaml.Node, des *syncd.Desired) {
 	if !ok {
 		return
 	}
-	if pr, ok := f.get("mode"); ok {
-		if m, ok := d.enum(pr.v, p.key("mode"), PolicyModes); ok {
+	if pr, ok := f.Get("mode"); ok {
+		if m, ok := d.enum(pr.V, p.key("mode"), PolicyModes); ok {
 			des.Policy.Mode = syncd.Mode(m)
 		}
 	}
-	if pr, ok := f.get("protect"); ok {
-		if b, ok := d.boolean(pr.v, p.key("protect")); ok {
+	if pr, ok := f.Get("protect"); ok {
+		if b, ok := d.boolean(pr.V, p.key("protect")); ok {
 			des.Policy.Protect = b
 		}
 	}
-	if pr, ok := f.get("ignore"); ok {
+	if pr, ok := f.Get("ignore"); ok {
 		ip := p.key("ignore")
-		ln := deref(pr.v)
+		ln := deref(pr.V)
 		if ln == nil || ln.Kind != yaml.SequenceNode {
 			d.errorf(ln, ip, "must be a list of JSON pointers, got %s", describe(ln))
 			return

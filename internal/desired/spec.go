@@ -34,23 +34,11 @@ func (s specDoc) Errorf(n *yaml.Node, p manifest.Path, format string, args ...an
 }
 
 func (s specDoc) Object(n *yaml.Node, p manifest.Path, known ...string) (manifest.Fields, bool) {
-	f, ok := s.d.object(n, pathOf(p), known...)
-	if !ok {
-		return manifest.Fields{}, false
-	}
-	out := manifest.Fields{N: f.n, Pairs: make([]manifest.Pair, len(f.list))}
-	for i, pr := range f.list {
-		out.Pairs[i] = manifest.Pair{Name: pr.name, K: pr.k, V: pr.v}
-	}
-	return out, true
+	return s.d.object(n, pathOf(p), known...)
 }
 
 func (s specDoc) Require(f manifest.Fields, p manifest.Path, at *yaml.Node, names ...string) {
-	list := make([]pair, len(f.Pairs))
-	for i, pr := range f.Pairs {
-		list[i] = pair{name: pr.Name, k: pr.K, v: pr.V}
-	}
-	s.d.require(fields{n: f.N, list: list}, pathOf(p), at, names...)
+	s.d.require(f, pathOf(p), at, names...)
 }
 
 func (s specDoc) Str(n *yaml.Node, p manifest.Path, nullable bool) (manifest.Text, bool, bool) {
@@ -90,21 +78,21 @@ func (s specDoc) IsStringTag(n *yaml.Node) bool { return isStringTag(n) }
 func (s specDoc) IncludeJSONC(n *yaml.Node, mp manifest.Path, rawKey string, check func(any) string) (any, bool) {
 	d, p := s.d, pathOf(mp)
 	f, ok := d.object(n, p, FileKey)
-	if !ok || len(f.list) != 1 {
+	if !ok || len(f.Pairs) != 1 {
 		d.bad = true
 		return nil, false
 	}
-	pr := f.list[0] // object keeps only known fields: this is $file
+	pr := f.Pairs[0] // object keeps only known fields: this is $file
 	fp := p.key(FileKey)
-	t, _, ok := d.str(pr.v, path{field: fp.field}, false) // a path, never a secret reference
+	t, _, ok := d.str(pr.V, path{field: fp.field}, false) // a path, never a secret reference
 	if !ok {
 		return nil, false
 	}
 	if t.s == "" {
-		d.errorf(deref(pr.v), fp, "empty path")
+		d.errorf(deref(pr.V), fp, "empty path")
 		return nil, false
 	}
-	at := deref(pr.v)
+	at := deref(pr.V)
 	rel, ok := d.l.inManifests(d.dir, t.s)
 	if !ok {
 		d.errorf(at, fp, "%q is outside the manifests directory: $file can only include files inside it", t.s)
@@ -141,7 +129,7 @@ func (s specDoc) IncludeJSONC(n *yaml.Node, mp manifest.Path, rawKey string, che
 		return nil, false
 	}
 	if problem := check(v); problem != "" {
-		d.errorf(deref(pr.v), fp, "%s %s", file, problem)
+		d.errorf(deref(pr.V), fp, "%s %s", file, problem)
 		return nil, false
 	}
 	if d.raw == nil {
