@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/syncd/syncd/internal/platform"
 	makeplatform "github.com/syncd/syncd/internal/platform/make"
@@ -85,6 +86,9 @@ func Providers(cfg platform.Config) (map[syncd.Kind]platform.Provider, error) {
 	for _, p := range All() {
 		c, err := p.NewProvider(cfg)
 		if err != nil {
+			if strings.HasPrefix(err.Error(), p.Name()+": ") {
+				return nil, err // the client named its platform already
+			}
 			return nil, fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		if c != nil {

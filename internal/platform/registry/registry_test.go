@@ -68,6 +68,11 @@ func TestProvidersOnlyForConfiguredPlatforms(t *testing.T) {
 	if err == nil || err.Error() != "make: SYNCD_MAKE_TOKEN is not set" {
 		t.Errorf("error = %v", err)
 	}
+	// A client's own error that names its platform is not named twice.
+	_, err = Providers(platform.Config{Settings: map[string]platform.Values{"make": {"make-url": "ftp://x", "make-token": "t"}}})
+	if err == nil || err.Error() != `make: base URL "ftp://x" is not an absolute http(s) URL` {
+		t.Errorf("error = %v", err)
+	}
 	if err := NotConfigured(syncd.MakeConnection); err == nil || err.Error() !=
 		"no platform configured for MakeConnection: set SYNCD_MAKE_URL (or SYNCD_MAKE_ZONE) and SYNCD_MAKE_TOKEN" {
 		t.Errorf("NotConfigured = %v", err)

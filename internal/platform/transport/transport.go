@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,11 +95,14 @@ type Client struct {
 	base string
 	http *http.Client
 	// wire is http's Transport when it is syncd's own (New's default):
-	// send calls it directly.
-	wire *wire
-	log  *slog.Logger
-	pace *pacer
-	sem  chan struct{}
+	// send calls it directly, and a GET with header writes getHead after
+	// its request line (see getHead) when its Host is getHost.
+	wire    *wire
+	getHead []byte
+	getHost string
+	log     *slog.Logger
+	pace    *pacer
+	sem     chan struct{}
 
 	// own cuts the client's credentials out of error bodies: a server
 	// that echoes request headers must not carry them into an error.
@@ -181,7 +185,24 @@ func New(cfg Config) (*Client, error) {
 			header.Set("Authorization", cfg.Authorization)
 		}
 	}
-	return &Client{
+	// Checked once here, as net/http's Transport checks every request: a
+	// header it would refuse is refused before anything is sent, naming
+	// the header and never its value (a token).
+	for k, vs := range header {
+		if !validFieldName(k) {
+			return nil, fmt.Errorf("%s: %q is not a valid HTTP header name", cfg.Platform, k)
+		}
+		for _, v := range vs {
+			if !validFieldValue(v) {
+				what := "the " + k + " header"
+				if k == "Authorization" {
+					what = "the token (the Authorization header)"
+				}
+				return nil, fmt.Errorf("%s: %s holds a character HTTP does not allow (a line break or another control character)", cfg.Platform, what)
+			}
+		}
+	}
+	c := &Client{
 		header:   header,
 		own:      syncd.NewScrubber(creds),
 		cfg:      cfg,
@@ -192,7 +213,43 @@ func New(cfg Config) (*Client, error) {
 		pace:     newPacer(cfg.RequestsPerMinute, cfg.QuotaShare, cfg.Window, nil),
 		sem:      make(chan struct{}, cfg.MaxConcurrency),
 		byStatus: map[int]int64{},
-	}, nil
+	}
+	if w != nil {
+		c.getHead, c.getHost = getHead(c.base, header)
+	}
+	return c, nil
+}
+
+// validFieldName reports whether k is an HTTP field name: a token of
+// RFC 9110 (letters, digits and !#$%&'*+-.^_`|~).
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether v may be an HTTP field value: no control
+// character but the tab (net/http's rule).
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// sameHeader reports whether a and b are the same map (the Client's
+// shared header, not a copy with more in it).
+func sameHeader(a, b http.Header) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // BaseURL is the prefix of every request path, as configured.
@@ -504,7 +561,11 @@ func (c *Client) attempt(ctx context.Context, req Request) *Response {
 func (c *Client) send(hreq *http.Request) (*http.Response, context.Context, context.CancelFunc, bool, error) {
 	ctx := hreq.Context()
 	if c.wire != nil && c.wire.takes(hreq) {
-		resp, written, err := c.wire.send(hreq, time.Now().Add(c.cfg.Timeout))
+		var head []byte
+		if hreq.Method == http.MethodGet && hreq.Body == nil && hreq.Host == c.getHost && sameHeader(hreq.Header, c.header) {
+			head = c.getHead
+		}
+		resp, written, err := c.wire.send(hreq, time.Now().Add(c.cfg.Timeout), head)
 		return resp, ctx, nil, written, err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)

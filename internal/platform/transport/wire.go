@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -103,7 +104,7 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		return w.fallback.RoundTrip(req)
 	}
 	deadline, _ := req.Context().Deadline()
-	resp, _, err := w.send(req, deadline)
+	resp, _, err := w.send(req, deadline, nil)
 	return resp, err
 }
 
@@ -112,8 +113,11 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 // Client's attempt gives its timeout this way instead of by a context of
 // its own. written reports, as Request.Write reports to a ClientTrace,
 // whether the request was written (into the connection's buffer: a flush
-// that fails still counts as written, never the other way).
-func (w *wire) send(req *http.Request, deadline time.Time) (resp *http.Response, written bool, err error) {
+// that fails still counts as written, never the other way). head, when
+// not nil, is what Request.Write would write after the request line for
+// req, a bodiless GET (see getHead); its request line is then all that is
+// written afresh.
+func (w *wire) send(req *http.Request, deadline time.Time, head []byte) (resp *http.Response, written bool, err error) {
 	for {
 		// As net/http: a request whose context has ended is not sent,
 		// even on a connection at hand.
@@ -126,7 +130,7 @@ func (w *wire) send(req *http.Request, deadline time.Time) (resp *http.Response,
 			closeBody(req) // RoundTrip always closes it, as net/http's does
 			return nil, false, err
 		}
-		resp, retry, written, err := w.exchange(pc, reused, req, deadline)
+		resp, retry, written, err := w.exchange(pc, reused, req, deadline, head)
 		if retry {
 			continue // the server had closed the idle connection: nothing was read
 		}
@@ -231,7 +235,7 @@ func (w *wire) dial(ctx context.Context, req *http.Request, key string, deadline
 // server had closed pc, a reused connection, before answering, and req may
 // be sent again on another: it was never read (a replayable request, as
 // net/http decides) or never written.
-func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request, deadline time.Time) (resp *http.Response, retry, written bool, err error) {
+func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request, deadline time.Time, head []byte) (resp *http.Response, retry, written bool, err error) {
 	ctx := req.Context()
 	pc.c.SetDeadline(deadline) // zero lifts an earlier exchange's
 	stop := context.AfterFunc(ctx, func() {
@@ -249,7 +253,11 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request, deadline t
 	// what it wrote, as in net/http's Transport: into the buffer, so a
 	// request whose flush fails still counts as sent (never the other way).
 	// written says the same to send's caller.
-	err = req.Write(pc.bw)
+	if head != nil {
+		err = writeGet(pc.bw, req, head)
+	} else {
+		err = req.Write(pc.bw)
+	}
 	written = err == nil
 	if err == nil {
 		err = pc.bw.Flush()
@@ -289,6 +297,42 @@ func (w *wire) exchange(pc *wireConn, reused bool, req *http.Request, deadline t
 	pc.lr.left = math.MaxInt64
 	resp.Body = &wireBody{w: w, pc: pc, body: resp.Body, stop: stop, keep: !resp.Close && !req.Close}
 	return resp, false, true, nil
+}
+
+// getHead is what Request.Write writes after the request line of a GET
+// without a body to base's host with header: the Host line, the
+// User-Agent and the headers, sorted and cleaned, and the blank line; and
+// the request's Host, which a request must have to use it. A Client's
+// GETs all share it, so each writes only its request line and this; nil
+// when Request.Write refuses such a request (the requests then go by
+// Request.Write, which says why).
+func getHead(base string, header http.Header) (head []byte, host string) {
+	req, err := http.NewRequest(http.MethodGet, base+"/", nil)
+	if err != nil {
+		return nil, ""
+	}
+	if header != nil {
+		req.Header = header
+	}
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, ""
+	}
+	line, head, ok := bytes.Cut(b.Bytes(), []byte("\r\n"))
+	if !ok || string(line) != "GET "+req.URL.RequestURI()+" HTTP/1.1" {
+		return nil, ""
+	}
+	return head, req.Host
+}
+
+// writeGet writes req, a bodiless GET whose head getHead made, as
+// Request.Write would.
+func writeGet(bw *bufio.Writer, req *http.Request, head []byte) error {
+	bw.WriteString("GET ")
+	bw.WriteString(req.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\n")
+	_, err := bw.Write(head)
+	return err
 }
 
 // again reports whether req, which failed on a reused connection before
