@@ -14,8 +14,14 @@ import (
 const startingHeap = 64 << 20
 
 // memoryBudget is what a one-shot command's Go memory (heap, stacks and
-// the runtime's own) is kept within while twice its live heap is less.
+// the runtime's own) is kept within while its live heap is under
+// budgetLive.
 const memoryBudget = 80 << 20
+
+// budgetLive is the live heap up to which memoryBudget holds: three fifths
+// of it, so that the collector still has a fifth of the budget or more to
+// collect between cycles (it never chases a heap that cannot fit).
+const budgetLive = memoryBudget * 3 / 5
 
 // adjustStartingHeap tunes the collector for a one-shot command, whose
 // heap only grows until it exits.
@@ -29,14 +35,16 @@ const memoryBudget = 80 << 20
 // until the live heap is large enough that the default already waits that
 // long; from then on the default holds.
 //
-// Second, while twice the live heap (the default's goal) is under
-// memoryBudget, that budget is a soft memory limit, set after each
-// collection: for an estate whose default goal would be just under it
-// (10,000 resources), the collector starts a little earlier and the
-// runtime hands idle memory back to the system, which keeps the peak RSS
-// under 100 MB for a few more collections. Once the live heap is larger,
-// there is no limit: a larger estate is not slowed down, and the collector
-// never chases a heap that cannot fit.
+// Second, while the live heap is under budgetLive, memoryBudget is a soft
+// memory limit, set after each collection: for an estate of about 10,000
+// resources (a live heap near 40 MB, whose default goal, twice that, would
+// be about the budget itself) the collector starts earlier and the runtime
+// hands idle memory back to the system, which keeps the peak RSS under
+// 100 MB. The limit used to end where twice the live heap reached the
+// budget; a live heap crossing 40 MB at one collection then let the next
+// goal jump to 80 MB of heap, and the RSS past 100 MB. Once the live heap
+// is larger than budgetLive, there is no limit: a larger estate is not
+// slowed down, and the collector never chases a heap that cannot fit.
 //
 // GOGC or GOMEMLIMIT in the environment leaves the runtime's policy
 // alone. Not for the daemon, whose heap would sit near startingHeap for
@@ -78,7 +86,7 @@ func retune(*firstGC) {
 		return
 	}
 	live := sample[0].Value.Uint64()
-	if 2*live < memoryBudget {
+	if live < budgetLive {
 		debug.SetMemoryLimit(memoryBudget)
 	} else {
 		debug.SetMemoryLimit(math.MaxInt64)

@@ -70,9 +70,12 @@ func TestStartingHeapHandsOverToTheDefault(t *testing.T) {
 	runtime.KeepAlive(keep)
 }
 
-// The memory limit is the budget while twice the live heap (the default's
-// own goal) fits in it, and off once it does not, so that it never makes
-// the collector chase a heap that cannot fit.
+// The memory limit is the budget while the live heap is under
+// budgetLive, which leaves the collector room, and off once it is not, so
+// that it never makes the collector chase a heap that cannot fit. A live
+// heap whose default goal (twice it) is over the budget, but which is
+// under budgetLive, keeps the limit: that is a 10,000-resource plan, and
+// lifting the limit there let its peak RSS pass 100 MB.
 func TestMemoryBudgetOnlyWhileTheDefaultGoalFits(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -82,8 +85,20 @@ func TestMemoryBudgetOnlyWhileTheDefaultGoalFits(t *testing.T) {
 	runtime.GC()
 	waitFor(t, func() bool { runtime.GC(); return memoryLimit() == memoryBudget }, "the budget while the heap is small")
 
+	mid := make([][]byte, 0, 40)
+	for range 40 { // 40 MiB live: twice that is the budget, yet under budgetLive
+		mid = append(mid, make([]byte, 1<<20))
+	}
+	// GOGC back at 100 shows that a collection has retuned with it.
+	waitGCPercent(t, func(p int) bool { runtime.GC(); return p == 100 }, "100 once 40 MiB are live")
+	if got := memoryLimit(); got != memoryBudget {
+		t.Fatalf("memory limit with 40 MiB live = %d, want the budget %d", got, memoryBudget)
+	}
+	runtime.KeepAlive(mid)
+	mid = nil
+
 	keep := make([][]byte, 0, 64)
-	for range 64 { // 64 MiB live: the default goal is 128 MiB, over the budget
+	for range 64 { // 64 MiB live: over budgetLive
 		keep = append(keep, make([]byte, 1<<20))
 	}
 	waitFor(t, func() bool { runtime.GC(); return memoryLimit() == math.MaxInt64 }, "no limit once the default goal is over the budget")
