@@ -250,6 +250,7 @@ type knobsWire struct {
 	NoRetryAfter       bool     `json:"no_retry_after"`
 	RateWindow         string   `json:"rate_window"`
 	RateHeaders        string   `json:"rate_headers"`
+	PageLinks          string   `json:"page_links"`
 }
 
 // MarshalJSON writes the control API's form (latency as "10ms").
@@ -274,7 +275,7 @@ func (k Knobs) wire() knobsWire {
 	return knobsWire{Latency: k.Latency.String(), FailRate: k.FailRate, FailAfterWriteRate: k.FailAfterWriteRate,
 		TimeoutRate: k.TimeoutRate, Rate429: k.Rate429, RateLimit: k.RateLimit, DeleteLag: k.DeleteLag,
 		IgnoreFields: append([]string{}, k.IgnoreFields...), VariablesPut: k.VariablesPut, NoRetryAfter: k.NoRetryAfter,
-		RateWindow: k.RateWindow.String(), RateHeaders: k.RateHeaders}
+		RateWindow: k.RateWindow.String(), RateHeaders: k.RateHeaders, PageLinks: k.PageLinks}
 }
 
 // patchKnobs applies the keys present in a control request.
@@ -318,6 +319,11 @@ func patchKnobs(k *Knobs, body map[string]json.RawMessage) error {
 			err = json.Unmarshal(raw, &k.RateHeaders)
 			if err == nil && k.RateHeaders != RateHeadersNone && k.RateHeaders != RateHeadersFull && k.RateHeaders != RateHeadersLaravel {
 				err = fmt.Errorf("must be %q, %q or %q", RateHeadersNone, RateHeadersFull, RateHeadersLaravel)
+			}
+		case "page_links":
+			err = json.Unmarshal(raw, &k.PageLinks)
+			if err == nil && k.PageLinks != PageLinksWindow && k.PageLinks != PageLinksAll {
+				err = fmt.Errorf("must be %q or %q", PageLinksWindow, PageLinksAll)
 			}
 		case "variables_put":
 			err = json.Unmarshal(raw, &k.VariablesPut)

@@ -207,7 +207,7 @@ func TestOutOfBandConnectorEdit(t *testing.T) {
 func TestControlKnobsAndReset(t *testing.T) {
 	e := newEnv(t, Options{})
 	r := e.control(t, "POST", "knobs", `{"fail_rate":1,"latency":"1ms","rate_limit":600}`)
-	want := `{"latency":"1ms","fail_rate":1,"fail_after_write_rate":0,"timeout_rate":0,"rate_429":0,"rate_limit":600,"delete_lag":-1,"ignore_fields":[],"variables_put":"","no_retry_after":false,"rate_window":"0s","rate_headers":""}`
+	want := `{"latency":"1ms","fail_rate":1,"fail_after_write_rate":0,"timeout_rate":0,"rate_429":0,"rate_limit":600,"delete_lag":-1,"ignore_fields":[],"variables_put":"","no_retry_after":false,"rate_window":"0s","rate_headers":"","page_links":""}`
 	if diff := cmp.Diff(mustJSON(t, want), r.json(t)); diff != "" {
 		t.Errorf("knobs (-want +got):\n%s", diff)
 	}

@@ -84,6 +84,14 @@ type Knobs struct {
 	// ThrottleRequests does. Which of these Make and Patchworks send is
 	// not documented: ASSUMED, syncd is tested against each.
 	RateHeaders string
+	// PageLinks is what a Patchworks page lists in meta.links:
+	// PageLinksWindow ("") is Laravel's paginator (UrlWindow, three pages
+	// on each side of the current one: every page up to 13, else the
+	// first two, a window and the last two, with "..." between), and
+	// PageLinksAll lists every page. Patchworks' answer looks like
+	// Laravel's; that it keeps the default window is ASSUMED, and syncd
+	// reads neither (it follows links.next and meta's numbers).
+	PageLinks string
 }
 
 // What the emulator says about its rate limit (Knobs.RateHeaders).
@@ -91,6 +99,12 @@ const (
 	RateHeadersNone    = ""
 	RateHeadersFull    = "full"
 	RateHeadersLaravel = "laravel"
+)
+
+// What a Patchworks page lists in meta.links (Knobs.PageLinks).
+const (
+	PageLinksWindow = ""
+	PageLinksAll    = "all"
 )
 
 // What a Patchworks PUT does with unlisted variables (Knobs.VariablesPut).

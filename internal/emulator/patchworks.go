@@ -841,6 +841,7 @@ func (s *Server) pwList(w http.ResponseWriter, r *http.Request) {
 	for _, c := range rows[from:to] {
 		data = append(data, c.wire(withVars))
 	}
+	allLinks := s.knobs.PageLinks == PageLinksAll
 	s.mu.Unlock()
 
 	scheme := "http"
@@ -861,7 +862,11 @@ func (s *Server) pwList(w http.ResponseWriter, r *http.Request) {
 		fromV, toV = from+1, to
 	}
 	metaLinks := []any{map[string]any{"url": pageURL(page - 1), "label": "&laquo; Previous", "active": false}}
-	for n := int64(1); n <= lastPage; n++ {
+	for _, n := range pageWindow(page, lastPage, allLinks) {
+		if n == 0 {
+			metaLinks = append(metaLinks, map[string]any{"url": nil, "label": "...", "active": false})
+			continue
+		}
 		metaLinks = append(metaLinks, map[string]any{"url": pageURL(n), "label": strconv.FormatInt(n, 10), "active": n == page})
 	}
 	metaLinks = append(metaLinks, map[string]any{"url": pageURL(page + 1), "label": "Next &raquo;", "active": false})
@@ -1026,4 +1031,33 @@ func (s *Server) pwTest(w http.ResponseWriter, id int64) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// pageWindow lists the pages meta.links names, 0 standing for "...":
+// every page with all, else Laravel's UrlWindow with three pages on each
+// side of the current one. Up to 13 pages, every page; with the current
+// page among the first 7, pages 1-10 and the last two; among the last 7,
+// the first two and the last 10; else the first two, current-3 to
+// current+3, and the last two.
+func pageWindow(page, last int64, all bool) []int64 {
+	const each = 3
+	const window = each + 4
+	span := func(from, to int64) []int64 {
+		var out []int64
+		for n := max(from, 1); n <= min(to, last); n++ {
+			out = append(out, n)
+		}
+		return out
+	}
+	if all || last < each*2+8 {
+		return span(1, last)
+	}
+	first, lastTwo := span(1, 2), span(last-1, last)
+	switch {
+	case page <= window:
+		return append(append(span(1, window+each), 0), lastTwo...)
+	case page > last-window:
+		return append(append(first, 0), span(last-(window+each-1), last)...)
+	}
+	return append(append(append(append(first, 0), span(page-each, page+each)...), 0), lastTwo...)
 }

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -431,5 +432,81 @@ func TestPatchworksNoHead(t *testing.T) {
 		if r := e.pw(t, "HEAD", path, ""); r.status != 405 {
 			t.Errorf("HEAD %s = %d, want 405", path, r.status)
 		}
+	}
+}
+
+// TestPageWindowIsLaravels: meta.links names the pages Laravel's
+// UrlWindow names (three on each side): all of up to 13 pages; near the
+// start pages 1-10, "..." and the last two; near the end the first two,
+// "..." and the last ten; elsewhere both ends and a window of seven.
+func TestPageWindowIsLaravels(t *testing.T) {
+	seq := func(from, to int64) []int64 {
+		var out []int64
+		for n := from; n <= to; n++ {
+			out = append(out, n)
+		}
+		return out
+	}
+	cat := func(parts ...[]int64) []int64 {
+		var out []int64
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	dots := []int64{0}
+	for _, tc := range []struct {
+		page, last int64
+		want       []int64
+	}{
+		{1, 1, []int64{1}},
+		{5, 13, seq(1, 13)},
+		{1, 14, cat(seq(1, 10), dots, seq(13, 14))},
+		{7, 50, cat(seq(1, 10), dots, seq(49, 50))},
+		{8, 50, cat(seq(1, 2), dots, seq(5, 11), dots, seq(49, 50))},
+		{25, 50, cat(seq(1, 2), dots, seq(22, 28), dots, seq(49, 50))},
+		{43, 50, cat(seq(1, 2), dots, seq(40, 46), dots, seq(49, 50))},
+		{44, 50, cat(seq(1, 2), dots, seq(41, 50))},
+		{50, 50, cat(seq(1, 2), dots, seq(41, 50))},
+		{60, 50, cat(seq(1, 2), dots, seq(41, 50))}, // past the end
+	} {
+		if got := pageWindow(tc.page, tc.last, false); !slices.Equal(got, tc.want) {
+			t.Errorf("page %d of %d: %v, want %v", tc.page, tc.last, got, tc.want)
+		}
+		if got := pageWindow(tc.page, tc.last, true); !slices.Equal(got, seq(1, tc.last)) {
+			t.Errorf("all, page %d of %d: %v", tc.page, tc.last, got)
+		}
+	}
+
+	// The answer itself: labels and urls as Laravel writes them.
+	e := newEnv(t, Options{})
+	var seed []map[string]any
+	for i := range 50 {
+		seed = append(seed, map[string]any{"name": fmt.Sprintf("c%03d", i+1), "authentication_implementation_id": "1", "timezone": "UTC",
+			"date_format": "Y", "rate_limit_unit": "minute", "rate_limit_duration": 60})
+	}
+	if _, err := e.srv.Seed(Seed{Patchworks: SeedPatchworks{Connectors: seed}}); err != nil {
+		t.Fatal(err)
+	}
+	labels := func(meta map[string]any) []string {
+		var out []string
+		for _, l := range meta["links"].([]any) {
+			m := l.(map[string]any)
+			out = append(out, m["label"].(string))
+			if m["label"] == "..." && m["url"] != nil {
+				t.Errorf("a ... link has a url: %v", m)
+			}
+		}
+		return out
+	}
+	_, meta, _ := listPage(t, e, "?per_page=1&page=25")
+	want := []string{"&laquo; Previous", "1", "2", "...", "22", "23", "24", "25", "26", "27", "28", "...", "49", "50", "Next &raquo;"}
+	if got := labels(meta); !slices.Equal(got, want) {
+		t.Errorf("links %v, want %v", got, want)
+	}
+	e.srv.UpdateKnobs(func(k *Knobs) { k.PageLinks = PageLinksAll })
+	_, meta, _ = listPage(t, e, "?per_page=1&page=25")
+	if got := labels(meta); len(got) != 52 {
+		t.Errorf("with every page: %d links, want 52", len(got))
 	}
 }

@@ -73,3 +73,16 @@ func TestRateKnobsOnTheControlAPI(t *testing.T) {
 		t.Errorf("an unknown rate_headers value answered %d", r.status)
 	}
 }
+
+func TestPageLinksKnobOnTheControlAPI(t *testing.T) {
+	e := newEnv(t, Options{})
+	if r := e.control(t, "POST", "knobs", `{"page_links":"all"}`); r.status != http.StatusOK || e.srv.Knobs().PageLinks != PageLinksAll {
+		t.Fatalf("knobs: %d %s, page links %q", r.status, r.body, e.srv.Knobs().PageLinks)
+	}
+	if r := e.control(t, "POST", "knobs", `{"page_links":"some"}`); r.status != http.StatusBadRequest {
+		t.Errorf("an unknown page_links value answered %d", r.status)
+	}
+	if r := e.control(t, "POST", "knobs", `{"page_links":""}`); r.status != http.StatusOK || e.srv.Knobs().PageLinks != PageLinksWindow {
+		t.Errorf("back to the window: %d, %q", r.status, e.srv.Knobs().PageLinks)
+	}
+}

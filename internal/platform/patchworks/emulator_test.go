@@ -329,3 +329,33 @@ func mustInt(t *testing.T, id string) int64 {
 }
 
 func errorsAs(err error, target **platform.APIError) bool { return errors.As(err, target) }
+
+// TestEmulatorObserveReadsEitherPageLinks: a list of more than 13 pages,
+// whose meta.links Laravel windows (ASSUMED for Patchworks; the emulator
+// can list every page instead), is read whole, one request per page,
+// either way: syncd reads meta's numbers and links.next, not meta.links.
+func TestEmulatorObserveReadsEitherPageLinks(t *testing.T) {
+	ctx := context.Background()
+	env := startEmulator(t)
+	var seed emulator.Seed
+	for i := range 1450 {
+		seed.Patchworks.Connectors = append(seed.Patchworks.Connectors, map[string]any{
+			"name": fmt.Sprintf("Connector %04d", i), "authentication_implementation_id": 42, "timezone": "UTC",
+			"date_format": "Y-m-d", "rate_limit_unit": "minute", "rate_limit_duration": 60,
+		})
+	}
+	if _, err := env.emu.Seed(seed); err != nil {
+		t.Fatal(err)
+	}
+	for _, links := range []string{emulator.PageLinksWindow, emulator.PageLinksAll} {
+		env.emu.UpdateKnobs(func(k *emulator.Knobs) { k.PageLinks = links })
+		env.emu.ResetCounts()
+		snap, err := env.client.Observe(ctx, nil)
+		if err != nil {
+			t.Fatalf("links %q: %v", links, err)
+		}
+		if len(snap.Objects) != 1450 || env.emu.Counts().Patchworks.Total != 15 {
+			t.Fatalf("links %q: %d objects in %d requests, want 1450 in 15", links, len(snap.Objects), env.emu.Counts().Patchworks.Total)
+		}
+	}
+}
