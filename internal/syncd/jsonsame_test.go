@@ -40,6 +40,11 @@ func TestSameJSONReadsWhatClientsGet(t *testing.T) {
 		{`{"b": true, "f": false, "z": null, "e": {}, "l": [], "s": ""}`, `{"b":true,"f":false,"z":null,"e":{},"l":[],"s":""}`},
 		{`"grüße ✓"`, `"grüße ✓"`},
 		{`[[[[1]]]]`, `[[[[1]]]]`},
+		{`true`, `true`},
+		{`false`, `false`},
+		{`null`, `null`},
+		{`-12.5e-1`, `-1.25`},
+		{strings.Repeat("[", maxSameDepth) + "1" + strings.Repeat("]", maxSameDepth), strings.Repeat("[", maxSameDepth) + "1" + strings.Repeat("]", maxSameDepth)},
 	} {
 		d := decodeJSON(t, tc.desired)
 		if !SameJSON([]byte(tc.text), d) {
@@ -76,6 +81,8 @@ func TestSameJSONSaysFalseWhenInDoubt(t *testing.T) {
 		t.Errorf("an object of %d keys is not read", maxSameKeys)
 	}
 	deep := strings.Repeat("[", maxSameDepth+2) + strings.Repeat("]", maxSameDepth+2)
+	justTooDeep := strings.Repeat("[", maxSameDepth+1) + "1" + strings.Repeat("]", maxSameDepth+1)
+	deepObjects := strings.Repeat(`{"a":`, maxSameDepth+1) + "1" + strings.Repeat("}", maxSameDepth+1)
 	for _, tc := range []struct {
 		name, text string
 		desired    any
@@ -133,6 +140,18 @@ func TestSameJSONSaysFalseWhenInDoubt(t *testing.T) {
 		{"truncated null", `nul`, nil, false},
 		{"too many keys", big, bigMap, true},
 		{"too deep", deep, decodeJSON(t, deep), true},
+		{"one level too deep", justTooDeep, decodeJSON(t, justTooDeep), true},
+		{"objects too deep", deepObjects, decodeJSON(t, deepObjects), true},
+		{"a word cut short inside", `[tru`, []any{true}, false},
+		{"a word cut short at the end", `[fals`, []any{false}, false},
+		{"an object opened and nothing more", `{`, map[string]any{}, false},
+		{"an object opened, space", `{ `, map[string]any{}, false},
+		{"a list opened and nothing more", `[`, []any{}, false},
+		{"a list opened, space", `[ `, []any{}, false},
+		{"the text ends after a comma", `{"a":1,`, map[string]any{"a": 1.0}, false},
+		{"the text ends after a key", `{"a"`, map[string]any{"a": 1.0}, false},
+		{"the text ends after a value in a list", `[1`, []any{1.0}, false},
+		{"the text ends after a backslash", `"a\`, "a", false},
 		{"separator missing in object", `{"a":1 "b":2}`, map[string]any{"a": 1.0, "b": 2.0}, false},
 		{"separator missing in list", `[1 2]`, []any{1.0, 2.0}, false},
 	} {

@@ -82,3 +82,20 @@ func BenchmarkPathKeyRef(b *testing.B) {
 		_ = refIndex(refKey(refKey(refKey(p, "api"), "headers"), "x-api-key"), 0, "0")
 	}
 }
+
+// TestPlainKeysAreWrittenBare: a key of letters, digits, _, $ and - is
+// written as it is; any other character, the ones next to those ranges
+// included, quotes it.
+func TestPlainKeysAreWrittenBare(t *testing.T) {
+	p := Path{Field: "x"}
+	for _, k := range []string{"a", "z", "A", "Z", "0", "9", "_", "$", "-", "aZ09_$-"} {
+		if got := p.Key(k).Field; got != "x."+k {
+			t.Errorf("Key(%q) = %s, want x.%s", k, got, k)
+		}
+	}
+	for _, k := range []string{"`", "{", "@", "[", "/", ":", "a.", " ", "é"} {
+		if got, want := p.Key(k).Field, "x["+strconv.Quote(k)+"]"; got != want {
+			t.Errorf("Key(%q) = %s, want %s", k, got, want)
+		}
+	}
+}
