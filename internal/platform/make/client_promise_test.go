@@ -329,6 +329,18 @@ func TestReadsTakeTheManifestsValueWhenEqual(t *testing.T) {
 		if err != nil || sameValue(got, like) || got["n"] != 3.0 {
 			t.Fatalf("got %v, %v; want the server's {n: 3}", got, err)
 		}
+		// Equal, but not in a form SameJSON reads (a \u escape): decoded,
+		// and then the manifest's own map all the same.
+		c = answerServer(t, 200, `{"n": 2, "clientId": "\u0069d-1"}`)
+		got, err = c.readCommon(ctx, "conn", like)
+		if err != nil || !sameValue(got, like) {
+			t.Fatalf("escaped but equal: got %v, %v; want the manifest's own map", got, err)
+		}
+		// Without a manifest, a legacy null is {} (never nil).
+		c = answerServer(t, 200, `null`)
+		if got, err := c.GetCommon(ctx, "conn"); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("null common data: %#v, %v; want an empty map", got, err)
+		}
 		c = answerServer(t, 200, `[]`)
 		got, err = c.readCommon(ctx, "conn", map[string]any{})
 		if err != nil || len(got) != 0 {
