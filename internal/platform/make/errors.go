@@ -22,8 +22,8 @@ func classify(op string, resp *transport.Response) error {
 		return nil
 	}
 	e := &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Message: errorMessage(resp.Body)}
-	if m, ok := resp.Redirected(); ok {
-		e.Kind, e.Message = platform.KindInvalid, m
+	if m, amb, ok := resp.Redirected(op); ok {
+		e.Kind, e.Message, e.Ambiguous = platform.KindInvalid, m, amb
 		return e
 	}
 	locked := strings.Contains(strings.ToLower(e.Message), "lock")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -502,5 +503,25 @@ func TestPageItemsDecodeAsConnectors(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Kind != platform.KindTransient || ae.Message != want {
 			t.Errorf("item %s: %v, want %q", item, err, want)
 		}
+	}
+}
+
+// TestCreateAnswered303IsAmbiguous: a server that did a POST and points
+// at the result with 303 See Other (the usual way) is not taken at "nothing
+// was done": the create is ambiguous, so the provider looks before it
+// creates again.
+func TestCreateAnswered303IsAmbiguous(t *testing.T) {
+	var created atomic.Int64
+	_, c := serve(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if r.Method == http.MethodPost {
+			created.Add(1)
+			http.Redirect(w, r, "/api/v1/connectors/42", http.StatusSeeOther)
+			return
+		}
+		reply(w, 200, `{"data":{"id":42,"name":"n"}}`)
+	})
+	_, err := c.CreateConnector(context.Background(), map[string]any{"name": "n"})
+	if created.Load() != 1 || err == nil || !platform.IsAmbiguous(err) || !strings.Contains(err.Error(), "may have been done") {
+		t.Fatalf("created %d, err %v; want one create reported as possibly done", created.Load(), err)
 	}
 }

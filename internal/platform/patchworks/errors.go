@@ -28,8 +28,8 @@ func classify(op string, resp *transport.Response) error {
 	}
 	_ = json.Unmarshal(resp.Body, &body) // a body of another shape leaves the message empty, never echoed
 	e := &platform.APIError{Platform: platformName, Op: op, Status: resp.Status, Message: strings.TrimSpace(body.Message)}
-	if m, ok := resp.Redirected(); ok {
-		e.Kind, e.Message = platform.KindInvalid, m
+	if m, amb, ok := resp.Redirected(op); ok {
+		e.Kind, e.Message, e.Ambiguous = platform.KindInvalid, m, amb
 		return e
 	}
 	switch s := resp.Status; {

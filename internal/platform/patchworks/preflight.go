@@ -37,7 +37,7 @@ func (c *Client) Preflight(ctx context.Context) error {
 		e.Problem = "the API is not answering normally"
 		e.Fix = "retry later"
 	case s >= 300 && s < 400:
-		e.Problem, _ = resp.Redirected()
+		e.Problem, _, _ = resp.Redirected(req.Op())
 		e.Fix = fixURL
 	case s >= 200 && s < 300:
 		var body struct {

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -150,6 +151,18 @@ func New(cfg Config) (*Client, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	cfg.Retry = withDefaults(cfg.Retry)
+	var userinfo []string
+	if u.User != nil {
+		// Credentials in the base URL are sent as http.Client sends them:
+		// Basic, when no Authorization is configured (wire does not go
+		// through http.Client, which added it). Either way they are
+		// secrets for the scrubber.
+		pw, _ := u.User.Password()
+		userinfo = append(userinfo, u.User.Username(), pw)
+		if cfg.Authorization == "" {
+			cfg.Authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))
+		}
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = NewHTTPClient(cfg.MaxConcurrency)
@@ -165,6 +178,11 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var creds []string
+	for _, v := range userinfo {
+		if strings.TrimSpace(v) != "" {
+			creds = append(creds, v)
+		}
+	}
 	if a := strings.TrimSpace(cfg.Authorization); a != "" {
 		creds = append(creds, a)
 		if _, tok, ok := strings.Cut(a, " "); ok && strings.TrimSpace(tok) != "" {
@@ -319,18 +337,29 @@ func (r *Response) NoResponse(name, op string) error {
 		Message: msg, Ambiguous: IsWrite(op) && r.Sent}
 }
 
-// Redirected reports whether the answer is a redirect (3xx), and says so
-// for an error: syncd does not follow one (see Client.send), so nothing a
-// redirected request asked for was done.
-func (r *Response) Redirected() (string, bool) {
+// Redirected reports whether the answer to op is a redirect (3xx), says
+// so for an error, and whether the write may have been done. syncd does
+// not follow one (see Client.send). A read did nothing either way; a
+// write answered 307 or 308 was not done (the server asks for the same
+// request elsewhere); a write answered 301, 302 or 303 may have been
+// (303 See Other is how a server that did a POST points at its result),
+// so it is ambiguous, and the caller looks before it writes again.
+func (r *Response) Redirected(op string) (msg string, ambiguous, ok bool) {
 	if r.Status < 300 || r.Status >= 400 {
-		return "", false
+		return "", false, false
 	}
 	to := "elsewhere"
 	if r.Location != "" {
 		to = "to " + r.Location
 	}
-	return "the server redirects " + to + "; syncd does not follow redirects, so nothing was done", true
+	msg = "the server redirects " + to + "; syncd does not follow redirects"
+	switch {
+	case !IsWrite(op):
+		return msg, false, true
+	case r.Status == http.StatusTemporaryRedirect || r.Status == http.StatusPermanentRedirect:
+		return msg + ", so nothing was done", false, true
+	}
+	return msg + "; the write may have been done", true, true
 }
 
 // IsWrite reports whether an op ("METHOD /path") may change server state.
@@ -600,10 +629,16 @@ func (c *Client) location(base *url.URL, loc string) string {
 		return ""
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	if out := u.String(); !c.own.Suspect(out) {
-		return c.own.Scrub(out)
+	// The path is written again from its decoded form, so that a secret
+	// the server percent-encoded its own way is spelled as the scrubber
+	// knows it; and if the decoded path holds one the written form still
+	// hides, the whole target is withheld.
+	u.RawPath = ""
+	out := u.String()
+	if c.own.Suspect(out) || c.own.Suspect(u.Path) || c.own.Scrub(u.Path) != u.Path && c.own.Scrub(out) == out {
+		return syncd.Withheld
 	}
-	return syncd.Withheld
+	return c.own.Scrub(out)
 }
 
 // failure describes a network error without the URL that net/http puts in
