@@ -132,21 +132,29 @@ func (s *sameReader) object(want map[string]any, depth int) bool {
 		if !s.value(w, depth+1) {
 			return false
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			return n == len(want)
-		default:
-			return false
+		if more, ok := s.after('}'); !ok || !more {
+			return ok && n == len(want)
 		}
 	}
+}
+
+// after reads what follows a member of an object or list: a comma (more
+// members) or its closing bracket.
+func (s *sameReader) after(closing byte) (more, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		s.space()
+		return true, true
+	case closing:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
 
 func (s *sameReader) array(want []any, depth int) bool {
@@ -160,19 +168,8 @@ func (s *sameReader) array(want []any, depth int) bool {
 		if k >= len(want) || !s.value(want[k], depth+1) {
 			return false
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			return k+1 == len(want)
-		default:
-			return false
+		if more, ok := s.after(']'); !ok || !more {
+			return ok && k+1 == len(want)
 		}
 	}
 }

@@ -82,18 +82,27 @@ func desiredConnector(name string) *syncd.Desired {
 		Sensitive: []string{"/variables/api_token/value"}}
 }
 
+// seedConnectors is n connectors named "Connector %03d", each with vars
+// (none when nil).
+func seedConnectors(n int, vars []any) emulator.Seed {
+	var seed emulator.Seed
+	for i := range n {
+		c := map[string]any{
+			"name": fmt.Sprintf("Connector %03d", i), "authentication_implementation_id": 42, "timezone": "UTC",
+			"date_format": "Y-m-d", "rate_limit_unit": "minute", "rate_limit_duration": 60,
+		}
+		if vars != nil {
+			c["variables"] = vars
+		}
+		seed.Patchworks.Connectors = append(seed.Patchworks.Connectors, c)
+	}
+	return seed
+}
+
 func TestEmulatorObserve250(t *testing.T) {
 	ctx := context.Background()
 	env := startEmulator(t)
-	var seed emulator.Seed
-	for i := range 250 {
-		seed.Patchworks.Connectors = append(seed.Patchworks.Connectors, map[string]any{
-			"name": fmt.Sprintf("Connector %03d", i), "authentication_implementation_id": 42, "timezone": "UTC",
-			"date_format": "Y-m-d", "rate_limit_unit": "minute", "rate_limit_duration": 60,
-			"variables": []any{map[string]any{"key": "secret_key", "value": "never-shown", "secret": true}},
-		})
-	}
-	res, err := env.emu.Seed(seed)
+	res, err := env.emu.Seed(seedConnectors(250, []any{map[string]any{"key": "secret_key", "value": "never-shown", "secret": true}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,14 +346,7 @@ func errorsAs(err error, target **platform.APIError) bool { return errors.As(err
 func TestEmulatorObserveReadsEitherPageLinks(t *testing.T) {
 	ctx := context.Background()
 	env := startEmulator(t)
-	var seed emulator.Seed
-	for i := range 1450 {
-		seed.Patchworks.Connectors = append(seed.Patchworks.Connectors, map[string]any{
-			"name": fmt.Sprintf("Connector %04d", i), "authentication_implementation_id": 42, "timezone": "UTC",
-			"date_format": "Y-m-d", "rate_limit_unit": "minute", "rate_limit_duration": 60,
-		})
-	}
-	if _, err := env.emu.Seed(seed); err != nil {
+	if _, err := env.emu.Seed(seedConnectors(1450, nil)); err != nil {
 		t.Fatal(err)
 	}
 	for _, links := range []string{emulator.PageLinksWindow, emulator.PageLinksAll} {
