@@ -234,3 +234,24 @@ func widest(v any) int {
 	}
 	return n
 }
+
+// TestSameJSONReadsNoBytePastTheText: a word cut short at the very end of
+// a buffer with no spare capacity is read as cut short, not by looking
+// past the text's end.
+func TestSameJSONReadsNoBytePastTheText(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want any
+	}{
+		{"[tru", []any{true}},
+		{"[fals", []any{false}},
+		{"[nul", []any{nil}},
+		{`{"a":tru`, map[string]any{"a": true}},
+	} {
+		b := make([]byte, len(tc.text)) // cap == len: a byte past the end would panic
+		copy(b, tc.text)
+		if SameJSON(b, tc.want) {
+			t.Errorf("SameJSON(%q) = true", tc.text)
+		}
+	}
+}
