@@ -171,4 +171,15 @@ func TestHeadersHTTPRefusesAreRefusedAtTheStart(t *testing.T) {
 	if _, err := New(Config{Platform: "test", BaseURL: "http://127.0.0.1:1", Authorization: "Token a\tb ~!#", Header: http.Header{"X-Ok_1": {"v\t w"}}, RequestsPerMinute: 60}); err != nil {
 		t.Fatalf("a tab and printable characters refused: %v", err)
 	}
+	// Every edge of the name's ranges is a token character.
+	for _, name := range []string{"azAZ09", "!", "~", "`", "|"} {
+		if _, err := New(Config{Platform: "test", BaseURL: "http://127.0.0.1:1", Header: http.Header{name: {"v"}}, RequestsPerMinute: 60}); err != nil {
+			t.Errorf("header name %q refused: %v", name, err)
+		}
+	}
+	for _, name := range []string{"a@", "[", "{", "/", ":", "é"} {
+		if _, err := New(Config{Platform: "test", BaseURL: "http://127.0.0.1:1", Header: http.Header{name: {"v"}}, RequestsPerMinute: 60}); err == nil {
+			t.Errorf("header name %q accepted", name)
+		}
+	}
 }

@@ -27,7 +27,7 @@ func TestRedirectsAreAnswersNotFollowed(t *testing.T) {
 		io.WriteString(w, `{"data": []}`)
 	}))
 	t.Cleanup(elsewhere.Close)
-	for _, status := range []int{301, 302, 303, 307, 308} {
+	for _, status := range []int{300, 301, 302, 303, 307, 308} {
 		for _, via := range []string{"wire", "http.Client"} {
 			t.Run(http.StatusText(status)+" via "+via, func(t *testing.T) {
 				var hits atomic.Int64
@@ -98,6 +98,11 @@ func TestRedirectLocationIsBounded(t *testing.T) {
 	for _, s := range []int{299, 400, 0} {
 		if _, _, ok := (&Response{Status: s}).Redirected("POST /x"); ok {
 			t.Errorf("%d taken as a redirect", s)
+		}
+	}
+	for _, s := range []int{300, 399} {
+		if _, _, ok := (&Response{Status: s}).Redirected("GET /x"); !ok {
+			t.Errorf("%d not taken as a redirect", s)
 		}
 	}
 }

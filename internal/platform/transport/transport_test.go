@@ -121,6 +121,12 @@ func TestDoRetries(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
+	for _, via := range []string{"wire", "http.Client"} {
+		t.Run(via, func(t *testing.T) { testTimeout(t, via) })
+	}
+}
+
+func testTimeout(t *testing.T, via string) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -135,6 +141,9 @@ func TestTimeout(t *testing.T) {
 	c := newClient(t, srv.URL, func(cfg *Config) {
 		cfg.Timeout = 2 * time.Second
 		cfg.Retry.MaxAttempts = 2
+		if via == "http.Client" { // the trace tells whether the request was written
+			cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		}
 	})
 	resp := c.Do(context.Background(), Request{Method: "POST", Path: "/slow", Body: []byte("{}")})
 	if resp.Status != 0 || !resp.Timeout || !resp.Sent || resp.Attempts != 1 {
